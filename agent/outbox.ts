@@ -1,0 +1,152 @@
+// File-backed outbox: every run event is appended (and fsynced) here before it is
+// published, then relayed in order with a message id so JetStream drops duplicates.
+// Survives agent restarts and bus outages of any length; disk use is bounded.
+import { closeSync, existsSync, fdatasyncSync, openSync, readFileSync, statSync, writeSync } from 'node:fs';
+import { join } from 'node:path';
+import { outboxRecordSchema, type OutboxRecord, type RunEvent } from '../proto/bus.js';
+import type { Logger } from '../lib/log.js';
+import { ensurePrivateDir, writeFileAtomic } from './runner/run-files.js';
+
+export interface OutboxOptions {
+  dir: string;
+  instance: string;
+  maxBytes: number;
+  log: Logger;
+}
+
+interface CursorFile {
+  published: number;
+  nextSeq: number;
+}
+
+export class Outbox {
+  private readonly file: string;
+  private readonly cursorFile: string;
+  private pending: OutboxRecord[] = [];
+  private pendingBytes = 0;
+  private published = 0;
+  private nextSeq = 1;
+  private overBound = false;
+
+  constructor(private readonly opts: OutboxOptions) {
+    ensurePrivateDir(opts.dir);
+    this.file = join(opts.dir, 'outbox.jsonl');
+    this.cursorFile = join(opts.dir, 'outbox.cursor');
+    this.load();
+  }
+
+  get size(): number {
+    return this.pending.length;
+  }
+
+  get bytes(): number {
+    return this.pendingBytes;
+  }
+
+  append(event: RunEvent): OutboxRecord {
+    const seq = this.nextSeq++;
+    const rec: OutboxRecord = { id: `${this.opts.instance}-${seq}`, seq, event };
+    const line = JSON.stringify(rec) + '\n';
+    if (this.pendingBytes + line.length > this.opts.maxBytes) this.enforceBound(rec);
+    const fd = openSync(this.file, 'a', 0o600);
+    try {
+      writeSync(fd, line);
+      fdatasyncSync(fd);
+    } finally {
+      closeSync(fd);
+    }
+    this.pending.push(rec);
+    this.pendingBytes += line.length;
+    return rec;
+  }
+
+  /** The oldest unpublished record, if any. */
+  peek(): OutboxRecord | undefined {
+    return this.pending[0];
+  }
+
+  /** Marks records up to and including `seq` as published; compacts the file when drained. */
+  ack(seq: number): void {
+    while (this.pending.length > 0 && this.pending[0]!.seq <= seq) {
+      const r = this.pending.shift()!;
+      this.pendingBytes -= JSON.stringify(r).length + 1;
+    }
+    this.published = Math.max(this.published, seq);
+    this.saveCursor();
+    if (this.pending.length === 0) {
+      writeFileAtomic(this.file, '');
+      if (this.overBound) {
+        this.overBound = false;
+        this.opts.log.info('outbox drained below its bound');
+      }
+    }
+  }
+
+  /**
+   * Past the bound, drop what a later event makes redundant (a `started` whose run
+   * already has its `exited` queued) and warn; exits and rejections are never dropped.
+   */
+  private enforceBound(incoming: OutboxRecord): void {
+    const exited = new Set(
+      [...this.pending, incoming].filter((r) => r.event.kind === 'exited').map((r) => JSON.stringify(r.event.token)),
+    );
+    const before = this.pending.length;
+    this.pending = this.pending.filter((r) => !(r.event.kind === 'started' && exited.has(JSON.stringify(r.event.token))));
+    this.pendingBytes = this.pending.reduce((n, r) => n + JSON.stringify(r).length + 1, 0);
+    writeFileAtomic(this.file, this.pending.map((r) => JSON.stringify(r) + '\n').join(''));
+    if (!this.overBound) {
+      this.overBound = true;
+      this.opts.log.warn('outbox bound reached: bus unreachable for long; compacting and keeping every exit', {
+        maxBytes: this.opts.maxBytes,
+        pendingBytes: this.pendingBytes,
+        pending: this.pending.length,
+        dropped: before - this.pending.length,
+      });
+    }
+  }
+
+  private load(): void {
+    if (existsSync(this.cursorFile)) {
+      try {
+        const c = JSON.parse(readFileSync(this.cursorFile, 'utf8')) as CursorFile;
+        this.published = Number(c.published) || 0;
+        this.nextSeq = Math.max(1, Number(c.nextSeq) || 1);
+      } catch {
+        this.opts.log.warn('outbox cursor unreadable; relaying everything in the outbox', { file: this.cursorFile });
+      }
+    }
+    if (!existsSync(this.file)) return;
+    const lines = readFileSync(this.file, 'utf8').split('\n');
+    for (const line of lines) {
+      if (line.trim() === '') continue;
+      let parsed: unknown;
+      try {
+        parsed = JSON.parse(line);
+      } catch {
+        // a torn last line from a crash mid-append: the event was never acknowledged to anyone
+        this.opts.log.warn('outbox line unreadable, skipped', { line: line.slice(0, 200) });
+        continue;
+      }
+      const r = outboxRecordSchema.safeParse(parsed);
+      if (!r.success) continue;
+      this.nextSeq = Math.max(this.nextSeq, r.data.seq + 1);
+      if (r.data.seq <= this.published) continue;
+      this.pending.push(r.data);
+      this.pendingBytes += line.length + 1;
+    }
+    if (this.pending.length > 0) this.opts.log.info('outbox has events to relay', { pending: this.pending.length });
+  }
+
+  private saveCursor(): void {
+    const c: CursorFile = { published: this.published, nextSeq: this.nextSeq };
+    writeFileAtomic(this.cursorFile, JSON.stringify(c));
+  }
+
+  fileSize(): number {
+    try {
+      return statSync(this.file).size;
+    } catch {
+      return 0;
+    }
+  }
+}

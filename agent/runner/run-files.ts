@@ -1,0 +1,135 @@
+// Runner files of one run: <dir>/<stem>.{pid,log,rc,json,stop,cursor} plus the
+// run's working directory <stem>.work. The agent writes .json before launch; after
+// that the wrapper is its only writer (the agent asks for stops through .stop).
+import { closeSync, existsSync, fsyncSync, mkdirSync, openSync, readFileSync, renameSync, writeSync } from 'node:fs';
+import { join } from 'node:path';
+import { z } from 'zod';
+import { runTokenSchema, type RunToken } from '../../proto/names.js';
+import { failoverModeSchema, stopReasonSchema } from '../../proto/bus.js';
+
+export const runMetaSchema = z.object({
+  token: runTokenSchema,
+  jobName: z.string(),
+  node: z.string(),
+  argv: z.array(z.string()).min(1),
+  cwd: z.string(),
+  failover: failoverModeSchema,
+  failoverWaitMs: z.number().nullable().default(null),
+  timeoutMs: z.number().nullable(),
+  createdAt: z.number(),
+  wrapperPid: z.number().nullable().default(null),
+  wrapperStartTicks: z.number().nullable().default(null),
+  pid: z.number().nullable().default(null),
+  pgid: z.number().nullable().default(null),
+  startTicks: z.number().nullable().default(null),
+  startedAt: z.number().nullable().default(null),
+  endedAt: z.number().nullable().default(null),
+  exitCode: z.number().nullable().default(null),
+  signal: z.string().nullable().default(null),
+  stopReason: stopReasonSchema.nullable().default(null),
+  error: z.string().nullable().default(null),
+});
+export type RunMeta = z.infer<typeof runMetaSchema>;
+
+export interface RunPaths {
+  dir: string;
+  stem: string;
+  pid: string;
+  log: string;
+  rc: string;
+  json: string;
+  stop: string;
+  cursor: string;
+  work: string;
+  output: string;
+  events: string;
+  remoteEnv: string;
+}
+
+export function runPaths(stateDir: string, t: RunToken): RunPaths {
+  return stemPaths(join(stateDir, 'runs', t.job), `${t.stage}.${t.attempt}`);
+}
+
+export function stemPaths(dir: string, stem: string): RunPaths {
+  const f = (ext: string): string => join(dir, `${stem}.${ext}`);
+  return {
+    dir,
+    stem,
+    pid: f('pid'),
+    log: f('log'),
+    rc: f('rc'),
+    json: f('json'),
+    stop: f('stop'),
+    cursor: f('cursor'),
+    work: f('work'),
+    output: f('output'),
+    events: f('events.jsonl'),
+    remoteEnv: f('remote.env'),
+  };
+}
+
+/** Write-then-rename so a reader never sees half a file, even across a crash. */
+export function writeFileAtomic(path: string, data: string, mode = 0o600): void {
+  const tmp = `${path}.tmp-${process.pid}`;
+  const fd = openSync(tmp, 'w', mode);
+  try {
+    writeSync(fd, data);
+    fsyncSync(fd);
+  } finally {
+    closeSync(fd);
+  }
+  renameSync(tmp, path);
+}
+
+export function ensurePrivateDir(dir: string): void {
+  mkdirSync(dir, { recursive: true, mode: 0o700 });
+}
+
+export function readMeta(p: RunPaths): RunMeta | undefined {
+  try {
+    const r = runMetaSchema.safeParse(JSON.parse(readFileSync(p.json, 'utf8')));
+    return r.success ? r.data : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+export function writeMeta(p: RunPaths, meta: RunMeta): void {
+  writeFileAtomic(p.json, JSON.stringify(meta, null, 2) + '\n');
+}
+
+export function readRc(p: RunPaths): number | undefined {
+  try {
+    const s = readFileSync(p.rc, 'utf8').trim();
+    const n = Number(s);
+    return s !== '' && Number.isInteger(n) ? n : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+export function readStopReason(p: RunPaths): z.infer<typeof stopReasonSchema> | undefined {
+  if (!existsSync(p.stop)) return undefined;
+  const r = stopReasonSchema.safeParse(readFileSync(p.stop, 'utf8').trim());
+  return r.success ? r.data : undefined;
+}
+
+/** How far the agent got in reporting a run: log bytes acknowledged, exit queued. */
+export interface RunCursor {
+  logOffset: number;
+  exitReported: boolean;
+}
+
+export function readCursor(p: RunPaths): RunCursor {
+  try {
+    const c = JSON.parse(readFileSync(p.cursor, 'utf8')) as Partial<RunCursor>;
+    const n = Number(c.logOffset);
+    return { logOffset: Number.isInteger(n) && n >= 0 ? n : 0, exitReported: c.exitReported === true };
+  } catch {
+    return { logOffset: 0, exitReported: false };
+  }
+}
+
+export function writeCursor(p: RunPaths, c: RunCursor): void {
+  writeFileAtomic(p.cursor, JSON.stringify(c));
+}

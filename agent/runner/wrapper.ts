@@ -1,0 +1,69 @@
+// The small detached wrapper that owns one run: started in its own session by the
+// agent, it starts the argv (no shell) in a process group of its own with stdout and
+// stderr into <stem>.log, and writes <stem>.rc atomically when the process ends, so
+// the run and its result survive an agent restart.
+import { spawn } from 'node:child_process';
+import { appendFileSync, openSync, writeSync } from 'node:fs';
+import { constants } from 'node:os';
+import { procStartTicks } from './procfs.js';
+import { readMeta, readStopReason, stemPaths, writeFileAtomic, writeMeta, type RunMeta } from './run-files.js';
+
+const [dir, stem] = process.argv.slice(2);
+if (!dir || !stem) {
+  process.stderr.write('usage: wrapper RUN_DIR STEM\n');
+  process.exit(2);
+}
+const paths = stemPaths(dir, stem);
+
+// The run must not die with the terminal or the agent's service: only its own exit
+// (or a signal to the run's process group, which this wrapper is not in) ends it.
+for (const sig of ['SIGHUP', 'SIGINT', 'SIGTERM', 'SIGPIPE'] as const) process.on(sig, () => undefined);
+
+const loaded = readMeta(paths);
+if (!loaded) {
+  appendFileSync(paths.log, `meshrun: runner metadata ${paths.json} is missing or invalid\n`);
+  writeFileAtomic(paths.rc, '127\n');
+  process.exit(0);
+}
+const meta: RunMeta = loaded;
+const logFd = openSync(paths.log, 'a', 0o600);
+
+function finish(exitCode: number, signal: string | null, error: string | null): void {
+  meta.endedAt = Date.now();
+  meta.exitCode = exitCode;
+  meta.signal = signal;
+  meta.error = error;
+  meta.stopReason = readStopReason(paths) ?? null;
+  writeMeta(paths, meta);
+  // rc last: its presence means the metadata is final.
+  writeFileAtomic(paths.rc, `${exitCode}\n`);
+  process.exit(0);
+}
+
+const [file, ...args] = meta.argv as [string, ...string[]];
+let child;
+try {
+  child = spawn(file, args, { cwd: meta.cwd, env: process.env, detached: true, stdio: ['ignore', logFd, logFd] });
+} catch (err) {
+  writeSync(logFd, `meshrun: cannot start ${JSON.stringify(file)}: ${(err as Error).message}\n`);
+  finish(127, null, (err as Error).message);
+}
+if (child?.pid !== undefined) {
+  // Read the start time now, before the exit could be reaped.
+  meta.pid = child.pid;
+  meta.pgid = child.pid;
+  meta.startTicks = procStartTicks(child.pid) ?? null;
+  meta.startedAt = Date.now();
+  meta.wrapperPid = process.pid;
+  meta.wrapperStartTicks = procStartTicks(process.pid) ?? null;
+  writeMeta(paths, meta);
+  writeFileAtomic(paths.pid, `${child.pid}\n`, 0o644);
+}
+child?.on('error', (err) => {
+  writeSync(logFd, `meshrun: cannot start ${JSON.stringify(file)}: ${err.message}\n`);
+  finish(127, null, err.message);
+});
+child?.on('exit', (code, signal) => {
+  const signum = signal ? (constants.signals as Record<string, number>)[signal] ?? 0 : 0;
+  finish(code ?? 128 + signum, signal, null);
+});

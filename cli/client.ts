@@ -1,0 +1,89 @@
+// The CLI's gRPC client: one address (--coordinator or MESHRUN_COORDINATOR), a short
+// wait for the channel, and gRPC statuses mapped to exit codes with one clear line.
+import * as grpc from '@grpc/grpc-js';
+import { MeshrunService, type JobMsg, type LogEventMsg, type NodeMsg } from '../proto/grpc.js';
+import { ExitCode, ExitError } from './exit.js';
+
+export const DEFAULT_COORDINATOR = '127.0.0.1:7433';
+
+export function coordinatorAddress(flag?: string): string {
+  return flag ?? process.env.MESHRUN_COORDINATOR ?? DEFAULT_COORDINATOR;
+}
+
+type Unary<Req, Res> = (req: Req, cb: (err: grpc.ServiceError | null, res: Res) => void) => void;
+
+export class MeshrunClient {
+  private readonly raw: grpc.Client & Record<string, unknown>;
+
+  constructor(readonly address: string) {
+    this.raw = new MeshrunService(address, grpc.credentials.createInsecure(), {
+      'grpc.max_receive_message_length': 64 * 1024 * 1024,
+    }) as unknown as grpc.Client & Record<string, unknown>;
+  }
+
+  close(): void {
+    this.raw.close();
+  }
+
+  /** Fails fast with exit code 3 when nothing answers at the address. */
+  async ready(timeoutMs = 3000): Promise<void> {
+    await new Promise<void>((resolve, reject) =>
+      this.raw.waitForReady(Date.now() + timeoutMs, (err) => (err ? reject(this.unreachable(err)) : resolve())),
+    );
+  }
+
+  unreachable(err?: Error): ExitError {
+    return new ExitError(ExitCode.Unreachable, `cannot reach the coordinator at ${this.address}${err ? `: ${err.message}` : ''} (set --coordinator or MESHRUN_COORDINATOR)`);
+  }
+
+  private call<Req, Res>(method: string, req: Req): Promise<Res> {
+    const fn = (this.raw[method] as Unary<Req, Res>).bind(this.raw);
+    return new Promise((resolve, reject) => fn(req, (err, res) => (err ? reject(this.mapError(err)) : resolve(res))));
+  }
+
+  mapError(err: grpc.ServiceError): ExitError {
+    switch (err.code) {
+      case grpc.status.UNAVAILABLE:
+      case grpc.status.DEADLINE_EXCEEDED:
+        return this.unreachable(new Error(err.details || err.message));
+      case grpc.status.INVALID_ARGUMENT:
+        return new ExitError(ExitCode.Usage, err.details);
+      case grpc.status.NOT_FOUND:
+        return new ExitError(ExitCode.NotFound, err.details);
+      default:
+        return new ExitError(ExitCode.Error, `coordinator error: ${err.details || err.message}`);
+    }
+  }
+
+  submit(id: string, specJson: string, workspace = ''): Promise<{ job: JobMsg; created: boolean }> {
+    return this.call('Submit', { id, specJson, workspace });
+  }
+  getJob(id: string): Promise<JobMsg> {
+    return this.call('GetJob', { id });
+  }
+  async listJobs(limit = 0): Promise<JobMsg[]> {
+    return (await this.call<object, { jobs: JobMsg[] }>('ListJobs', { limit })).jobs;
+  }
+  cancelJob(id: string): Promise<JobMsg> {
+    return this.call('CancelJob', { id });
+  }
+  async listNodes(): Promise<NodeMsg[]> {
+    return (await this.call<object, { nodes: NodeMsg[] }>('ListNodes', {})).nodes;
+  }
+  drainNode(name: string): Promise<NodeMsg> {
+    return this.call('DrainNode', { name });
+  }
+  undrainNode(name: string): Promise<NodeMsg> {
+    return this.call('UndrainNode', { name });
+  }
+
+  followLogs(id: string, follow: boolean, have: Record<string, number>): grpc.ClientReadableStream<LogEventMsg> {
+    const fn = this.raw.FollowLogs as (req: object) => grpc.ClientReadableStream<LogEventMsg>;
+    return fn.call(this.raw, { id, follow, have });
+  }
+
+  watchJob(id: string): grpc.ClientReadableStream<JobMsg> {
+    const fn = this.raw.WatchJob as (req: object) => grpc.ClientReadableStream<JobMsg>;
+    return fn.call(this.raw, { id });
+  }
+}

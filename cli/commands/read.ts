@@ -1,0 +1,47 @@
+// The read commands: `job`, `jobs`, `nodes` (tables, or --json), and the small
+// write commands `cancel`, `drain`, `undrain`.
+import type { MeshrunClient } from '../client.js';
+import { ExitCode } from '../exit.js';
+import { jobDetail, jobsTable, nodesTable } from '../format.js';
+import { jobJson, nodeJson } from '../job-json.js';
+
+export interface JsonOption {
+  json?: boolean;
+}
+
+const out = (s: string): void => void process.stdout.write(s);
+
+export async function jobCmd(client: MeshrunClient, id: string, o: JsonOption): Promise<number> {
+  await client.ready();
+  const j = await client.getJob(id);
+  out(o.json ? JSON.stringify(jobJson(j), null, 2) + '\n' : jobDetail(j));
+  return ExitCode.Ok;
+}
+
+export async function jobsCmd(client: MeshrunClient, o: JsonOption & { limit?: string }): Promise<number> {
+  await client.ready();
+  const jobs = await client.listJobs(o.limit ? Number(o.limit) : 0);
+  out(o.json ? JSON.stringify(jobs.map(jobJson), null, 2) + '\n' : jobsTable(jobs));
+  return ExitCode.Ok;
+}
+
+export async function nodesCmd(client: MeshrunClient, o: JsonOption): Promise<number> {
+  await client.ready();
+  const nodes = await client.listNodes();
+  out(o.json ? JSON.stringify(nodes.map(nodeJson), null, 2) + '\n' : nodesTable(nodes));
+  return ExitCode.Ok;
+}
+
+export async function cancelCmd(client: MeshrunClient, id: string, o: JsonOption): Promise<number> {
+  await client.ready();
+  const j = await client.cancelJob(id);
+  out(o.json ? JSON.stringify(jobJson(j), null, 2) + '\n' : `cancel requested for ${j.id} (${j.state})\n`);
+  return ExitCode.Ok;
+}
+
+export async function drainCmd(client: MeshrunClient, name: string, drain: boolean, o: JsonOption): Promise<number> {
+  await client.ready();
+  const n = drain ? await client.drainNode(name) : await client.undrainNode(name);
+  out(o.json ? JSON.stringify(nodeJson(n), null, 2) + '\n' : `${n.name}: ${n.state} (${n.running} running)\n`);
+  return ExitCode.Ok;
+}

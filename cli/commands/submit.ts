@@ -1,0 +1,68 @@
+// `meshrun submit FILE.yaml` / `meshrun submit (--on NODE | --label k=v ...) -- ARGV...`
+import { isValidName, parseLabelList } from '../../proto/names.js';
+import type { JobSpecInput } from '../../proto/job-spec.js';
+import type { MeshrunClient } from '../client.js';
+import { ExitCode, ExitError } from '../exit.js';
+import { loadJobFile, newJobId, validateSpec } from '../job-file.js';
+import { followJob } from './logs.js';
+
+export interface SubmitOptions {
+  on?: string;
+  label?: string[];
+  name?: string;
+  id?: string;
+  follow?: boolean;
+  json?: boolean;
+  timeout?: string;
+  env?: string[];
+}
+
+export function buildSpec(args: string[], o: SubmitOptions): JobSpecInput {
+  const adHoc = o.on !== undefined || (o.label?.length ?? 0) > 0;
+  if (!adHoc) {
+    if (args.length !== 1) throw new ExitError(ExitCode.Usage, 'submit takes one job file, or --on NODE / --label k=v followed by -- ARGV');
+    return loadJobFile(args[0]!);
+  }
+  if (o.on !== undefined && (o.label?.length ?? 0) > 0) throw new ExitError(ExitCode.Usage, 'give --on or --label, not both');
+  if (args.length === 0) throw new ExitError(ExitCode.Usage, 'nothing to run: put the command after --, e.g. meshrun submit --on alpha -- uptime');
+  let labels: Record<string, string> | undefined;
+  try {
+    labels = o.label ? parseLabelList(o.label) : undefined;
+  } catch (err) {
+    throw new ExitError(ExitCode.Usage, `--label: ${(err as Error).message}`);
+  }
+  const env: Record<string, string> = {};
+  for (const e of o.env ?? []) {
+    const i = e.indexOf('=');
+    if (i <= 0) throw new ExitError(ExitCode.Usage, `--env ${e}: expected NAME=VALUE`);
+    env[e.slice(0, i)] = e.slice(i + 1);
+  }
+  const spec = {
+    name: o.name ?? args[0]!.split('/').pop()!,
+    stages: [
+      {
+        name: 'run',
+        on: o.on !== undefined ? { node: o.on } : { labels },
+        run: { command: args },
+        ...(Object.keys(env).length ? { env } : {}),
+        ...(o.timeout ? { timeout: o.timeout } : {}),
+      },
+    ],
+  };
+  return validateSpec(spec, 'command line');
+}
+
+export async function submit(client: MeshrunClient, args: string[], o: SubmitOptions): Promise<number> {
+  const spec = buildSpec(args, o);
+  if (o.id !== undefined && !isValidName(o.id)) throw new ExitError(ExitCode.Usage, `--id ${o.id}: must be letters, digits, "-" and "_" (at most 63)`);
+  const id = o.id ?? newJobId(spec.name);
+  await client.ready();
+  const { job, created } = await client.submit(id, JSON.stringify(spec));
+  if (!created) process.stderr.write(`job ${id} already exists (submit is idempotent): not submitted again\n`);
+  if (!o.follow) {
+    process.stdout.write(o.json ? JSON.stringify({ id: job.id, created }) + '\n' : `${job.id}\n`);
+    return ExitCode.Ok;
+  }
+  process.stderr.write(`job ${job.id} submitted\n`);
+  return followJob(client, job.id, { json: o.json ?? false });
+}

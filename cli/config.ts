@@ -1,0 +1,32 @@
+// Config files for the daemons (YAML written by `meshrun install`), flags override.
+import { readFileSync } from 'node:fs';
+import { homedir, hostname } from 'node:os';
+import { join } from 'node:path';
+import { parse as parseYaml } from 'yaml';
+import type { z } from 'zod';
+import { formatIssues } from '../proto/validation.js';
+import { ExitCode, ExitError } from './exit.js';
+
+export function readConfig<T>(path: string | undefined, schema: z.ZodType<T>): Partial<T> {
+  if (!path) return {};
+  let doc: unknown;
+  try {
+    doc = parseYaml(readFileSync(path, 'utf8')) ?? {};
+  } catch (err) {
+    throw new ExitError(ExitCode.Usage, `${path}: ${(err as Error).message.split('\n')[0]}`);
+  }
+  const r = schema.safeParse(doc);
+  if (!r.success) throw new ExitError(ExitCode.Usage, formatIssues(r.error).map((l) => `${path}: ${l}`).join('\n'));
+  return r.data as Partial<T>;
+}
+
+/** `/var/lib/meshrun` as root, `$XDG_STATE_HOME/meshrun` otherwise. */
+export function defaultStateDir(): string {
+  if (process.getuid?.() === 0) return '/var/lib/meshrun';
+  return join(process.env.XDG_STATE_HOME ?? join(homedir(), '.local', 'state'), 'meshrun');
+}
+
+export function defaultNodeName(): string {
+  const h = hostname().split('.')[0]!.replace(/[^A-Za-z0-9_-]/g, '-');
+  return /^[A-Za-z0-9]/.test(h) ? h.slice(0, 63) : `node-${h}`.slice(0, 63);
+}

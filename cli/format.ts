@@ -1,0 +1,50 @@
+// Human-readable tables for the read commands.
+import { formatDuration } from '../proto/duration.js';
+import type { JobMsg, NodeMsg } from '../proto/grpc.js';
+
+export function table(rows: string[][]): string {
+  const widths: number[] = [];
+  for (const r of rows) r.forEach((c, i) => (widths[i] = Math.max(widths[i] ?? 0, c.length)));
+  return rows.map((r) => r.map((c, i) => (i === r.length - 1 ? c : c.padEnd(widths[i]!))).join('  ')).join('\n') + '\n';
+}
+
+const exit = (c: number | null | undefined): string => (c === null || c === undefined ? '-' : String(c));
+
+export function currentStage(j: JobMsg): JobMsg['stages'][number] | undefined {
+  return j.stages.find((s) => s.state === 'running') ?? j.stages.find((s) => s.state === 'queued') ?? j.stages[j.stages.length - 1];
+}
+
+export function jobsTable(jobs: JobMsg[], now = Date.now()): string {
+  const rows = [['ID', 'NAME', 'STATE', 'EXIT', 'STAGE', 'NODE', 'AGE']];
+  for (const j of jobs) {
+    const s = currentStage(j);
+    rows.push([j.id, j.name, j.state, exit(j.exitCode), s?.name ?? '-', s?.node || '-', formatDuration(now - j.submittedAtMs)]);
+  }
+  return table(rows);
+}
+
+export function nodesTable(nodes: NodeMsg[]): string {
+  const rows = [['NAME', 'STATE', 'LABELS', 'RUNNING', 'LAST SEEN']];
+  for (const n of nodes) {
+    const labels = Object.entries(n.labels).map(([k, v]) => `${k}=${v}`).join(',') || '-';
+    rows.push([n.name + (n.standby ? ' (standby)' : ''), n.state, labels, `${n.running}/${n.slots}`, `${formatDuration(n.lastSeenMs)} ago`]);
+  }
+  return table(rows);
+}
+
+export function jobDetail(j: JobMsg): string {
+  const lines = [
+    `job ${j.id}  ${j.name}`,
+    `state: ${j.state}${j.exitCode !== null && j.exitCode !== undefined ? ` (exit ${j.exitCode})` : ''}${j.reason ? ` - ${j.reason}` : ''}`,
+    `authoritative node: ${j.authoritativeNode || '-'}`,
+    '',
+  ];
+  const rows = [['STAGE', 'STATE', 'NODE', 'ATTEMPT', 'EXIT', 'REASON']];
+  for (const s of j.stages) {
+    rows.push([s.name, s.state, s.node || '-', s.attempt ? String(s.attempt) : '-', exit(s.exitCode), s.reason || '']);
+    for (const a of s.attempts.slice(0, -1)) {
+      rows.push([`  #${a.attempt}`, a.state, a.node, String(a.attempt), exit(a.exitCode), [a.reason, a.staleResult ? `late result: ${a.staleResult}` : ''].filter(Boolean).join('; ')]);
+    }
+  }
+  return lines.join('\n') + '\n' + table(rows);
+}

@@ -1,0 +1,135 @@
+// The one executable: `meshrun <command>`. Parses arguments, runs one command, and
+// is the only place that turns errors into an exit code and one clear line.
+import { Command, CommanderError, Option } from 'commander';
+import { isMeshrunError, ErrorCode } from '../lib/errors.js';
+import { VERSION } from '../agent/index.js';
+import { coordinatorAddress, MeshrunClient } from './client.js';
+import { ExitCode, ExitError } from './exit.js';
+import { runAgent, runCoordinator } from './commands/daemons.js';
+import { dev } from './commands/dev.js';
+import { install } from './commands/install.js';
+import { logs } from './commands/logs.js';
+import { cancelCmd, drainCmd, jobCmd, jobsCmd, nodesCmd } from './commands/read.js';
+import { submit } from './commands/submit.js';
+
+const collect = (v: string, prev: string[] = []): string[] => [...prev, v];
+
+function buildProgram(run: (p: Promise<number>) => void): Command {
+  const program = new Command('meshrun')
+    .description('Run fleet operations (Ansible playbooks and commands) on the machines that should run them')
+    .version(VERSION)
+    .option('--coordinator <host:port>', 'coordinator gRPC address (default: $MESHRUN_COORDINATOR or 127.0.0.1:7433)')
+    .exitOverride()
+    .showHelpAfterError('(run with --help for usage)');
+  const client = (): MeshrunClient => new MeshrunClient(coordinatorAddress(program.opts().coordinator as string | undefined));
+
+  program
+    .command('coordinator')
+    .description('run the coordinator daemon')
+    .option('--nats <url>', 'NATS server URL(s), comma-separated')
+    .option('--listen <host:port>', 'gRPC listen address for clients')
+    .option('--state-dir <dir>', 'local state directory')
+    .option('--config <file>', 'YAML config file (flags override it)')
+    .option('--suspect-after <duration>', 'silence before a node is suspect (default 1.5s)')
+    .option('--down-after <duration>', 'silence before a node is down and its work fails over (default 3.5s)')
+    .action((o) => run(runCoordinator(o)));
+
+  program
+    .command('agent')
+    .description('run the agent daemon on this machine')
+    .option('--nats <url>', 'NATS server URL(s), comma-separated')
+    .option('--node <name>', 'node name (default: hostname)')
+    .option('--labels <k=v,...>', 'labels for placement')
+    .option('--state-dir <dir>', 'runner files and agent state (default /var/lib/meshrun as root)')
+    .option('--slots <n>', 'runs at once (default 4)')
+    .option('--standby', 'take work only when no ready non-standby node has the labels')
+    .option('--config <file>', 'YAML config file (flags override it)')
+    .option('--heartbeat <duration>', 'heartbeat interval (default 500ms)')
+    .option('--lease <duration>', 'fence reassignable runs after this long without the coordinator (default 1.5s)')
+    .option('--kill-grace <duration>', 'SIGTERM to SIGKILL grace (default 1.5s)')
+    .action((o) => run(runAgent(o)));
+
+  program
+    .command('submit')
+    .description('submit a job file, or a command with --on/--label after --')
+    .argument('[args...]', 'FILE.yaml, or -- ARGV...')
+    .option('--on <node>', 'run the command on this node')
+    .option('--label <k=v>', 'run the command on a node with this label (repeatable)', collect)
+    .option('--name <name>', 'job name')
+    .option('--id <id>', 'job id (default: generated); resubmitting an id returns the existing job')
+    .option('--env <NAME=VALUE>', 'environment for the command (repeatable)', collect)
+    .option('--timeout <duration>', 'stage timeout for the command')
+    .option('-f, --follow', 'follow the log and exit with the job\'s exit code')
+    .option('--json', 'machine-readable output')
+    .action((args: string[], o) => run(submit(client(), args, o)));
+
+  program
+    .command('logs')
+    .description('print a job\'s log from the start; -f follows it to the end')
+    .argument('<job>')
+    .option('-f, --follow', 'follow until the job ends, then exit with its exit code')
+    .option('--json', 'one JSON event per line')
+    .action((id: string, o) => run(logs(client(), id, o)));
+
+  program.command('job').description('show one job').argument('<job>').option('--json').action((id: string, o) => run(jobCmd(client(), id, o)));
+  program.command('jobs').description('list jobs').option('--json').option('--limit <n>', 'only the last N').action((o) => run(jobsCmd(client(), o)));
+  program.command('nodes').description('list nodes').option('--json').action((o) => run(nodesCmd(client(), o)));
+  program.command('cancel').description('cancel a job').argument('<job>').option('--json').action((id: string, o) => run(cancelCmd(client(), id, o)));
+  program.command('drain').description('stop placing work on a node; it is "drained" once its runs have ended').argument('<node>').option('--json').action((n: string, o) => run(drainCmd(client(), n, true, o)));
+  program.command('undrain').description('place work on a drained node again').argument('<node>').option('--json').action((n: string, o) => run(drainCmd(client(), n, false, o)));
+
+  program
+    .command('dev')
+    .description('start a local fleet (nats-server, coordinator, agents alpha and beta) until Ctrl-C')
+    .option('--demo', 'submit a sample two-stage job, follow it, then stop')
+    .option('--port <port>', 'coordinator port (default 7433, or a free one)')
+    .option('--keep', 'keep the temp directory with daemon logs')
+    .action((o) => run(dev(o)));
+
+  program
+    .command('install')
+    .description('write a systemd unit and config for the agent or the coordinator')
+    .argument('<what>', 'agent | coordinator')
+    .option('--dry-run', 'print the files instead of writing them')
+    .option('--nats <url>')
+    .option('--node <name>')
+    .option('--labels <k=v,...>')
+    .option('--slots <n>')
+    .option('--standby')
+    .option('--state-dir <dir>')
+    .option('--listen <host:port>')
+    .option('--force', 'overwrite an existing config file')
+    .addOption(new Option('--root <dir>', 'write below this root instead of /').hideHelp())
+    .action((what: string, o) => run(Promise.resolve(install(what, o))));
+  return program;
+}
+
+function report(err: unknown): number {
+  if (err instanceof ExitError) {
+    if (err.message) process.stderr.write(`meshrun: ${err.message}\n`);
+    return err.exitCode;
+  }
+  if (err instanceof CommanderError) {
+    if (err.code === 'commander.helpDisplayed' || err.code === 'commander.version' || err.code === 'commander.help') return ExitCode.Ok;
+    return ExitCode.Usage;
+  }
+  if (isMeshrunError(err)) {
+    process.stderr.write(`meshrun: ${err.message}\n`);
+    return err.code === ErrorCode.InvalidInput || err.code === ErrorCode.Usage ? ExitCode.Usage : ExitCode.Error;
+  }
+  process.stderr.write(`meshrun: ${(err as Error)?.message ?? String(err)}\n`);
+  return ExitCode.Error;
+}
+
+export async function main(argv: string[]): Promise<void> {
+  let pending: Promise<number> | undefined;
+  const program = buildProgram((p) => (pending = p));
+  let code: number;
+  try {
+    await program.parseAsync(argv, { from: 'user' });
+    code = pending ? await pending : ExitCode.Ok;
+  } catch (err) {
+    code = report(err);
+  }
+  process.exit(code);
+}

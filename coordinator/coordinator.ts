@@ -1,0 +1,499 @@
+// The coordinator daemon: keeps the node registry from heartbeats, accepts jobs,
+// places stages, dispatches runs to agents and applies their events. All state is
+// in JetStream KV and written before acting, so a kill -9 at any point loses nothing.
+import { EventEmitter } from 'node:events';
+import type { Msg, NatsConnection, Subscription } from '@nats-io/transport-node';
+import { AckPolicy, DeliverPolicy, jetstream, jetstreamManager, type ConsumerMessages, type JetStreamClient } from '@nats-io/jetstream';
+import type { KV } from '@nats-io/kv';
+import {
+  commandReplySchema,
+  heartbeatSchema,
+  nodeRecordSchema,
+  outboxRecordSchema,
+  type AgentCommand,
+  type HeartbeatReply,
+  type RunEvent,
+} from '../proto/bus.js';
+import { jobSpecSchema, resolveFailover, type JobSpec } from '../proto/job-spec.js';
+import { tokenKey, type RunToken } from '../proto/names.js';
+import { isActiveAttempt, isTerminalJob, jobRecordSchema, type JobRecord } from '../proto/records.js';
+import { Buckets, Durables, Streams, Subjects } from '../proto/subjects.js';
+import { formatIssues } from '../proto/validation.js';
+import { ErrorCode, InvalidInputError, MeshrunError } from '../lib/errors.js';
+import type { Logger } from '../lib/log.js';
+import { connectNats, ensureStreams, openKv } from '../lib/nats.js';
+import {
+  activeAttemptsOn,
+  advance,
+  applyExited,
+  applyStarted,
+  currentAttempt,
+  findAttempt,
+  loseAttempt,
+  newJobRecord,
+  requestCancel,
+  stageSpec,
+  summarize,
+  type StartIntent,
+  type StopIntent,
+} from './job-machine.js';
+import { NodeRegistry, type NodeEntry } from './node-registry.js';
+import { place } from './scheduler.js';
+import { buildStartCommand } from './start-command.js';
+
+export interface CoordinatorOptions {
+  nats: string;
+  /** @default 1500 */
+  suspectAfterMs: number;
+  /** @default 3500 */
+  downAfterMs: number;
+  log: Logger;
+}
+
+export type CoordinatorState = 'NEW' | 'STARTING' | 'RUNNING' | 'STOPPING' | 'STOPPED';
+
+const RESEND_START_MS = 2000;
+
+export class Coordinator {
+  private state: CoordinatorState = 'NEW';
+  private nc!: NatsConnection;
+  private js!: JetStreamClient;
+  private kvJobs!: KV;
+  private kvNodes!: KV;
+  private hbSub: Subscription | undefined;
+  private events: ConsumerMessages | undefined;
+  private timers: NodeJS.Timeout[] = [];
+  private closing: Promise<void> | undefined;
+  private queue: Promise<unknown> = Promise.resolve();
+  private busAway = false;
+  private readonly jobs = new Map<string, JobRecord>();
+  private readonly written = new Map<string, string>();
+  private readonly startSentAt = new Map<string, number>();
+  readonly nodes: NodeRegistry;
+  /** Emits 'job' (JobRecord) after every persisted change. */
+  readonly changes = new EventEmitter();
+
+  constructor(private readonly opts: CoordinatorOptions) {
+    this.nodes = new NodeRegistry({ suspectAfterMs: opts.suspectAfterMs, downAfterMs: opts.downAfterMs });
+    this.changes.setMaxListeners(0);
+  }
+
+  get connection(): NatsConnection {
+    return this.nc;
+  }
+
+  private setState(state: CoordinatorState): void {
+    this.state = state;
+    this.opts.log.info('coordinator state changed', { state });
+  }
+
+  async start(): Promise<void> {
+    if (this.state !== 'NEW') return;
+    this.setState('STARTING');
+    this.nc = await connectNats({ servers: this.opts.nats, name: 'meshrun-coordinator', log: this.opts.log });
+    void this.watchConnection();
+    await ensureStreams(this.nc);
+    this.js = jetstream(this.nc, { timeout: 5000 });
+    this.kvJobs = await openKv(this.nc, Buckets.jobs);
+    this.kvNodes = await openKv(this.nc, Buckets.nodes);
+    await this.load();
+    this.hbSub = this.nc.subscribe(Subjects.heartbeatWildcard, {
+      callback: (err, msg) => {
+        if (!err) this.onHeartbeat(msg);
+      },
+    });
+    await this.startEventConsumer();
+    this.timers.push(setInterval(() => void this.serial(() => this.monitor()), 250));
+    this.setState('RUNNING');
+    await this.serial(() => this.schedule());
+  }
+
+  close(): Promise<void> {
+    this.closing ??= (async () => {
+      this.setState('STOPPING');
+      for (const t of this.timers) clearInterval(t);
+      try {
+        this.hbSub?.unsubscribe();
+        this.events?.stop();
+        await this.queue.catch(() => undefined);
+        await this.nc?.drain();
+      } catch (err) {
+        this.opts.log.warn('nats drain failed', { err });
+      }
+      this.setState('STOPPED');
+    })();
+    return this.closing;
+  }
+
+  /** Every state change runs one at a time, in order. */
+  private serial<T>(fn: () => Promise<T> | T): Promise<T> {
+    const p = this.queue.then(fn, fn);
+    this.queue = p.catch((err) => this.opts.log.error('coordinator step failed', { err }));
+    return p;
+  }
+
+  private async watchConnection(): Promise<void> {
+    for await (const s of this.nc.status()) {
+      if (s.type === 'disconnect') this.busAway = true;
+      if (s.type === 'reconnect') {
+        this.busAway = false;
+        this.nodes.refreshAll(Date.now());
+        this.opts.log.info('back on the bus: giving every node a fresh heartbeat grace');
+      }
+    }
+  }
+
+  private async load(): Promise<void> {
+    const now = Date.now();
+    const nodeRecords = [];
+    for await (const key of await this.kvNodes.keys()) {
+      const e = await this.kvNodes.get(key);
+      if (!e || e.operation !== 'PUT') continue;
+      const r = nodeRecordSchema.safeParse(safeJson(e.string()));
+      if (r.success) nodeRecords.push(r.data);
+      else this.opts.log.warn('damaged node record skipped', { key, errors: formatIssues(r.error) });
+    }
+    this.nodes.load(nodeRecords, now);
+    for await (const key of await this.kvJobs.keys()) {
+      const e = await this.kvJobs.get(key);
+      if (!e || e.operation !== 'PUT') continue;
+      const r = jobRecordSchema.safeParse(safeJson(e.string()));
+      if (!r.success) {
+        this.opts.log.warn('damaged job record skipped', { key, errors: formatIssues(r.error) });
+        continue;
+      }
+      this.jobs.set(r.data.id, r.data);
+      this.written.set(r.data.id, e.string());
+    }
+    this.opts.log.info('state loaded', { nodes: nodeRecords.length, jobs: this.jobs.size });
+  }
+
+  private async persist(job: JobRecord): Promise<void> {
+    const prev = this.written.get(job.id);
+    job.revision += 1;
+    const data = JSON.stringify(job);
+    if (prev !== undefined && prev.replace(/"revision":\d+/, '') === data.replace(/"revision":\d+/, '')) {
+      job.revision -= 1;
+      return;
+    }
+    await this.kvJobs.put(job.id, data);
+    this.written.set(job.id, data);
+    this.changes.emit('job', job);
+  }
+
+  private async persistNode(e: NodeEntry): Promise<void> {
+    await this.kvNodes.put(e.record.name, JSON.stringify(e.record));
+  }
+
+  // ---- client API (called by the gRPC server) ----
+
+  async submit(id: string, specJson: string, workspace: string | null): Promise<{ job: JobRecord; created: boolean }> {
+    let raw: unknown;
+    try {
+      raw = JSON.parse(specJson);
+    } catch (err) {
+      throw new InvalidInputError(`job spec is not valid JSON: ${(err as Error).message}`);
+    }
+    const parsed = jobSpecSchema.safeParse(raw);
+    if (!parsed.success) throw new InvalidInputError(formatIssues(parsed.error).join('; '));
+    return this.serial(async () => {
+      const existing = this.jobs.get(id);
+      if (existing) return { job: existing, created: false };
+      const job = newJobRecord(id, parsed.data as JobSpec, Date.now(), workspace);
+      this.jobs.set(id, job);
+      await this.persist(job);
+      this.opts.log.info('job submitted', { job: id, name: job.name, stages: job.stages.length });
+      await this.schedule();
+      return { job, created: true };
+    });
+  }
+
+  getJob(id: string): JobRecord | undefined {
+    return this.jobs.get(id);
+  }
+
+  listJobs(): JobRecord[] {
+    return [...this.jobs.values()].sort((a, b) => a.submittedAt - b.submittedAt);
+  }
+
+  async cancel(id: string): Promise<JobRecord> {
+    return this.serial(async () => {
+      const job = this.jobs.get(id);
+      if (!job) throw new MeshrunError(ErrorCode.NotFound, `no job ${id}`);
+      const stops = requestCancel(job);
+      await this.schedule(job);
+      await this.persist(job);
+      this.sendStops(stops);
+      return job;
+    });
+  }
+
+  async setDraining(name: string, draining: boolean): Promise<NodeEntry> {
+    return this.serial(async () => {
+      const e = this.nodes.entries.get(name);
+      if (!e) throw new MeshrunError(ErrorCode.NotFound, `no node ${name}`);
+      e.record.draining = draining;
+      await this.persistNode(e);
+      this.opts.log.info(draining ? 'node draining' : 'node undrained', { node: name });
+      if (!draining) await this.schedule();
+      return e;
+    });
+  }
+
+  runningByNode(): Map<string, number> {
+    const m = new Map<string, number>();
+    for (const job of this.jobs.values()) {
+      if (job.endedAt !== null) continue;
+      for (const s of job.stages) {
+        const a = currentAttempt(s);
+        if (a && isActiveAttempt(a.state)) m.set(a.node, (m.get(a.node) ?? 0) + 1);
+      }
+    }
+    return m;
+  }
+
+  // ---- scheduling ----
+
+  /** Places whatever can be placed now (all unfinished jobs, or one). */
+  private async schedule(only?: JobRecord): Promise<void> {
+    const now = Date.now();
+    const running = this.runningByNode();
+    const views = this.nodes.views(now, running);
+    const starts: StartIntent[] = [];
+    const jobs = only ? [only] : this.listJobs().filter((j) => j.endedAt === null);
+    for (const job of jobs) {
+      const s = advance(job, now, (spec) => {
+        const r = place(spec.on, views);
+        if (r.ok) views.find((v) => v.name === r.node)!.running += 1;
+        return r;
+      });
+      await this.persist(job);
+      starts.push(...s);
+    }
+    for (const s of starts) void this.sendStart(s.token);
+  }
+
+  private async sendStart(token: RunToken): Promise<void> {
+    const job = this.jobs.get(token.job);
+    const f = job && findAttempt(job, token);
+    if (!job || !f || f.attempt.state !== 'starting') return;
+    this.startSentAt.set(tokenKey(token), Date.now());
+    const cmd = buildStartCommand(job, stageSpec(job, token.stage), token);
+    await this.command(f.attempt.node, cmd);
+  }
+
+  private sendStops(stops: StopIntent[]): void {
+    for (const s of stops) void this.command(s.node, { type: 'stop', token: s.token, reason: s.reason });
+  }
+
+  private async command(node: string, cmd: AgentCommand): Promise<void> {
+    try {
+      const msg = await this.nc.request(Subjects.agentCommand(node), JSON.stringify(cmd), { timeout: 2000 });
+      const r = commandReplySchema.safeParse(safeJson(msg.data));
+      if (!r.success || !r.data.ok) this.opts.log.warn('agent refused command', { node, type: cmd.type, token: tokenKey(cmd.token), error: r.success ? r.data.error : 'malformed reply' });
+    } catch (err) {
+      // retried by the monitor (starts) or the heartbeat reply (stops)
+      this.opts.log.debug('command not delivered', { node, type: cmd.type, err });
+    }
+  }
+
+  // ---- heartbeats and liveness ----
+
+  private onHeartbeat(msg: Msg): void {
+    const parsed = heartbeatSchema.safeParse(safeJson(msg.data));
+    if (!parsed.success) {
+      this.opts.log.warn('invalid heartbeat ignored', { subject: msg.subject, errors: formatIssues(parsed.error).slice(0, 5) });
+      if (msg.reply) msg.respond(JSON.stringify({ ok: false, superseded: [], cancel: [], draining: false, error: 'invalid heartbeat' } satisfies HeartbeatReply));
+      return;
+    }
+    const hb = parsed.data;
+    if (msg.subject !== Subjects.heartbeat(hb.node)) {
+      this.opts.log.warn('heartbeat on another node\'s subject ignored', { subject: msg.subject, node: hb.node });
+      return;
+    }
+    if (this.state !== 'RUNNING') return;
+    const now = Date.now();
+    const { entry, changed, instanceChanged } = this.nodes.seen(hb, now);
+    const reply: HeartbeatReply = { ok: true, superseded: [], cancel: [], draining: entry.record.draining };
+    for (const r of hb.runs) {
+      if (r.state === 'exited') continue;
+      const job = this.jobs.get(r.token.job);
+      const f = job && findAttempt(job, r.token);
+      if (!job || !f || !isActiveAttempt(f.attempt.state) || f.attempt.node !== hb.node) reply.superseded.push(r.token);
+      else if (f.attempt.stopRequested === 'cancelled') reply.cancel.push(r.token);
+    }
+    if (msg.reply) msg.respond(JSON.stringify(reply));
+    void this.serial(async () => {
+      if (changed) await this.persistNode(entry);
+      if (changed && !instanceChanged) this.opts.log.info('node registered', { node: hb.node, labels: hb.labels, slots: hb.slots });
+      if (instanceChanged) await this.onNodeWiped(entry);
+      const was = entry.handled;
+      entry.handled = 'ready';
+      if (was === 'down') this.opts.log.info('node back', { node: hb.node });
+      // a stage waiting out a `failover: wait` on this node stops waiting
+      for (const job of this.jobs.values()) {
+        for (const { stage } of activeAttemptsOn(job, hb.node)) {
+          if (stage.nodeDownSince !== null) {
+            stage.nodeDownSince = null;
+            await this.persist(job);
+          }
+        }
+      }
+      if (changed || was !== 'ready') await this.schedule();
+    });
+  }
+
+  /** The node came back with a new instance id (its state dir is gone): its runs are lost. */
+  private async onNodeWiped(entry: NodeEntry): Promise<void> {
+    this.opts.log.warn('node restarted with a new identity; its unreported runs are lost', { node: entry.record.name });
+    await this.failNodeRuns(entry.record.name, 'the node lost its runner files', (key) => !entry.reported.has(key));
+  }
+
+  private async monitor(): Promise<void> {
+    if (this.state !== 'RUNNING' || this.busAway) return;
+    const now = Date.now();
+    let reschedule = false;
+    for (const e of this.nodes.entries.values()) {
+      const live = this.nodes.liveness(e, now);
+      if (live === e.handled) continue;
+      const prev = e.handled;
+      e.handled = live;
+      if (live === 'suspect') this.opts.log.warn('node suspect', { node: e.record.name, silentMs: now - e.lastSeenAt });
+      if (live === 'down') {
+        this.opts.log.warn('node down', { node: e.record.name, silentMs: now - e.lastSeenAt });
+        await this.failNodeRuns(e.record.name, `node ${e.record.name} down`, () => true);
+      }
+      if (prev === 'down' || live === 'down') reschedule = true;
+    }
+    // failover: wait -> reassign when the wait is over
+    for (const job of this.jobs.values()) {
+      if (job.endedAt !== null) continue;
+      for (const stage of job.stages) {
+        const a = currentAttempt(stage);
+        if (stage.nodeDownSince === null || !a || !isActiveAttempt(a.state)) continue;
+        const policy = resolveFailover(stageSpec(job, stage.name).failover);
+        const waitMs = policy.mode === 'wait' ? policy.waitMs : 0;
+        if (now - stage.nodeDownSince >= waitMs) {
+          loseAttempt(job, stage, a, stageSpec(job, stage.name), `node ${a.node} did not come back within ${waitMs}ms`, now);
+          await this.persist(job);
+          reschedule = true;
+        }
+      }
+    }
+    // starts that got no answer are re-sent (agents de-duplicate by token)
+    for (const job of this.jobs.values()) {
+      if (job.endedAt !== null) continue;
+      for (const stage of job.stages) {
+        const a = currentAttempt(stage);
+        if (!a || a.state !== 'starting') continue;
+        const token = { job: job.id, stage: stage.name, attempt: a.attempt };
+        const node = this.nodes.entries.get(a.node);
+        if (!node || this.nodes.liveness(node, now) !== 'ready') continue;
+        if (node.reported.has(tokenKey(token))) continue;
+        if (now - (this.startSentAt.get(tokenKey(token)) ?? 0) >= RESEND_START_MS) void this.sendStart(token);
+      }
+    }
+    if (reschedule) await this.schedule();
+  }
+
+  /** Node lost (or wiped): each active attempt there follows its stage's failover policy. */
+  private async failNodeRuns(node: string, why: string, which: (tokenKey: string) => boolean): Promise<void> {
+    const now = Date.now();
+    for (const job of this.jobs.values()) {
+      if (job.endedAt !== null) continue;
+      let changed = false;
+      for (const { stage, attempt } of activeAttemptsOn(job, node)) {
+        if (!which(`${job.id}/${stage.name}/${attempt.attempt}`)) continue;
+        const spec = stageSpec(job, stage.name);
+        const policy = resolveFailover(spec.failover);
+        if (policy.mode === 'wait' && !job.cancelRequested) {
+          stage.nodeDownSince ??= now;
+          stage.reason = `node ${node} down; waiting up to ${policy.waitMs}ms for it to return`;
+        } else {
+          loseAttempt(job, stage, attempt, spec, why, now);
+        }
+        changed = true;
+      }
+      if (changed) {
+        summarize(job, now);
+        await this.persist(job);
+      }
+    }
+  }
+
+  // ---- run events from agents ----
+
+  private async startEventConsumer(): Promise<void> {
+    const jsm = await jetstreamManager(this.nc);
+    try {
+      await jsm.consumers.info(Streams.events, Durables.coordinatorEvents);
+    } catch {
+      await jsm.consumers.add(Streams.events, {
+        durable_name: Durables.coordinatorEvents,
+        ack_policy: AckPolicy.Explicit,
+        deliver_policy: DeliverPolicy.All,
+        ack_wait: 30_000_000_000,
+        max_ack_pending: 1000,
+      });
+    }
+    const consumer = await this.js.consumers.get(Streams.events, Durables.coordinatorEvents);
+    this.events = await consumer.consume({ max_messages: 200 });
+    void (async () => {
+      for await (const m of this.events!) {
+        const rec = outboxRecordSchema.safeParse(safeJson(m.data));
+        if (!rec.success) {
+          this.opts.log.warn('invalid run event dropped', { subject: m.subject, errors: formatIssues(rec.error).slice(0, 5) });
+          m.term();
+          continue;
+        }
+        try {
+          await this.serial(() => this.applyEvent(rec.data.event));
+          m.ack();
+        } catch (err) {
+          this.opts.log.error('run event not applied; will be redelivered', { err });
+          m.nak(1000);
+        }
+      }
+    })().catch((err) => this.opts.log.error('event consumer stopped', { err }));
+  }
+
+  private async applyEvent(ev: RunEvent): Promise<void> {
+    const job = this.jobs.get(ev.token.job);
+    if (!job) {
+      this.opts.log.warn('event for unknown job ignored', { token: tokenKey(ev.token), kind: ev.kind });
+      return;
+    }
+    const now = Date.now();
+    let changed = false;
+    if (ev.kind === 'started') changed = applyStarted(job, ev.token, ev.startedAt);
+    else if (ev.kind === 'exited') {
+      changed = applyExited(job, ev.token, ev, now);
+      if (changed) this.opts.log.info('run ended', { token: tokenKey(ev.token), exitCode: ev.exitCode, stopReason: ev.stopReason, vanished: ev.vanished });
+    } else if (ev.kind === 'rejected') {
+      const f = findAttempt(job, ev.token);
+      if (f && isActiveAttempt(f.attempt.state)) {
+        f.attempt.state = 'failed';
+        f.attempt.reason = `agent rejected the run: ${ev.reason}`;
+        f.stage.state = 'failed';
+        f.stage.reason = f.attempt.reason;
+        changed = true;
+      }
+    }
+    if (!changed) return;
+    summarize(job, now);
+    await this.persist(job);
+    await this.schedule();
+  }
+
+  isTerminal(job: JobRecord): boolean {
+    return isTerminalJob(job.state);
+  }
+}
+
+function safeJson(data: Uint8Array | string): unknown {
+  try {
+    return JSON.parse(typeof data === 'string' ? data : new TextDecoder().decode(data));
+  } catch {
+    return undefined;
+  }
+}

@@ -1,0 +1,193 @@
+// The coordinator's gRPC door for clients: every request is validated with the
+// schemas in proto/grpc.ts; errors map to gRPC status codes with a clear message.
+import * as grpc from '@grpc/grpc-js';
+import type { z } from 'zod';
+import {
+  jobRefSchema,
+  listJobsRequestSchema,
+  logsRequestSchema,
+  meshrunServiceDefinition,
+  nodeRefSchema,
+  submitRequestSchema,
+  type JobMsg,
+  type LogEventMsg,
+  type NodeMsg,
+} from '../proto/grpc.js';
+import { isTerminalJob, type JobRecord } from '../proto/records.js';
+import { formatIssues } from '../proto/validation.js';
+import { ErrorCode, isMeshrunError, MeshrunError } from '../lib/errors.js';
+import type { Logger } from '../lib/log.js';
+import { authoritativeNode, currentAttempt } from './job-machine.js';
+import type { Coordinator } from './coordinator.js';
+import type { NodeEntry } from './node-registry.js';
+import { followLogs } from './log-follower.js';
+
+export function toJobMsg(job: JobRecord): JobMsg {
+  return {
+    id: job.id,
+    name: job.name,
+    state: job.state,
+    exitCode: job.exitCode,
+    reason: job.reason,
+    submittedAtMs: job.submittedAt,
+    startedAtMs: job.startedAt ?? 0,
+    endedAtMs: job.endedAt ?? 0,
+    authoritativeNode: authoritativeNode(job),
+    stages: job.stages.map((s) => {
+      const cur = currentAttempt(s);
+      return {
+        name: s.name,
+        state: s.state,
+        node: cur?.node ?? '',
+        attempt: cur?.attempt ?? 0,
+        exitCode: cur?.exitCode ?? null,
+        reason: s.reason,
+        attempts: s.attempts.map((a) => ({
+          attempt: a.attempt,
+          node: a.node,
+          state: a.state,
+          exitCode: a.exitCode,
+          reason: a.reason,
+          assignedAtMs: a.assignedAt,
+          startedAtMs: a.startedAt ?? 0,
+          endedAtMs: a.endedAt ?? 0,
+          staleResult: a.staleResult ?? '',
+        })),
+      };
+    }),
+  };
+}
+
+export function toNodeMsg(e: NodeEntry, c: Coordinator, now: number): NodeMsg {
+  const running = c.runningByNode().get(e.record.name) ?? 0;
+  const live = c.nodes.liveness(e, now);
+  const state = live === 'ready' && e.record.draining ? (running === 0 ? 'drained' : 'draining') : live;
+  return {
+    name: e.record.name,
+    labels: e.record.labels,
+    state,
+    lastSeenMs: Math.max(0, now - e.lastSeenAt),
+    slots: e.record.slots,
+    running,
+    standby: e.record.standby,
+    draining: e.record.draining,
+  };
+}
+
+function parse<T>(schema: z.ZodType<T>, req: unknown): T {
+  const r = schema.safeParse(req);
+  if (!r.success) throw new MeshrunError(ErrorCode.InvalidInput, formatIssues(r.error).join('; '));
+  return r.data;
+}
+
+function toStatus(err: unknown): Partial<grpc.StatusObject> {
+  if (isMeshrunError(err)) {
+    const code =
+      err.code === ErrorCode.InvalidInput || err.code === ErrorCode.Usage
+        ? grpc.status.INVALID_ARGUMENT
+        : err.code === ErrorCode.NotFound
+          ? grpc.status.NOT_FOUND
+          : grpc.status.INTERNAL;
+    return { code, details: err.message };
+  }
+  return { code: grpc.status.INTERNAL, details: (err as Error).message ?? String(err) };
+}
+
+function unary<Req, Res>(log: Logger, fn: (req: Req) => Promise<Res> | Res): grpc.handleUnaryCall<Req, Res> {
+  return (call, cb) => {
+    Promise.resolve()
+      .then(() => fn(call.request))
+      .then((res) => cb(null, res))
+      .catch((err) => {
+        if (!isMeshrunError(err)) log.error('request failed', { err });
+        cb(toStatus(err) as grpc.ServiceError);
+      });
+  };
+}
+
+function jobOrThrow(c: Coordinator, id: string): JobRecord {
+  const job = c.getJob(id);
+  if (!job) throw new MeshrunError(ErrorCode.NotFound, `no job ${id}`);
+  return job;
+}
+
+export async function startGrpcServer(c: Coordinator, listen: string, log: Logger): Promise<{ server: grpc.Server; port: number }> {
+  const server = new grpc.Server();
+  const onJobChange = (id: string) => (fn: () => void) => {
+    const l = (job: JobRecord): void => {
+      if (job.id === id) fn();
+    };
+    c.changes.on('job', l);
+    return () => c.changes.off('job', l);
+  };
+  server.addService(meshrunServiceDefinition, {
+    Submit: unary(log, async (req) => {
+      const r = parse(submitRequestSchema, req);
+      const { job, created } = await c.submit(r.id, r.specJson, r.workspace === '' ? null : r.workspace);
+      return { job: toJobMsg(job), created };
+    }),
+    GetJob: unary(log, (req) => toJobMsg(jobOrThrow(c, parse(jobRefSchema, req).id))),
+    ListJobs: unary(log, (req) => {
+      const r = parse(listJobsRequestSchema, req);
+      const jobs = c.listJobs();
+      return { jobs: (r.limit > 0 ? jobs.slice(-r.limit) : jobs).map(toJobMsg) };
+    }),
+    CancelJob: unary(log, async (req) => toJobMsg(await c.cancel(parse(jobRefSchema, req).id))),
+    ListNodes: unary(log, () => {
+      const now = Date.now();
+      return { nodes: [...c.nodes.entries.values()].filter((e) => !e.record.removed).map((e) => toNodeMsg(e, c, now)).sort((a, b) => a.name.localeCompare(b.name)) };
+    }),
+    DrainNode: unary(log, async (req) => toNodeMsg(await c.setDraining(parse(nodeRefSchema, req).name, true), c, Date.now())),
+    UndrainNode: unary(log, async (req) => toNodeMsg(await c.setDraining(parse(nodeRefSchema, req).name, false), c, Date.now())),
+    FollowLogs: (call: grpc.ServerWritableStream<unknown, LogEventMsg>) => {
+      const ac = new AbortController();
+      call.on('cancelled', () => ac.abort());
+      call.on('close', () => ac.abort());
+      void (async () => {
+        try {
+          const r = parse(logsRequestSchema, call.request);
+          jobOrThrow(c, r.id);
+          const final = await followLogs({
+            nc: c.connection,
+            job: () => jobOrThrow(c, r.id),
+            onJobChange: onJobChange(r.id),
+            follow: r.follow,
+            have: r.have,
+            send: (ev) => call.write(ev),
+            signal: ac.signal,
+          });
+          if (!ac.signal.aborted) call.write({ event: 'end', end: toJobMsg(final) });
+          call.end();
+        } catch (err) {
+          if (!isMeshrunError(err)) log.error('log follow failed', { err });
+          call.destroy(Object.assign(new Error(toStatus(err).details), toStatus(err)));
+        }
+      })();
+    },
+    WatchJob: (call: grpc.ServerWritableStream<unknown, JobMsg>) => {
+      try {
+        const id = parse(jobRefSchema, call.request).id;
+        const send = (): boolean => {
+          const job = jobOrThrow(c, id);
+          call.write(toJobMsg(job));
+          return isTerminalJob(job.state);
+        };
+        if (send()) return call.end();
+        const stop = onJobChange(id)(() => {
+          if (send()) {
+            stop();
+            call.end();
+          }
+        });
+        call.on('cancelled', stop);
+        call.on('close', stop);
+      } catch (err) {
+        call.destroy(Object.assign(new Error(toStatus(err).details), toStatus(err)));
+      }
+    },
+  });
+  const port = await new Promise<number>((resolve, reject) =>
+    server.bindAsync(listen, grpc.ServerCredentials.createInsecure(), (err, p) => (err ? reject(err) : resolve(p))),
+  );
+  return { server, port };
+}

@@ -1,0 +1,99 @@
+// Streams a job's log to a client: every attempt's bytes from JetStream in order,
+// a header when a new stage attempt begins, duplicates and already-held bytes
+// skipped by offset; with follow, until the job has ended and every byte is out.
+import { jetstream, jetstreamManager, type ConsumerMessages } from '@nats-io/jetstream';
+import type { NatsConnection } from '@nats-io/transport-node';
+import { logChunkHeaderSchema } from '../proto/bus.js';
+import { isTerminalJob, type JobRecord } from '../proto/records.js';
+import { Streams, Subjects, tokenFromLogSubject } from '../proto/subjects.js';
+import type { LogEventMsg } from '../proto/grpc.js';
+
+export interface FollowOptions {
+  nc: NatsConnection;
+  job: () => JobRecord;
+  onJobChange: (fn: () => void) => () => void;
+  follow: boolean;
+  have: Record<string, number>;
+  send: (ev: LogEventMsg) => void;
+  signal: AbortSignal;
+}
+
+/** Resolves with the job as it was when the stream ended. */
+export async function followLogs(o: FollowOptions): Promise<JobRecord> {
+  const id = o.job().id;
+  const delivered = new Map<string, number>(Object.entries(o.have));
+  const headerSent = new Set<string>(Object.keys(o.have));
+  const jsm = await jetstreamManager(o.nc);
+  const info = await jsm.streams.info(Streams.logs, { subjects_filter: Subjects.jobLogs(id) });
+  const available = Object.values(info.state.subjects ?? {}).reduce((a, b) => a + b, 0);
+  let caughtUp = available === 0;
+  let messages: ConsumerMessages | undefined;
+  let finish: (() => void) | undefined;
+  const finished = new Promise<void>((r) => (finish = r));
+
+  const header = (key: string, stage: string, attempt: number): void => {
+    if (headerSent.has(key)) return;
+    headerSent.add(key);
+    const node = o.job().stages.find((s) => s.name === stage)?.attempts.find((a) => a.attempt === attempt)?.node ?? '';
+    o.send({ event: 'header', header: { stage, attempt, node } });
+  };
+
+  const done = (): boolean => {
+    if (!o.follow) return caughtUp;
+    const job = o.job();
+    if (!isTerminalJob(job.state)) return false;
+    for (const s of job.stages) {
+      for (const a of s.attempts) {
+        if (a.logBytes !== null && a.logBytes > 0 && (delivered.get(`${s.name}/${a.attempt}`) ?? 0) < a.logBytes) return false;
+      }
+    }
+    return true;
+  };
+
+  const check = (): void => {
+    if (o.follow && caughtUp) {
+      // a stage that has started but printed nothing yet still gets its header
+      for (const s of o.job().stages) {
+        const a = s.attempts[s.attempts.length - 1];
+        if (a && a.startedAt !== null && a.state !== 'stale') header(`${s.name}/${a.attempt}`, s.name, a.attempt);
+      }
+    }
+    if (done() || o.signal.aborted) finish?.();
+  };
+
+  const unsubscribe = o.onJobChange(check);
+  const timer = setInterval(check, 500);
+  o.signal.addEventListener('abort', () => finish?.());
+  try {
+    const js = jetstream(o.nc);
+    const consumer = await js.consumers.get(Streams.logs, { filter_subjects: Subjects.jobLogs(id) });
+    messages = await consumer.consume();
+    const pump = (async () => {
+      for await (const m of messages!) {
+        const token = tokenFromLogSubject(m.subject);
+        const h = logChunkHeaderSchema.safeParse({ offset: m.headers?.get('Mr-Offset') });
+        if (token && h.success) {
+          const key = `${token.stage}/${token.attempt}`;
+          const have = delivered.get(key) ?? 0;
+          const start = Math.max(0, have - h.data.offset);
+          if (h.data.offset <= have && start < m.data.length) {
+            header(key, token.stage, token.attempt);
+            o.send({ event: 'data', data: { stage: token.stage, attempt: token.attempt, offset: h.data.offset + start, data: Buffer.from(m.data.subarray(start)) } });
+            delivered.set(key, h.data.offset + m.data.length);
+          }
+        }
+        if (m.info.pending === 0) caughtUp = true;
+        check();
+      }
+    })();
+    check();
+    await finished;
+    messages.stop();
+    await pump.catch(() => undefined);
+  } finally {
+    unsubscribe();
+    clearInterval(timer);
+    messages?.stop();
+  }
+  return o.job();
+}

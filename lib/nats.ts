@@ -1,0 +1,68 @@
+// Connecting to NATS and creating the JetStream streams and KV buckets meshrun
+// needs (idempotent: every daemon may call it on start).
+import { connect, type NatsConnection } from '@nats-io/transport-node';
+import { jetstreamManager, RetentionPolicy, StorageType, DiscardPolicy } from '@nats-io/jetstream';
+import { Kvm, type KV } from '@nats-io/kv';
+import { Buckets, Streams, Subjects } from '../proto/subjects.js';
+import type { Logger } from './log.js';
+
+export interface ConnectOptions {
+  servers: string;
+  name: string;
+  log: Logger;
+  /** Keep trying forever (daemons) instead of failing on the first refusal. */
+  waitOnFirstConnect?: boolean;
+}
+
+export async function connectNats(opts: ConnectOptions): Promise<NatsConnection> {
+  const nc = await connect({
+    servers: opts.servers.split(','),
+    name: opts.name,
+    maxReconnectAttempts: -1,
+    reconnectTimeWait: 250,
+    pingInterval: 2000,
+    maxPingOut: 2,
+    waitOnFirstConnect: opts.waitOnFirstConnect ?? true,
+  });
+  void (async () => {
+    for await (const s of nc.status()) {
+      if (s.type === 'disconnect' || s.type === 'reconnect') opts.log.info('nats connection changed', { status: s.type });
+    }
+  })().catch(() => undefined);
+  return nc;
+}
+
+/** Streams for run events and logs; a duplicate window long enough for relays. */
+export async function ensureStreams(nc: NatsConnection): Promise<void> {
+  const jsm = await jetstreamManager(nc);
+  const want = [
+    { name: Streams.events, subjects: [Subjects.runEventsWildcard] },
+    { name: Streams.logs, subjects: [Subjects.logWildcard] },
+  ];
+  for (const s of want) {
+    try {
+      await jsm.streams.info(s.name);
+    } catch {
+      try {
+        await jsm.streams.add({
+          name: s.name,
+          subjects: s.subjects,
+          retention: RetentionPolicy.Limits,
+          storage: StorageType.File,
+          discard: DiscardPolicy.Old,
+          duplicate_window: 10 * 60 * 1_000_000_000,
+        });
+      } catch (err) {
+        // another process may have created it between info and add
+        await jsm.streams.info(s.name).catch(() => {
+          throw err;
+        });
+      }
+    }
+  }
+}
+
+export async function openKv(nc: NatsConnection, bucket: (typeof Buckets)[keyof typeof Buckets]): Promise<KV> {
+  const kvm = new Kvm(nc);
+  return kvm.create(bucket, { history: 1 });
+}

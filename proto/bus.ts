@@ -1,0 +1,135 @@
+// Schemas of every message on the NATS bus between coordinator and agents.
+// Receivers parse with these and drop (with a log line) anything that does not fit.
+import { z } from 'zod';
+import { labelsSchema, nodeNameSchema, runTokenSchema } from './names.js';
+
+export const attemptOutcomeSchema = z.enum(['succeeded', 'failed', 'timeout', 'cancelled', 'lost', 'stale']);
+export type AttemptOutcome = z.infer<typeof attemptOutcomeSchema>;
+
+/** What an agent knows about one of its runs, reported in every heartbeat. */
+export const runReportSchema = z.object({
+  token: runTokenSchema,
+  state: z.enum(['starting', 'running', 'exited']),
+});
+export type RunReport = z.infer<typeof runReportSchema>;
+
+export const heartbeatSchema = z.object({
+  node: nodeNameSchema,
+  instance: z.string().min(1).max(64),
+  labels: labelsSchema,
+  slots: z.number().int().min(1).max(1024),
+  standby: z.boolean(),
+  version: z.string().max(64),
+  runs: z.array(runReportSchema).max(10_000),
+  sentAt: z.number(),
+  mesh: z.unknown().optional(),
+});
+export type Heartbeat = z.infer<typeof heartbeatSchema>;
+
+export const heartbeatReplySchema = z.object({
+  ok: z.boolean(),
+  /** Tokens of this node's runs that another attempt has replaced: stop them. */
+  superseded: z.array(runTokenSchema),
+  /** Tokens the coordinator wants cancelled (cancel issued while the agent was away). */
+  cancel: z.array(runTokenSchema).default([]),
+  draining: z.boolean().default(false),
+  error: z.string().optional(),
+});
+export type HeartbeatReply = z.infer<typeof heartbeatReplySchema>;
+
+export const failoverModeSchema = z.enum(['reassign', 'fail', 'wait']);
+
+export const startCommandSchema = z.object({
+  type: z.literal('start'),
+  token: runTokenSchema,
+  jobName: z.string(),
+  argv: z.array(z.string()).min(1),
+  env: z.record(z.string(), z.string()),
+  timeoutMs: z.number().int().positive().optional(),
+  failover: failoverModeSchema,
+  /** For failover `wait`: how long the coordinator waits before reassigning. */
+  failoverWaitMs: z.number().int().min(0).optional(),
+  playbook: z.unknown().optional(),
+  workspace: z.string().optional(),
+  artifacts: z.array(z.string()).optional(),
+  handoff: z.unknown().optional(),
+});
+export type StartCommand = z.infer<typeof startCommandSchema>;
+
+export const stopReasonSchema = z.enum(['cancelled', 'timeout', 'superseded', 'fenced']);
+export type StopReason = z.infer<typeof stopReasonSchema>;
+
+export const stopCommandSchema = z.object({
+  type: z.literal('stop'),
+  token: runTokenSchema,
+  reason: stopReasonSchema,
+});
+export type StopCommand = z.infer<typeof stopCommandSchema>;
+
+export const agentCommandSchema = z.discriminatedUnion('type', [startCommandSchema, stopCommandSchema]);
+export type AgentCommand = z.infer<typeof agentCommandSchema>;
+
+export const commandReplySchema = z.object({
+  ok: z.boolean(),
+  error: z.string().optional(),
+  /** For start: true when the token was already known (idempotent re-send). */
+  known: z.boolean().optional(),
+});
+export type CommandReply = z.infer<typeof commandReplySchema>;
+
+/** A lifecycle event of one run, published to JetStream via the agent's outbox. */
+export const runEventSchema = z.discriminatedUnion('kind', [
+  z.object({
+    kind: z.literal('started'),
+    node: nodeNameSchema,
+    token: runTokenSchema,
+    pid: z.number().int(),
+    startedAt: z.number(),
+  }),
+  z.object({
+    kind: z.literal('exited'),
+    node: nodeNameSchema,
+    token: runTokenSchema,
+    exitCode: z.number().int(),
+    signal: z.string().nullable(),
+    endedAt: z.number(),
+    logBytes: z.number().int().min(0),
+    stopReason: stopReasonSchema.nullable(),
+    /** The process is gone without an exit status (wrapper killed, machine rebooted). */
+    vanished: z.boolean().default(false),
+  }),
+  z.object({
+    kind: z.literal('rejected'),
+    node: nodeNameSchema,
+    token: runTokenSchema,
+    reason: z.string(),
+  }),
+]);
+export type RunEvent = z.infer<typeof runEventSchema>;
+
+/** Envelope written to the outbox and published; `seq` orders and de-duplicates. */
+export const outboxRecordSchema = z.object({
+  id: z.string(),
+  seq: z.number().int().min(1),
+  event: runEventSchema,
+});
+export type OutboxRecord = z.infer<typeof outboxRecordSchema>;
+
+/** Log bytes of one attempt at a byte offset; readers skip bytes they already have. */
+export const logChunkHeaderSchema = z.object({
+  offset: z.coerce.number().int().min(0),
+});
+
+export const nodeRecordSchema = z.object({
+  name: nodeNameSchema,
+  instance: z.string(),
+  labels: labelsSchema,
+  slots: z.number().int(),
+  standby: z.boolean(),
+  draining: z.boolean(),
+  removed: z.boolean().default(false),
+  lastSeenAt: z.number(),
+  version: z.string(),
+  mesh: z.unknown().optional(),
+});
+export type NodeRecord = z.infer<typeof nodeRecordSchema>;

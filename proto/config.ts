@@ -1,0 +1,29 @@
+// Config files of the daemons (written by `meshrun install`, read with --config);
+// CLI flags override file values, then defaults fill the rest.
+import { z } from 'zod';
+import { durationSchema } from './duration.js';
+import { labelsSchema, nodeNameSchema } from './names.js';
+
+export const agentConfigSchema = z.strictObject({
+  nats: z.string().min(1).optional(),
+  node: nodeNameSchema.optional(),
+  labels: labelsSchema.optional(),
+  stateDir: z.string().min(1).optional(),
+  slots: z.number().int().min(1).max(1024).optional(),
+  standby: z.boolean().optional(),
+  heartbeat: durationSchema.optional(),
+  lease: durationSchema.optional(),
+  killGrace: durationSchema.optional(),
+  outboxMaxBytes: z.number().int().min(1024).optional(),
+});
+export type AgentConfigFile = z.infer<typeof agentConfigSchema>;
+
+export const coordinatorConfigSchema = z.strictObject({
+  nats: z.string().min(1).optional(),
+  listen: z.string().min(1).optional(),
+  stateDir: z.string().min(1).optional(),
+  suspectAfter: durationSchema.optional(),
+  downAfter: durationSchema.optional(),
+  meshCidr: z.string().optional(),
+});
+export type CoordinatorConfigFile = z.infer<typeof coordinatorConfigSchema>;
