@@ -160,7 +160,7 @@ export async function startGrpcServer(c: Coordinator, listen: string, log: Logge
           call.end();
         } catch (err) {
           if (!isMeshrunError(err)) log.error('log follow failed', { err });
-          call.destroy(Object.assign(new Error(toStatus(err).details), toStatus(err)));
+          call.emit('error', toStatus(err));
         }
       })();
     },
@@ -182,7 +182,7 @@ export async function startGrpcServer(c: Coordinator, listen: string, log: Logge
         call.on('cancelled', stop);
         call.on('close', stop);
       } catch (err) {
-        call.destroy(Object.assign(new Error(toStatus(err).details), toStatus(err)));
+        call.emit('error', toStatus(err));
       }
     },
   });

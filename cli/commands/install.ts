@@ -51,7 +51,6 @@ export function renderInstall(kind: 'agent' | 'coordinator', o: InstallOptions):
     kind === 'agent'
       ? `[Unit]
 Description=meshrun agent: runs fleet operations on this machine
-Documentation=https://example.invalid/meshrun#running-agents-as-systemd-units
 After=network-online.target
 Wants=network-online.target
 
@@ -87,7 +86,7 @@ StateDirectoryMode=0700
 WantedBy=multi-user.target
 `;
   return [
-    { path: `/etc/systemd/system/meshrun-${kind}.service`, content: unit.replace('Documentation=https://example.invalid/meshrun#running-agents-as-systemd-units\n', ''), mode: 0o644 },
+    { path: `/etc/systemd/system/meshrun-${kind}.service`, content: unit, mode: 0o644 },
     { path: configPath, content: `# meshrun ${kind} configuration (flags given on the command line override these)\n${stringify(config)}`, mode: 0o600 },
   ];
 }

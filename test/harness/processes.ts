@@ -1,0 +1,269 @@
+// Real daemons for tests: nats-server, coordinator and agents as child processes of
+// the built CLI, each with its own temp dirs; everything is killed and removed by
+// `Fleet.destroy()`, which tests call in afterAll/afterEach even when they fail.
+import { spawn, type ChildProcess } from 'node:child_process';
+import { closeSync, mkdtempSync, openSync, readdirSync, readFileSync, rmSync, type Dirent } from 'node:fs';
+import { createServer } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
+import { NatsServer } from '../../lib/nats-server.js';
+
+export const ROOT = resolve(import.meta.dirname, '..', '..');
+export const BIN = join(ROOT, 'bin', 'meshrun.js');
+
+export interface CliResult {
+  code: number;
+  stdout: string;
+  stderr: string;
+}
+
+export async function freePort(): Promise<number> {
+  return new Promise((res, rej) => {
+    const s = createServer();
+    s.once('error', rej);
+    s.listen(0, '127.0.0.1', () => {
+      const p = (s.address() as { port: number }).port;
+      s.close(() => res(p));
+    });
+  });
+}
+
+export async function waitFor<T>(what: string, fn: () => Promise<T | undefined | false> | T | undefined | false, timeoutMs = 20_000, everyMs = 100): Promise<T> {
+  const deadline = Date.now() + timeoutMs;
+  let last: unknown;
+  while (Date.now() < deadline) {
+    try {
+      const v = await fn();
+      if (v !== undefined && v !== false) return v as T;
+    } catch (err) {
+      last = err;
+    }
+    await new Promise((r) => setTimeout(r, everyMs));
+  }
+  throw new Error(`timed out waiting for ${what}${last ? `: ${(last as Error).message}` : ''}`);
+}
+
+export class Daemon {
+  child: ChildProcess;
+  readonly logFile: string;
+
+  constructor(
+    readonly name: string,
+    readonly args: string[],
+    readonly dir: string,
+    private readonly env: Record<string, string> = {},
+  ) {
+    this.logFile = join(dir, `${name}.log`);
+    this.child = this.spawn();
+  }
+
+  private spawn(): ChildProcess {
+    const fd = openSync(this.logFile, 'a');
+    const c = spawn(process.execPath, [BIN, ...this.args], { stdio: ['ignore', fd, fd], env: { ...process.env, MESHRUN_LOG_LEVEL: 'debug', ...this.env } });
+    closeSync(fd);
+    return c;
+  }
+
+  get pid(): number {
+    return this.child.pid!;
+  }
+
+  get alive(): boolean {
+    return this.child.exitCode === null && this.child.signalCode === null;
+  }
+
+  async kill(signal: NodeJS.Signals = 'SIGKILL'): Promise<void> {
+    if (!this.alive) return;
+    const exited = new Promise((r) => this.child.once('exit', r));
+    this.child.kill(signal);
+    await exited;
+  }
+
+  signal(signal: NodeJS.Signals): void {
+    this.child.kill(signal);
+  }
+
+  restart(): void {
+    if (this.alive) throw new Error(`${this.name} still running`);
+    this.child = this.spawn();
+  }
+
+  log(): string {
+    try {
+      return readFileSync(this.logFile, 'utf8');
+    } catch {
+      return '';
+    }
+  }
+}
+
+export interface AgentSpec {
+  node: string;
+  labels?: string;
+  slots?: number;
+  standby?: boolean;
+  extra?: string[];
+}
+
+export class Fleet {
+  readonly dir = mkdtempSync(join(tmpdir(), 'meshrun-test-'));
+  nats!: NatsServer;
+  coordinator!: Daemon;
+  coordinatorAddress = '';
+  readonly agents = new Map<string, Daemon>();
+  private coordinatorExtra: string[] = [];
+
+  static async start(opts: { agents?: AgentSpec[]; coordinatorArgs?: string[] } = {}): Promise<Fleet> {
+    const f = new Fleet();
+    try {
+      f.nats = await NatsServer.start({ dir: join(f.dir, 'nats'), keepStore: true });
+      f.coordinatorExtra = opts.coordinatorArgs ?? [];
+      await f.startCoordinator();
+      for (const a of opts.agents ?? []) f.startAgent(a);
+      if (opts.agents?.length) await f.waitNodesReady(opts.agents.map((a) => a.node));
+    } catch (err) {
+      await f.destroy();
+      throw err;
+    }
+    return f;
+  }
+
+  async startCoordinator(): Promise<void> {
+    const port = await freePort();
+    this.coordinatorAddress = `127.0.0.1:${port}`;
+    this.coordinator = new Daemon('coordinator', ['coordinator', '--nats', this.nats.url, '--listen', this.coordinatorAddress, '--state-dir', join(this.dir, 'coordinator'), ...this.coordinatorExtra], this.dir);
+    await waitFor('coordinator to answer', async () => (await this.cli(['nodes', '--json'])).code === 0, 20_000, 100);
+  }
+
+  startAgent(a: AgentSpec): Daemon {
+    const args = ['agent', '--nats', this.nats.url, '--node', a.node, '--state-dir', this.agentDir(a.node), '--labels', a.labels ?? ''];
+    if (a.slots) args.push('--slots', String(a.slots));
+    if (a.standby) args.push('--standby');
+    args.push(...(a.extra ?? []));
+    const d = new Daemon(`agent-${a.node}`, args, this.dir);
+    this.agents.set(a.node, d);
+    return d;
+  }
+
+  agent(node: string): Daemon {
+    const d = this.agents.get(node);
+    if (!d) throw new Error(`no agent ${node}`);
+    return d;
+  }
+
+  agentDir(node: string): string {
+    return join(this.dir, `agent-${node}`);
+  }
+
+  async waitNodesReady(names: string[], timeoutMs = 20_000): Promise<void> {
+    await waitFor(`nodes ${names.join(',')} ready`, async () => {
+      const nodes = await this.nodes();
+      return names.every((n) => nodes.some((x) => x.name === n && x.state === 'ready'));
+    }, timeoutMs);
+  }
+
+  async nodes(): Promise<{ name: string; state: string; labels: Record<string, string>; lastSeenMs: number; running: number }[]> {
+    const r = await this.cli(['nodes', '--json']);
+    if (r.code !== 0) throw new Error(`nodes failed: ${r.stderr}`);
+    return JSON.parse(r.stdout);
+  }
+
+  async job(id: string): Promise<JobJson> {
+    const r = await this.cli(['job', id, '--json']);
+    if (r.code !== 0) throw new Error(`job ${id} failed (${r.code}): ${r.stderr}`);
+    return JSON.parse(r.stdout) as JobJson;
+  }
+
+  async waitJob(id: string, pred: (j: JobJson) => boolean, what = 'job state', timeoutMs = 30_000): Promise<JobJson> {
+    return waitFor(`${id}: ${what}`, async () => {
+      const j = await this.job(id);
+      return pred(j) ? j : undefined;
+    }, timeoutMs, 150);
+  }
+
+  cli(args: string[], opts: { env?: Record<string, string>; timeoutMs?: number; cwd?: string } = {}): Promise<CliResult> {
+    return runCli(args, { ...opts, env: { MESHRUN_COORDINATOR: this.coordinatorAddress, ...opts.env } });
+  }
+
+  async destroy(): Promise<void> {
+    for (const a of this.agents.values()) await a.kill('SIGKILL').catch(() => undefined);
+    if (this.coordinator) await this.coordinator.kill('SIGKILL').catch(() => undefined);
+    // runs outlive agents by design: stop every run process group the test fleet started
+    killRunsUnder(this.dir);
+    await this.nats?.stop('SIGKILL').catch(() => undefined);
+    rmSync(this.dir, { recursive: true, force: true });
+  }
+
+  /** Everything the daemons logged, for assertion messages. */
+  logs(): string {
+    return [this.coordinator, ...this.agents.values()].filter(Boolean).map((d) => `--- ${d.name}\n${d.log().slice(-4000)}`).join('\n');
+  }
+}
+
+export interface JobJson {
+  id: string;
+  name: string;
+  state: string;
+  exitCode: number | null;
+  reason: string;
+  authoritativeNode: string | null;
+  stages: {
+    name: string;
+    state: string;
+    node: string | null;
+    attempt: number;
+    exitCode: number | null;
+    reason: string;
+    attempts: { attempt: number; node: string; state: string; exitCode: number | null; reason: string; staleResult: string | null }[];
+  }[];
+}
+
+export function runCli(args: string[], opts: { env?: Record<string, string>; timeoutMs?: number; cwd?: string; input?: string } = {}): Promise<CliResult> {
+  return new Promise((res) => {
+    const c = spawn(process.execPath, [BIN, ...args], { env: { ...process.env, ...opts.env }, cwd: opts.cwd ?? ROOT, stdio: ['pipe', 'pipe', 'pipe'] });
+    let stdout = '';
+    let stderr = '';
+    c.stdout.on('data', (b: Buffer) => (stdout += b.toString()));
+    c.stderr.on('data', (b: Buffer) => (stderr += b.toString()));
+    c.stdin.end(opts.input ?? '');
+    const t = setTimeout(() => c.kill('SIGKILL'), opts.timeoutMs ?? 60_000);
+    c.on('close', (code, sig) => {
+      clearTimeout(t);
+      res({ code: code ?? (sig ? 128 : 1), stdout, stderr });
+    });
+  });
+}
+
+/** Kills the process groups of runs whose runner files live under `dir`. */
+export function killRunsUnder(dir: string): void {
+  for (const pid of findRunPids(dir)) {
+    try {
+      process.kill(-pid, 'SIGKILL');
+    } catch {
+      // gone
+    }
+  }
+}
+
+function findRunPids(dir: string): number[] {
+  const pids: number[] = [];
+  const walk = (d: string, depth: number): void => {
+    if (depth > 4) return;
+    let entries: Dirent[];
+    try {
+      entries = readdirSync(d, { withFileTypes: true });
+    } catch {
+      return;
+    }
+    for (const e of entries) {
+      const p = join(d, e.name);
+      if (e.isDirectory()) walk(p, depth + 1);
+      else if (e.name.endsWith('.pid')) {
+        const n = Number(readFileSync(p, 'utf8').trim());
+        if (Number.isInteger(n) && n > 1) pids.push(n);
+      }
+    }
+  };
+  walk(dir, 0);
+  return pids;
+}
