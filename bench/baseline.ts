@@ -1,0 +1,109 @@
+// Baseline: what raw process spawning costs on this machine, measured in the same run, so
+// meshrun's figures read as ratios ("dispatch is N x a bare spawn") instead of absolute
+// numbers that mean nothing on another box.
+import { spawn } from 'node:child_process';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { performance } from 'node:perf_hooks';
+import { percentile, row, type BenchContext, type Row, type Section } from './report.js';
+
+const SEQUENTIAL = Number(process.env.MESHRUN_BENCH_SPAWN_SEQ ?? 200);
+const TOTAL = Number(process.env.MESHRUN_BENCH_SPAWN_TOTAL ?? 1000);
+const CONCURRENCY = 8;
+const NODE_SPAWNS = 10;
+const TICKS_PER_SEC = 100; // USER_HZ on Linux
+
+/** CPU seconds (user + system) of a live process, from /proc/<pid>/stat; undefined if gone. */
+export function procCpuSeconds(pid: number | undefined): number | undefined {
+  if (pid === undefined) return undefined;
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    const f = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+    // fields after "(comm) ": state=0 ... utime=11 stime=12 cutime=13 cstime=14
+    return (Number(f[11]) + Number(f[12])) / TICKS_PER_SEC;
+  } catch {
+    return undefined;
+  }
+}
+
+/** CPU seconds of this process's reaped children (cutime + cstime). */
+function childrenCpuSeconds(): number {
+  const stat = readFileSync('/proc/self/stat', 'utf8');
+  const f = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+  return (Number(f[13]) + Number(f[14])) / TICKS_PER_SEC;
+}
+
+/** Wall p50 and mean CPU of `n` sequential spawns of one command. */
+async function measure(n: number, file: string, args: string[]): Promise<{ p50: number; cpuMs: number }> {
+  const lat: number[] = [];
+  const cpu0 = childrenCpuSeconds();
+  for (let i = 0; i < n; i++) lat.push(await spawnOnce(file, args));
+  return { p50: percentile(lat, 50), cpuMs: ((childrenCpuSeconds() - cpu0) * 1000) / n };
+}
+
+/** Spawn -> exit of one process, in ms. */
+export function spawnOnce(file: string, args: string[] = []): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const t0 = performance.now();
+    const c = spawn(file, args, { stdio: 'ignore' });
+    c.once('error', reject);
+    c.once('exit', (code, sig) => {
+      if (code !== 0) reject(new Error(`${file} exited with ${code ?? sig}`));
+      else resolve(performance.now() - t0);
+    });
+  });
+}
+
+export const baselineSection: Section = {
+  name: 'baseline',
+  async run(ctx: BenchContext): Promise<Row[]> {
+    // warm up (first spawns pay for page cache and libuv thread pool start)
+    for (let i = 0; i < 10; i++) await spawnOnce('true');
+
+    ctx.progress(`baseline: ${SEQUENTIAL} sequential spawn('true')`);
+    const lat: number[] = [];
+    for (let i = 0; i < SEQUENTIAL; i++) lat.push(await spawnOnce('true'));
+    const p50 = percentile(lat, 50);
+    const p99 = percentile(lat, 99);
+
+    ctx.progress(`baseline: ${TOTAL} spawn('true') with concurrency ${CONCURRENCY}`);
+    let next = 0;
+    const t0 = performance.now();
+    await Promise.all(
+      Array.from({ length: CONCURRENCY }, async () => {
+        while (next < TOTAL) {
+          next++;
+          await spawnOnce('true');
+        }
+      }),
+    );
+    const perSec = TOTAL / ((performance.now() - t0) / 1000);
+
+    // Informational: every meshrun run starts a Node wrapper (dist/agent/runner/wrapper.js),
+    // so a bare `node -e ''` and the wrapper itself (here without runner metadata: it loads all
+    // its modules, writes an rc and exits) are the floor under dispatch latency and throughput.
+    ctx.progress(`baseline: ${NODE_SPAWNS} x node -e '' and ${NODE_SPAWNS} x meshrun wrapper start`);
+    const bare = await measure(NODE_SPAWNS, process.execPath, ['-e', '']);
+    const scratch = mkdtempSync(join(tmpdir(), 'meshrun-bench-wrapper-'));
+    let wrapper: { p50: number; cpuMs: number };
+    try {
+      wrapper = await measure(NODE_SPAWNS, process.execPath, [join(ctx.root, 'dist', 'agent', 'runner', 'wrapper.js'), scratch, 'noop']);
+    } finally {
+      rmSync(scratch, { recursive: true, force: true });
+    }
+
+    ctx.baseline.spawnP50Ms = p50;
+    ctx.baseline.spawnP99Ms = p99;
+    ctx.baseline.spawnPerSec = perSec;
+    return [
+      row(`spawn('true') -> exit p50 (n=${SEQUENTIAL})`, p50, 'ms'),
+      row(`spawn('true') -> exit p99 (n=${SEQUENTIAL})`, p99, 'ms'),
+      row(`spawn('true') throughput (n=${TOTAL}, conc=${CONCURRENCY})`, perSec, 'proc/s'),
+      row(`spawn(node -e '') -> exit p50 (n=${NODE_SPAWNS})`, bare.p50, 'ms', p50, 'info: floor of any Node process'),
+      row(`  CPU per node -e ''`, bare.cpuMs, 'ms'),
+      row(`spawn(meshrun wrapper, no-op) -> exit p50 (n=${NODE_SPAWNS})`, wrapper.p50, 'ms', p50, 'info: floor of every meshrun run'),
+      row(`  CPU per wrapper start`, wrapper.cpuMs, 'ms', bare.cpuMs, 'vs node -e \'\''),
+    ];
+  },
+};

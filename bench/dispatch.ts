@@ -1,0 +1,344 @@
+// Dispatch latency: how long from a client's Submit until the job's process is running on an
+// agent (the wrapper's `startedAt` in the runner .json, same machine clock), and until the
+// client sees the job terminal. Also the bench's fleet: real nats-server, coordinator and
+// agents as child processes of bin/meshrun.js, torn down even on failure or Ctrl-C.
+import { spawn, type ChildProcess } from 'node:child_process';
+import { closeSync, existsSync, mkdtempSync, openSync, readdirSync, readFileSync, rmSync, type Dirent } from 'node:fs';
+import { createServer } from 'node:net';
+import { tmpdir } from 'node:os';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { MeshrunClient } from '../cli/client.js';
+import { NatsServer } from '../lib/nats-server.js';
+import type { JobMsg } from '../proto/grpc.js';
+import { isTerminalJob, type JobState } from '../proto/records.js';
+import { percentile, row, type BenchContext, type Row, type Section } from './report.js';
+
+/** bench/ compiles to dist/bench/: the root is the first directory up with meshrun's package.json. */
+export function repoRoot(): string {
+  let dir = dirname(fileURLToPath(import.meta.url));
+  for (;;) {
+    const pkg = join(dir, 'package.json');
+    if (existsSync(pkg)) {
+      try {
+        if ((JSON.parse(readFileSync(pkg, 'utf8')) as { name?: string }).name === 'meshrun') return dir;
+      } catch {
+        // not ours; keep walking
+      }
+    }
+    const up = dirname(dir);
+    if (up === dir) throw new Error('cannot find the meshrun repository root (package.json) above the bench');
+    dir = up;
+  }
+}
+
+export async function freePort(): Promise<number> {
+  return new Promise((res, rej) => {
+    const s = createServer();
+    s.once('error', rej);
+    s.listen(0, '127.0.0.1', () => {
+      const p = (s.address() as { port: number }).port;
+      s.close(() => res(p));
+    });
+  });
+}
+
+export const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
+
+export interface AgentSpec {
+  node: string;
+  labels: string;
+  slots: number;
+}
+
+/** Fleets still alive; `destroyAllFleetsSync` (signal / exit path) kills whatever is left. */
+const liveFleets = new Set<BenchFleet>();
+
+export function destroyAllFleetsSync(): void {
+  for (const f of liveFleets) f.destroySync();
+}
+
+export class BenchFleet {
+  readonly dir = mkdtempSync(join(tmpdir(), 'meshrun-bench-'));
+  readonly children = new Map<string, ChildProcess>();
+  nats: NatsServer | undefined;
+  client!: MeshrunClient;
+  address = '';
+  private destroyed = false;
+
+  private constructor(
+    readonly root: string,
+    readonly agents: AgentSpec[],
+  ) {
+    liveFleets.add(this);
+  }
+
+  static async start(root: string, agents: AgentSpec[]): Promise<BenchFleet> {
+    const f = new BenchFleet(root, agents);
+    try {
+      f.nats = await NatsServer.start({ dir: join(f.dir, 'nats'), keepStore: true });
+      f.address = `127.0.0.1:${await freePort()}`;
+      f.daemon('coordinator', ['coordinator', '--nats', f.nats.url, '--listen', f.address, '--state-dir', join(f.dir, 'coordinator')]);
+      for (const a of agents) {
+        f.daemon(`agent-${a.node}`, ['agent', '--nats', f.nats.url, '--node', a.node, '--state-dir', f.agentDir(a.node), '--labels', a.labels, '--slots', String(a.slots)]);
+      }
+      f.client = new MeshrunClient(f.address);
+      await f.waitReady();
+    } catch (err) {
+      const logs = f.logTails();
+      await f.destroy();
+      throw new Error(`fleet did not start: ${(err as Error).message}\n${logs}`);
+    }
+    return f;
+  }
+
+  agentDir(node: string): string {
+    return join(this.dir, `agent-${node}`);
+  }
+
+  private daemon(name: string, args: string[]): void {
+    const fd = openSync(join(this.dir, `${name}.log`), 'a');
+    // the product's default log level: the bench measures meshrun as it runs by default
+    const c = spawn(process.execPath, [join(this.root, 'bin', 'meshrun.js'), ...args], {
+      stdio: ['ignore', fd, fd],
+      env: { ...process.env, MESHRUN_LOG_LEVEL: process.env.MESHRUN_LOG_LEVEL ?? 'info' },
+    });
+    closeSync(fd);
+    this.children.set(name, c);
+  }
+
+  private async waitReady(timeoutMs = 20_000): Promise<void> {
+    const deadline = Date.now() + timeoutMs;
+    let last = '';
+    while (Date.now() < deadline) {
+      for (const [name, c] of this.children) {
+        if (c.exitCode !== null || c.signalCode !== null) throw new Error(`${name} exited (${c.exitCode ?? c.signalCode})`);
+      }
+      try {
+        const nodes = await this.client.listNodes();
+        if (this.agents.every((a) => nodes.some((n) => n.name === a.node && n.state === 'ready'))) return;
+        last = `nodes: ${nodes.map((n) => `${n.name}=${n.state}`).join(', ') || '(none)'}`;
+      } catch (err) {
+        last = (err as Error).message;
+      }
+      await sleep(100);
+    }
+    throw new Error(`fleet not ready within ${timeoutMs}ms (${last})`);
+  }
+
+  /** Submits a job and resolves with the first terminal state the coordinator streams. */
+  watchUntilTerminal(id: string, timeoutMs: number): Promise<JobMsg> {
+    return new Promise((resolve, reject) => {
+      const stream = this.client.watchJob(id);
+      let last: JobMsg | undefined;
+      const t = setTimeout(() => {
+        stream.cancel();
+        reject(new Error(`job ${id} not terminal after ${timeoutMs}ms (last seen: ${last ? describeJob(last) : 'nothing'})`));
+      }, timeoutMs);
+      stream.on('data', (j: JobMsg) => {
+        last = j;
+        if (isTerminalJob(j.state as JobState)) {
+          clearTimeout(t);
+          stream.cancel();
+          resolve(j);
+        }
+      });
+      stream.on('error', (err: Error & { code?: number }) => {
+        // our own cancel() after the terminal state surfaces as CANCELLED (1)
+        if (err.code === 1) return;
+        clearTimeout(t);
+        reject(err);
+      });
+      stream.on('end', () => {
+        clearTimeout(t);
+        if (last && isTerminalJob(last.state as JobState)) resolve(last);
+        else reject(new Error(`watch of ${id} ended before the job was terminal`));
+      });
+    });
+  }
+
+  /** Runner metadata of `<job>/<stage>.<attempt>` from whichever agent ran it. */
+  runMeta(job: string, stage = 'run', attempt = 1): { node: string; createdAt: number; startedAt: number | null; endedAt: number | null } | undefined {
+    for (const a of this.agents) {
+      const p = join(this.agentDir(a.node), 'runs', job, `${stage}.${attempt}.json`);
+      if (!existsSync(p)) continue;
+      const m = JSON.parse(readFileSync(p, 'utf8')) as { createdAt: number; startedAt: number | null; endedAt: number | null };
+      return { node: a.node, createdAt: m.createdAt, startedAt: m.startedAt, endedAt: m.endedAt };
+    }
+    return undefined;
+  }
+
+  logTails(chars = 3000): string {
+    const out: string[] = [];
+    for (const name of this.children.keys()) {
+      try {
+        const s = readFileSync(join(this.dir, `${name}.log`), 'utf8');
+        out.push(`--- ${name}\n${s.slice(-chars)}`);
+      } catch {
+        // no log yet
+      }
+    }
+    return out.join('\n');
+  }
+
+  /** Kills daemons, every run process group and wrapper under the fleet dir, NATS; removes the dir. */
+  destroySync(): void {
+    if (this.destroyed) return;
+    this.destroyed = true;
+    liveFleets.delete(this);
+    try {
+      this.client?.close();
+    } catch {
+      // closing
+    }
+    for (const c of this.children.values()) {
+      if (c.exitCode === null && c.signalCode === null) c.kill('SIGKILL');
+    }
+    // runs outlive agents by design: stop the ones this fleet started
+    killRunsUnder(this.dir);
+    if (this.nats?.pid) {
+      try {
+        process.kill(this.nats.pid, 'SIGKILL');
+      } catch {
+        // gone
+      }
+    }
+    rmSync(this.dir, { recursive: true, force: true });
+  }
+
+  async destroy(): Promise<void> {
+    const waits = [...this.children.values()]
+      .filter((c) => c.exitCode === null && c.signalCode === null)
+      .map((c) => new Promise((r) => c.once('exit', r)));
+    const nats = this.nats;
+    this.destroySync();
+    await Promise.race([Promise.all([...waits, nats?.stop('SIGKILL').catch(() => undefined)]), sleep(5000)]);
+    rmSync(this.dir, { recursive: true, force: true });
+  }
+}
+
+/** Kills run process groups (.pid) and live wrappers (.json wrapperPid) found under `dir`. */
+function killRunsUnder(dir: string): void {
+  const walk = (d: string, depth: number): void => {
+    if (depth > 5) return;
+    let entries: Dirent[];
+    try {
+      entries = readdirSync(d, { withFileTypes: true });
+    } catch {
+      return;
+    }
+    for (const e of entries) {
+      const p = join(d, e.name);
+      if (e.isDirectory()) {
+        if (!e.name.endsWith('.work')) walk(p, depth + 1);
+      } else if (e.name.endsWith('.pid')) {
+        const n = Number(safeRead(p).trim());
+        if (Number.isInteger(n) && n > 1) tryKill(-n);
+      } else if (e.name.endsWith('.json') && !e.name.endsWith('.events.json')) {
+        try {
+          const w = (JSON.parse(safeRead(p)) as { wrapperPid?: number | null }).wrapperPid;
+          // only a process that still is a meshrun wrapper (a pid may have been reused)
+          if (typeof w === 'number' && w > 1 && safeRead(`/proc/${w}/cmdline`).includes('wrapper.js')) tryKill(w);
+        } catch {
+          // not runner metadata
+        }
+      }
+    }
+  };
+  walk(dir, 0);
+}
+
+function safeRead(p: string): string {
+  try {
+    return readFileSync(p, 'utf8');
+  } catch {
+    return '';
+  }
+}
+
+function tryKill(pid: number): void {
+  try {
+    process.kill(pid, 'SIGKILL');
+  } catch {
+    // gone
+  }
+}
+
+export function describeJob(j: JobMsg): string {
+  const s = j.stages.map((x) => `${x.name}=${x.state}${x.node ? `@${x.node}` : ''}${x.reason ? ` (${x.reason})` : ''}`).join(', ');
+  return `${j.id} ${j.state}${j.reason ? ` (${j.reason})` : ''} [${s}]`;
+}
+
+export function trueJobSpec(labels: Record<string, string>): string {
+  return JSON.stringify({ name: 'bench-true', stages: [{ name: 'run', on: { labels }, run: { command: ['true'] } }] });
+}
+
+const DISPATCH_JOBS = Number(process.env.MESHRUN_BENCH_DISPATCH_JOBS ?? 200);
+const JOB_TIMEOUT_MS = 20_000;
+
+export const dispatchSection: Section = {
+  name: 'dispatch',
+  async run(ctx: BenchContext): Promise<Row[]> {
+    ctx.progress('dispatch: starting nats-server, coordinator and 2 agents');
+    const fleet = await BenchFleet.start(ctx.root, [
+      { node: 'bench-a', labels: 'bench=1', slots: 8 },
+      { node: 'bench-b', labels: 'bench=1', slots: 8 },
+    ]);
+    try {
+      const spec = trueJobSpec({ bench: '1' });
+      const submitAt = new Map<string, number>();
+      const e2e: number[] = [];
+      const states = new Map<string, number>();
+      // a few unmeasured jobs first: the first runs pay for JetStream consumers and caches
+      for (let i = 0; i < 5; i++) {
+        await fleet.client.submit(`warm-${i}`, spec);
+        await fleet.watchUntilTerminal(`warm-${i}`, JOB_TIMEOUT_MS);
+      }
+      ctx.progress(`dispatch: ${DISPATCH_JOBS} single-stage 'true' jobs, one after another`);
+      for (let i = 0; i < DISPATCH_JOBS; i++) {
+        const id = `d-${i}`;
+        const t0 = Date.now();
+        submitAt.set(id, t0);
+        const r = await fleet.client.submit(id, spec);
+        if (!r.created) throw new Error(`job ${id} already existed`);
+        const j = await fleet.watchUntilTerminal(id, JOB_TIMEOUT_MS);
+        e2e.push(Date.now() - t0);
+        states.set(j.state, (states.get(j.state) ?? 0) + 1);
+      }
+      const dispatch: number[] = [];
+      const accepted: number[] = [];
+      const wrapperStart: number[] = [];
+      const perNode = new Map<string, number>();
+      const missing: string[] = [];
+      for (const [id, t0] of submitAt) {
+        const m = fleet.runMeta(id);
+        if (!m || m.startedAt === null) {
+          missing.push(id);
+          continue;
+        }
+        dispatch.push(m.startedAt - t0);
+        accepted.push(m.createdAt - t0);
+        wrapperStart.push(m.startedAt - m.createdAt);
+        perNode.set(m.node, (perNode.get(m.node) ?? 0) + 1);
+      }
+      if (dispatch.length === 0) throw new Error(`no runner .json with startedAt found (${missing.length} missing)`);
+      const b = ctx.baseline;
+      const succeeded = states.get('succeeded') ?? 0;
+      const rows: Row[] = [
+        row(`dispatch submit -> process started p50 (n=${dispatch.length})`, percentile(dispatch, 50), 'ms', b.spawnP50Ms, 'vs raw spawn p50'),
+        row(`dispatch submit -> process started p99`, percentile(dispatch, 99), 'ms', b.spawnP99Ms, 'vs raw spawn p99'),
+        row(`  of which submit -> agent wrote run .json p50`, percentile(accepted, 50), 'ms'),
+        row(`  of which wrapper spawn -> process started p50`, percentile(wrapperStart, 50), 'ms'),
+        row(`end-to-end submit -> terminal (WatchJob) p50`, percentile(e2e, 50), 'ms', b.spawnP50Ms, 'vs raw spawn p50'),
+        row(`end-to-end submit -> terminal (WatchJob) p99`, percentile(e2e, 99), 'ms', b.spawnP99Ms, 'vs raw spawn p99'),
+        row(`dispatch jobs succeeded`, succeeded, `of ${DISPATCH_JOBS}`, undefined, [...perNode].map(([n, c]) => `${n}:${c}`).join(' ') + (missing.length ? ` missing .json: ${missing.length}` : '')),
+      ];
+      if (succeeded !== DISPATCH_JOBS) ctx.progress(`dispatch: WARNING job states ${JSON.stringify(Object.fromEntries(states))}`);
+      return rows;
+    } catch (err) {
+      throw new Error(`${(err as Error).message}\n${fleet.logTails(1500)}`);
+    } finally {
+      await fleet.destroy();
+    }
+  },
+};
