@@ -2,7 +2,7 @@
 // addressed to this node alone, supervises runs through their runner files, relays
 // events through the outbox, and fences its runs when its lease runs out.
 import type { NatsConnection, Msg, Subscription } from '@nats-io/transport-node';
-import { headers } from '@nats-io/transport-node';
+import { headers, RequestError } from '@nats-io/transport-node';
 import { jetstream, type JetStreamClient } from '@nats-io/jetstream';
 import {
   agentCommandSchema,
@@ -58,6 +58,7 @@ export class Agent {
   private readonly instance: string;
   private leaseRenewedAt = Date.now();
   private fenced = false;
+  private noCoordinator = false;
   private heartbeatInFlight = false;
   private wakePublisher: (() => void) | undefined;
 
@@ -160,7 +161,7 @@ export class Agent {
     if (!this.js) throw new Error('bus not connected');
     const h = headers();
     h.set('Mr-Offset', String(offset));
-    await this.js.publish(Subjects.log(token), data, { msgID: `${tokenKey(token)}@${offset}`, headers: h, timeout: 5000 });
+    await this.js.publish(Subjects.log(token), data, { msgID: `${tokenKey(token)}@${offset}+${data.length}`, headers: h, timeout: 2000 });
   }
 
   private async heartbeat(): Promise<void> {
@@ -189,6 +190,8 @@ export class Agent {
         return;
       }
       this.leaseRenewedAt = sentAt;
+      if (this.noCoordinator) this.opts.log.info('coordinator answering again');
+      this.noCoordinator = false;
       if (this.fenced) {
         this.fenced = false;
         this.opts.log.info('lease renewed: back in contact with the coordinator');
@@ -196,7 +199,16 @@ export class Agent {
       for (const t of reply.data.superseded) this.supervisor.stop(t, 'superseded');
       for (const t of reply.data.cancel) this.supervisor.stop(t, 'cancelled');
     } catch (err) {
-      this.opts.log.debug('heartbeat not acknowledged', { err });
+      if (err instanceof RequestError && err.isNoResponders()) {
+        // Connected to the bus and nobody serves heartbeats: no coordinator is running,
+        // so nobody can reassign our runs. Hold them (a coordinator that starts gives
+        // every node a full heartbeat grace before it fails anything over).
+        this.leaseRenewedAt = sentAt;
+        if (!this.noCoordinator) this.opts.log.warn('no coordinator on the bus; holding runs until one answers');
+        this.noCoordinator = true;
+      } else {
+        this.opts.log.debug('heartbeat not acknowledged', { err });
+      }
     } finally {
       this.heartbeatInFlight = false;
     }

@@ -106,16 +106,23 @@ export class Outbox {
   }
 
   private load(): void {
+    // no cursor file: nothing was ever acknowledged, so the outbox file holds every seq
+    let cursorOk = !existsSync(this.cursorFile);
     if (existsSync(this.cursorFile)) {
       try {
         const c = JSON.parse(readFileSync(this.cursorFile, 'utf8')) as CursorFile;
         this.published = Number(c.published) || 0;
         this.nextSeq = Math.max(1, Number(c.nextSeq) || 1);
+        cursorOk = true;
       } catch {
         this.opts.log.warn('outbox cursor unreadable; relaying everything in the outbox', { file: this.cursorFile });
       }
     }
+    // Without a cursor, numbering must still never repeat an id JetStream has seen
+    // (it would drop the new event as a duplicate): jump past any earlier sequence.
+    if (!cursorOk) this.nextSeq = Math.max(this.nextSeq, Date.now() * 1000);
     if (!existsSync(this.file)) return;
+    let torn = false;
     const lines = readFileSync(this.file, 'utf8').split('\n');
     for (const line of lines) {
       if (line.trim() === '') continue;
@@ -125,6 +132,7 @@ export class Outbox {
       } catch {
         // a torn last line from a crash mid-append: the event was never acknowledged to anyone
         this.opts.log.warn('outbox line unreadable, skipped', { line: line.slice(0, 200) });
+        torn = true;
         continue;
       }
       const r = outboxRecordSchema.safeParse(parsed);
@@ -134,6 +142,8 @@ export class Outbox {
       this.pending.push(r.data);
       this.pendingBytes += line.length + 1;
     }
+    // rewrite without the torn bytes, so the next append starts on a line of its own
+    if (torn) writeFileAtomic(this.file, this.pending.map((r) => JSON.stringify(r) + '\n').join(''));
     if (this.pending.length > 0) this.opts.log.info('outbox has events to relay', { pending: this.pending.length });
   }
 

@@ -97,15 +97,18 @@ export class Coordinator {
     this.kvJobs = await openKv(this.nc, Buckets.jobs);
     this.kvNodes = await openKv(this.nc, Buckets.nodes);
     await this.load();
+    await this.startEventConsumer();
+    this.timers.push(setInterval(() => void this.serial(() => this.monitor()), 250));
+    this.setState('RUNNING');
+    // Heartbeats are answered only from here on: until then agents see "no responders"
+    // and hold their runs rather than fence them.
+    this.nodes.refreshAll(Date.now());
     this.hbSub = this.nc.subscribe(Subjects.heartbeatWildcard, {
       callback: (err, msg) => {
         if (!err) this.onHeartbeat(msg);
       },
     });
-    await this.startEventConsumer();
-    this.timers.push(setInterval(() => void this.serial(() => this.monitor()), 250));
-    this.setState('RUNNING');
-    await this.serial(() => this.schedule());
+    await this.serial(() => this.scheduleAll());
   }
 
   close(): Promise<void> {
@@ -163,21 +166,21 @@ export class Coordinator {
         continue;
       }
       this.jobs.set(r.data.id, r.data);
-      this.written.set(r.data.id, e.string());
+      this.written.set(r.data.id, JSON.stringify({ ...r.data, revision: 0 }));
     }
     this.opts.log.info('state loaded', { nodes: nodeRecords.length, jobs: this.jobs.size });
   }
 
+  /** Writes the job to KV if it changed since the last write (compared without its revision). */
   private async persist(job: JobRecord): Promise<void> {
-    const prev = this.written.get(job.id);
+    const rev = job.revision;
+    job.revision = 0;
+    const key = JSON.stringify(job);
+    job.revision = rev;
+    if (this.written.get(job.id) === key) return;
     job.revision += 1;
-    const data = JSON.stringify(job);
-    if (prev !== undefined && prev.replace(/"revision":\d+/, '') === data.replace(/"revision":\d+/, '')) {
-      job.revision -= 1;
-      return;
-    }
-    await this.kvJobs.put(job.id, data);
-    this.written.set(job.id, data);
+    await this.kvJobs.put(job.id, JSON.stringify(job));
+    this.written.set(job.id, key);
     this.changes.emit('job', job);
   }
 
@@ -203,7 +206,7 @@ export class Coordinator {
       this.jobs.set(id, job);
       await this.persist(job);
       this.opts.log.info('job submitted', { job: id, name: job.name, stages: job.stages.length });
-      await this.schedule();
+      await this.schedule(job);
       return { job, created: true };
     });
   }
@@ -222,6 +225,7 @@ export class Coordinator {
       if (!job) throw new MeshrunError(ErrorCode.NotFound, `no job ${id}`);
       const stops = requestCancel(job);
       await this.schedule(job);
+      await this.scheduleAll();
       await this.persist(job);
       this.sendStops(stops);
       return job;
@@ -235,7 +239,7 @@ export class Coordinator {
       e.record.draining = draining;
       await this.persistNode(e);
       this.opts.log.info(draining ? 'node draining' : 'node undrained', { node: name });
-      if (!draining) await this.schedule();
+      if (!draining) await this.scheduleAll();
       return e;
     });
   }
@@ -254,14 +258,25 @@ export class Coordinator {
 
   // ---- scheduling ----
 
-  /** Places whatever can be placed now (all unfinished jobs, or one). */
-  private async schedule(only?: JobRecord): Promise<void> {
+  /** Advances one job (its dependencies, cancel, placement) and sends its starts. */
+  private async schedule(job: JobRecord): Promise<void> {
+    await this.advanceJobs([job], false);
+  }
+
+  /**
+   * Capacity or the fleet changed: give waiting jobs a chance, oldest first. Stops
+   * early once no node has a free slot, so a long queue costs nothing per event.
+   */
+  private async scheduleAll(): Promise<void> {
+    await this.advanceJobs(this.listJobs().filter((j) => j.endedAt === null), true);
+  }
+
+  private async advanceJobs(jobs: JobRecord[], stopWhenFull: boolean): Promise<void> {
     const now = Date.now();
-    const running = this.runningByNode();
-    const views = this.nodes.views(now, running);
+    const views = this.nodes.views(now, this.runningByNode());
     const starts: StartIntent[] = [];
-    const jobs = only ? [only] : this.listJobs().filter((j) => j.endedAt === null);
     for (const job of jobs) {
+      if (stopWhenFull && !views.some((v) => v.state === 'ready' && !v.draining && !v.removed && v.running < v.slots)) break;
       const s = advance(job, now, (spec) => {
         const r = place(spec.on, views);
         if (r.ok) views.find((v) => v.name === r.node)!.running += 1;
@@ -311,7 +326,7 @@ export class Coordinator {
       this.opts.log.warn('heartbeat on another node\'s subject ignored', { subject: msg.subject, node: hb.node });
       return;
     }
-    if (this.state !== 'RUNNING') return;
+    if (this.state !== 'RUNNING') return; // stopping: no reply, agents see no responders and hold
     const now = Date.now();
     const { entry, changed, instanceChanged } = this.nodes.seen(hb, now);
     const reply: HeartbeatReply = { ok: true, superseded: [], cancel: [], draining: entry.record.draining };
@@ -339,7 +354,7 @@ export class Coordinator {
           }
         }
       }
-      if (changed || was !== 'ready') await this.schedule();
+      if (changed || was !== 'ready') await this.scheduleAll();
     });
   }
 
@@ -393,7 +408,7 @@ export class Coordinator {
         if (now - (this.startSentAt.get(tokenKey(token)) ?? 0) >= RESEND_START_MS) void this.sendStart(token);
       }
     }
-    if (reschedule) await this.schedule();
+    if (reschedule) await this.scheduleAll();
   }
 
   /** Node lost (or wiped): each active attempt there follows its stage's failover policy. */
@@ -482,7 +497,9 @@ export class Coordinator {
     if (!changed) return;
     summarize(job, now);
     await this.persist(job);
-    await this.schedule();
+    await this.schedule(job);
+    // a run that ended freed a slot
+    if (ev.kind !== 'started') await this.scheduleAll();
   }
 
   isTerminal(job: JobRecord): boolean {

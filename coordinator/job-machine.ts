@@ -66,6 +66,18 @@ export function findAttempt(job: JobRecord, t: RunToken): { stage: StageRecord; 
 /** Places every stage that can start now; returns the starts to send. */
 export function advance(job: JobRecord, now: number, place: (s: StageSpec) => PlacementResult): StartIntent[] {
   if (job.endedAt !== null) return [];
+  // one pass settles a stage; a skip or cancel can enable the next one, so repeat
+  const starts: StartIntent[] = [];
+  for (let i = 0; i <= job.stages.length; i++) {
+    const before = job.stages.map((s) => s.state).join();
+    starts.push(...advanceOnce(job, now, place));
+    if (job.stages.map((s) => s.state).join() === before) break;
+  }
+  summarize(job, now);
+  return starts;
+}
+
+function advanceOnce(job: JobRecord, now: number, place: (s: StageSpec) => PlacementResult): StartIntent[] {
   const deps = dependenciesOf(job.spec.stages);
   const byName = new Map(job.stages.map((s) => [s.name, s]));
   const starts: StartIntent[] = [];
@@ -118,7 +130,6 @@ export function advance(job: JobRecord, now: number, place: (s: StageSpec) => Pl
     if (job.startedAt === null) job.startedAt = now;
     starts.push({ type: 'start', node: r.node, token: { job: job.id, stage: stage.name, attempt: attempt.attempt }, stage: spec });
   }
-  summarize(job, now);
   return starts;
 }
 
@@ -152,12 +163,16 @@ export function summarize(job: JobRecord, now: number): void {
 export function applyStarted(job: JobRecord, t: RunToken, startedAt: number): boolean {
   const f = findAttempt(job, t);
   if (!f) return false;
-  if (f.attempt.startedAt === null) f.attempt.startedAt = startedAt;
+  let changed = false;
+  if (f.attempt.startedAt === null) {
+    f.attempt.startedAt = startedAt;
+    changed = true;
+  }
   if (f.attempt.state === 'starting') {
     f.attempt.state = 'running';
-    return true;
+    changed = true;
   }
-  return false;
+  return changed;
 }
 
 export interface ExitReport {

@@ -18,6 +18,8 @@ export interface FollowOptions {
   signal: AbortSignal;
 }
 
+const COMPLETE_WAIT_MS = 10_000;
+
 /** Resolves with the job as it was when the stream ended. */
 export async function followLogs(o: FollowOptions): Promise<JobRecord> {
   const id = o.job().id;
@@ -38,16 +40,21 @@ export async function followLogs(o: FollowOptions): Promise<JobRecord> {
     o.send({ event: 'header', header: { stage, attempt, node } });
   };
 
-  const done = (): boolean => {
-    if (!o.follow) return caughtUp;
-    const job = o.job();
-    if (!isTerminalJob(job.state)) return false;
-    for (const s of job.stages) {
+  const started = Date.now();
+  const complete = (): boolean => {
+    for (const s of o.job().stages) {
       for (const a of s.attempts) {
         if (a.logBytes !== null && a.logBytes > 0 && (delivered.get(`${s.name}/${a.attempt}`) ?? 0) < a.logBytes) return false;
       }
     }
     return true;
+  };
+  const done = (): boolean => {
+    const terminal = isTerminalJob(o.job().state);
+    // Without follow: what is there now - but for a finished job, wait a little for
+    // bytes still being relayed (an agent catching up after an outage).
+    if (!o.follow) return caughtUp && (!terminal || complete() || Date.now() - started > COMPLETE_WAIT_MS);
+    return terminal && complete();
   };
 
   const check = (): void => {

@@ -16,6 +16,8 @@ export interface NatsServerOptions {
   host?: string;
   /** Keep the store on stop (restart tests reuse it). */
   keepStore?: boolean;
+  /** Run under a wrapper command, e.g. `ip netns exec NS` for a test machine. */
+  wrap?: string[];
 }
 
 export class NatsServer {
@@ -47,7 +49,8 @@ export class NatsServer {
     for (const f of readdirSync(join(dir, 'ports'))) rmSync(join(dir, 'ports', f), { force: true });
     const host = opts.host ?? '127.0.0.1';
     const args = ['-js', '-sd', join(dir, 'store'), '-a', host, '-p', String(opts.port ?? -1), '--ports_file_dir', join(dir, 'ports')];
-    const child = spawn('nats-server', args, { stdio: ['ignore', 'ignore', 'pipe'] });
+    const wrap = opts.wrap ?? [];
+    const child = spawn(wrap[0] ?? 'nats-server', [...wrap.slice(1), ...(wrap.length ? ['nats-server'] : []), ...args], { stdio: ['ignore', 'ignore', 'pipe'] });
     let stderr = '';
     child.stderr?.on('data', (b: Buffer) => {
       stderr = (stderr + b.toString()).slice(-4000);

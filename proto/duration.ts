@@ -32,6 +32,10 @@ export const durationSchema = z.union([z.string(), z.number()]).transform((v, ct
 export function formatDuration(ms: number): string {
   if (ms < 1000) return `${Math.round(ms)}ms`;
   if (ms < 60_000) return `${(ms / 1000).toFixed(1)}s`;
-  if (ms < 3_600_000) return `${Math.floor(ms / 60_000)}m${Math.round((ms % 60_000) / 1000)}s`;
-  return `${Math.floor(ms / 3_600_000)}h${Math.round((ms % 3_600_000) / 60_000)}m`;
+  if (ms < 3_600_000 - 500) {
+    const s = Math.round(ms / 1000);
+    return `${Math.floor(s / 60)}m${s % 60}s`;
+  }
+  const m = Math.round(ms / 60_000);
+  return `${Math.floor(m / 60)}h${m % 60}m`;
 }

@@ -97,6 +97,7 @@ export const jobSpecSchema = z
         if (n === s.name) ctx.addIssue({ code: 'custom', path: ['stages', i, 'needs', j], message: `stage "${n}" cannot need itself` });
       });
     });
+    if (seen.size !== job.stages.length) return; // names are ambiguous: no graph to check
     const cycle = findCycle(job.stages);
     if (cycle) ctx.addIssue({ code: 'custom', path: ['stages'], message: `dependency cycle: ${cycle.join(' -> ')}` });
   });

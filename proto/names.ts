@@ -1,6 +1,7 @@
 // Names that become NATS subject tokens and file-system paths (job ids, stage and
 // node names): one strict alphabet, checked at every boundary.
 import { z } from 'zod';
+import { formatIssues } from './validation.js';
 
 const NAME_RE = /^[A-Za-z0-9][A-Za-z0-9_-]{0,62}$/;
 const NAME_HINT = 'letters, digits, "-" and "_", starting with a letter or digit, at most 63 characters';
@@ -48,6 +49,6 @@ export function parseLabelList(spec: string | string[]): Labels {
     out[p.slice(0, i).trim()] = p.slice(i + 1).trim();
   }
   const r = labelsSchema.safeParse(out);
-  if (!r.success) throw new Error(`labels: ${r.error.issues.map((x) => x.message).join('; ')}`);
+  if (!r.success) throw new Error(`labels: ${formatIssues(r.error).join('; ')}`);
   return r.data;
 }

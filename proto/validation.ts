@@ -15,6 +15,7 @@ export function formatIssues(error: z.ZodError, prefix = ''): string[] {
   return error.issues.map((i) => {
     const path = formatPath([...(prefix ? [prefix] : []), ...i.path]);
     let message = i.message;
+    if (i.code === 'invalid_key' && i.issues.length > 0) message = i.issues.map((x) => x.message).join('; ');
     if (i.code === 'unrecognized_keys') message = `unknown field${i.keys.length > 1 ? 's' : ''} ${i.keys.map((k) => `"${k}"`).join(', ')}`;
     return path ? `${path}: ${message}` : message;
   });

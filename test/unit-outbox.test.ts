@@ -194,7 +194,7 @@ describe('Outbox: restarts', () => {
   // and returned is lost, against "nothing is lost". Expected: after torn line + restart +
   // append(exited b) + restart, the queue is [1 started a, 2 exited a, 3 exited b];
   // actual: [1, 2] and a second "outbox line unreadable" warning.
-  it.fails('a record appended after a torn line survives the next restart', () => {
+  it('a record appended after a torn line survives the next restart', () => {
     const o = open();
     o.append(started('a'));
     o.append(exited('a'));
@@ -228,7 +228,8 @@ describe('Outbox: restarts', () => {
     const again = open({ log });
     expect(again.size).toBe(2);
     expect(calls.some((c) => c.level === 'warn' && c.msg.startsWith('outbox cursor unreadable'))).toBe(true);
-    expect(again.append(started('c')).seq).toBe(3);
+    // the cursor is lost: numbering jumps past anything JetStream may have seen, never back
+    expect(again.append(started('c')).seq).toBeGreaterThan(2);
   });
 });
 

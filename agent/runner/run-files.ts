@@ -1,10 +1,12 @@
 // Runner files of one run: <dir>/<stem>.{pid,log,rc,json,stop,cursor} plus the
 // run's working directory <stem>.work. The agent writes .json before launch; after
 // that the wrapper is its only writer (the agent asks for stops through .stop).
-import { closeSync, existsSync, fsyncSync, mkdirSync, openSync, readFileSync, renameSync, writeSync } from 'node:fs';
-import { join } from 'node:path';
+import { existsSync, readFileSync } from 'node:fs';
 import { z } from 'zod';
-import { runTokenSchema, type RunToken } from '../../proto/names.js';
+import { runTokenSchema } from '../../proto/names.js';
+import { writeFileAtomic, type RunPaths } from './paths.js';
+
+export { ensurePrivateDir, runPaths, stemPaths, writeFileAtomic, type RunPaths } from './paths.js';
 import { failoverModeSchema, stopReasonSchema } from '../../proto/bus.js';
 
 export const runMetaSchema = z.object({
@@ -30,60 +32,6 @@ export const runMetaSchema = z.object({
   error: z.string().nullable().default(null),
 });
 export type RunMeta = z.infer<typeof runMetaSchema>;
-
-export interface RunPaths {
-  dir: string;
-  stem: string;
-  pid: string;
-  log: string;
-  rc: string;
-  json: string;
-  stop: string;
-  cursor: string;
-  work: string;
-  output: string;
-  events: string;
-  remoteEnv: string;
-}
-
-export function runPaths(stateDir: string, t: RunToken): RunPaths {
-  return stemPaths(join(stateDir, 'runs', t.job), `${t.stage}.${t.attempt}`);
-}
-
-export function stemPaths(dir: string, stem: string): RunPaths {
-  const f = (ext: string): string => join(dir, `${stem}.${ext}`);
-  return {
-    dir,
-    stem,
-    pid: f('pid'),
-    log: f('log'),
-    rc: f('rc'),
-    json: f('json'),
-    stop: f('stop'),
-    cursor: f('cursor'),
-    work: f('work'),
-    output: f('output'),
-    events: f('events.jsonl'),
-    remoteEnv: f('remote.env'),
-  };
-}
-
-/** Write-then-rename so a reader never sees half a file, even across a crash. */
-export function writeFileAtomic(path: string, data: string, mode = 0o600): void {
-  const tmp = `${path}.tmp-${process.pid}`;
-  const fd = openSync(tmp, 'w', mode);
-  try {
-    writeSync(fd, data);
-    fsyncSync(fd);
-  } finally {
-    closeSync(fd);
-  }
-  renameSync(tmp, path);
-}
-
-export function ensurePrivateDir(dir: string): void {
-  mkdirSync(dir, { recursive: true, mode: 0o700 });
-}
 
 export function readMeta(p: RunPaths): RunMeta | undefined {
   try {

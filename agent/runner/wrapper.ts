@@ -3,10 +3,10 @@
 // stderr into <stem>.log, and writes <stem>.rc atomically when the process ends, so
 // the run and its result survive an agent restart.
 import { spawn } from 'node:child_process';
-import { appendFileSync, openSync, writeSync } from 'node:fs';
+import { appendFileSync, openSync, readFileSync, writeSync } from 'node:fs';
 import { constants } from 'node:os';
 import { procStartTicks } from './procfs.js';
-import { readMeta, readStopReason, stemPaths, writeFileAtomic, writeMeta, type RunMeta } from './run-files.js';
+import { stemPaths, writeFileAtomic, type RunPaths } from './paths.js';
 
 const [dir, stem] = process.argv.slice(2);
 if (!dir || !stem) {
@@ -19,13 +19,37 @@ const paths = stemPaths(dir, stem);
 // (or a signal to the run's process group, which this wrapper is not in) ends it.
 for (const sig of ['SIGHUP', 'SIGINT', 'SIGTERM', 'SIGPIPE'] as const) process.on(sig, () => undefined);
 
+// The agent wrote and validated this file; the wrapper stays free of schema code so
+// that a run starts as fast as a bare node process can.
+interface Meta {
+  argv: string[];
+  cwd: string;
+  [k: string]: unknown;
+}
+function readMeta(p: RunPaths): Meta | undefined {
+  try {
+    const m = JSON.parse(readFileSync(p.json, 'utf8')) as Meta;
+    return Array.isArray(m.argv) && m.argv.length > 0 && typeof m.cwd === 'string' ? m : undefined;
+  } catch {
+    return undefined;
+  }
+}
+function readStopReason(p: RunPaths): string | null {
+  try {
+    return readFileSync(p.stop, 'utf8').trim() || null;
+  } catch {
+    return null;
+  }
+}
+const writeMeta = (p: RunPaths, m: Meta): void => writeFileAtomic(p.json, JSON.stringify(m, null, 2) + '\n');
+
 const loaded = readMeta(paths);
 if (!loaded) {
   appendFileSync(paths.log, `meshrun: runner metadata ${paths.json} is missing or invalid\n`);
   writeFileAtomic(paths.rc, '127\n');
   process.exit(0);
 }
-const meta: RunMeta = loaded;
+const meta: Meta = loaded;
 const logFd = openSync(paths.log, 'a', 0o600);
 
 function finish(exitCode: number, signal: string | null, error: string | null): void {
@@ -33,7 +57,7 @@ function finish(exitCode: number, signal: string | null, error: string | null): 
   meta.exitCode = exitCode;
   meta.signal = signal;
   meta.error = error;
-  meta.stopReason = readStopReason(paths) ?? null;
+  meta.stopReason = readStopReason(paths);
   writeMeta(paths, meta);
   // rc last: its presence means the metadata is final.
   writeFileAtomic(paths.rc, `${exitCode}\n`);

@@ -52,6 +52,8 @@ export class Daemon {
     readonly args: string[],
     readonly dir: string,
     private readonly env: Record<string, string> = {},
+    /** A wrapper command, e.g. `ip netns exec NS`, to run the daemon on a test machine. */
+    private readonly wrap: string[] = [],
   ) {
     this.logFile = join(dir, `${name}.log`);
     this.child = this.spawn();
@@ -59,7 +61,8 @@ export class Daemon {
 
   private spawn(): ChildProcess {
     const fd = openSync(this.logFile, 'a');
-    const c = spawn(process.execPath, [BIN, ...this.args], { stdio: ['ignore', fd, fd], env: { ...process.env, MESHRUN_LOG_LEVEL: 'debug', ...this.env } });
+    const argv = [...this.wrap, process.execPath, BIN, ...this.args];
+    const c = spawn(argv[0]!, argv.slice(1), { stdio: ['ignore', fd, fd], env: { ...process.env, MESHRUN_LOG_LEVEL: 'debug', ...this.env } });
     closeSync(fd);
     return c;
   }
@@ -103,7 +106,19 @@ export interface AgentSpec {
   slots?: number;
   standby?: boolean;
   extra?: string[];
+  /** Run the agent inside this network namespace. */
+  netns?: string;
 }
+
+export interface FleetOptions {
+  agents?: AgentSpec[];
+  coordinatorArgs?: string[];
+  /** Run nats-server and the coordinator (and the CLI) inside this namespace, NATS on `busHost`. */
+  busNetns?: string;
+  busHost?: string;
+}
+
+const inNetns = (ns: string | undefined): string[] => (ns ? ['ip', 'netns', 'exec', ns] : []);
 
 export class Fleet {
   readonly dir = mkdtempSync(join(tmpdir(), 'meshrun-test-'));
@@ -112,11 +127,13 @@ export class Fleet {
   coordinatorAddress = '';
   readonly agents = new Map<string, Daemon>();
   private coordinatorExtra: string[] = [];
+  private busNetns: string | undefined;
 
-  static async start(opts: { agents?: AgentSpec[]; coordinatorArgs?: string[] } = {}): Promise<Fleet> {
+  static async start(opts: FleetOptions = {}): Promise<Fleet> {
     const f = new Fleet();
+    f.busNetns = opts.busNetns;
     try {
-      f.nats = await NatsServer.start({ dir: join(f.dir, 'nats'), keepStore: true });
+      f.nats = await NatsServer.start({ dir: join(f.dir, 'nats'), keepStore: true, host: opts.busHost, wrap: inNetns(opts.busNetns) });
       f.coordinatorExtra = opts.coordinatorArgs ?? [];
       await f.startCoordinator();
       for (const a of opts.agents ?? []) f.startAgent(a);
@@ -131,7 +148,7 @@ export class Fleet {
   async startCoordinator(): Promise<void> {
     const port = await freePort();
     this.coordinatorAddress = `127.0.0.1:${port}`;
-    this.coordinator = new Daemon('coordinator', ['coordinator', '--nats', this.nats.url, '--listen', this.coordinatorAddress, '--state-dir', join(this.dir, 'coordinator'), ...this.coordinatorExtra], this.dir);
+    this.coordinator = new Daemon('coordinator', ['coordinator', '--nats', this.nats.url, '--listen', this.coordinatorAddress, '--state-dir', join(this.dir, 'coordinator'), ...this.coordinatorExtra], this.dir, {}, inNetns(this.busNetns));
     await waitFor('coordinator to answer', async () => (await this.cli(['nodes', '--json'])).code === 0, 20_000, 100);
   }
 
@@ -140,7 +157,7 @@ export class Fleet {
     if (a.slots) args.push('--slots', String(a.slots));
     if (a.standby) args.push('--standby');
     args.push(...(a.extra ?? []));
-    const d = new Daemon(`agent-${a.node}`, args, this.dir);
+    const d = new Daemon(`agent-${a.node}`, args, this.dir, {}, inNetns(a.netns));
     this.agents.set(a.node, d);
     return d;
   }
@@ -175,14 +192,19 @@ export class Fleet {
   }
 
   async waitJob(id: string, pred: (j: JobJson) => boolean, what = 'job state', timeoutMs = 30_000): Promise<JobJson> {
-    return waitFor(`${id}: ${what}`, async () => {
-      const j = await this.job(id);
-      return pred(j) ? j : undefined;
-    }, timeoutMs, 150);
+    let last: JobJson | undefined;
+    try {
+      return await waitFor(`${id}: ${what}`, async () => {
+        last = await this.job(id);
+        return pred(last) ? last : undefined;
+      }, timeoutMs, 150);
+    } catch (err) {
+      throw new Error(`${(err as Error).message}\nlast seen: ${JSON.stringify(last)}\n${this.logs()}`);
+    }
   }
 
   cli(args: string[], opts: { env?: Record<string, string>; timeoutMs?: number; cwd?: string } = {}): Promise<CliResult> {
-    return runCli(args, { ...opts, env: { MESHRUN_COORDINATOR: this.coordinatorAddress, ...opts.env } });
+    return runCli(args, { ...opts, wrap: inNetns(this.busNetns), env: { MESHRUN_COORDINATOR: this.coordinatorAddress, ...opts.env } });
   }
 
   async destroy(): Promise<void> {
@@ -191,7 +213,7 @@ export class Fleet {
     // runs outlive agents by design: stop every run process group the test fleet started
     killRunsUnder(this.dir);
     await this.nats?.stop('SIGKILL').catch(() => undefined);
-    rmSync(this.dir, { recursive: true, force: true });
+    rmSync(this.dir, { recursive: true, force: true, maxRetries: 10, retryDelay: 100 });
   }
 
   /** Everything the daemons logged, for assertion messages. */
@@ -218,9 +240,10 @@ export interface JobJson {
   }[];
 }
 
-export function runCli(args: string[], opts: { env?: Record<string, string>; timeoutMs?: number; cwd?: string; input?: string } = {}): Promise<CliResult> {
+export function runCli(args: string[], opts: { env?: Record<string, string>; timeoutMs?: number; cwd?: string; input?: string; wrap?: string[] } = {}): Promise<CliResult> {
   return new Promise((res) => {
-    const c = spawn(process.execPath, [BIN, ...args], { env: { ...process.env, ...opts.env }, cwd: opts.cwd ?? ROOT, stdio: ['pipe', 'pipe', 'pipe'] });
+    const argv = [...(opts.wrap ?? []), process.execPath, BIN, ...args];
+    const c = spawn(argv[0]!, argv.slice(1), { env: { ...process.env, ...opts.env }, cwd: opts.cwd ?? ROOT, stdio: ['pipe', 'pipe', 'pipe'] });
     let stdout = '';
     let stderr = '';
     c.stdout.on('data', (b: Buffer) => (stdout += b.toString()));

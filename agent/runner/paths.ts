@@ -1,0 +1,65 @@
+// Paths of a run's runner files and the atomic write they are made with. Free of
+// heavy imports: the detached wrapper loads this on every run start.
+import { closeSync, fsyncSync, mkdirSync, openSync, renameSync, writeSync } from 'node:fs';
+import { join } from 'node:path';
+
+export interface RunTokenLike {
+  job: string;
+  stage: string;
+  attempt: number;
+}
+
+export interface RunPaths {
+  dir: string;
+  stem: string;
+  pid: string;
+  log: string;
+  rc: string;
+  json: string;
+  stop: string;
+  cursor: string;
+  work: string;
+  output: string;
+  events: string;
+  remoteEnv: string;
+}
+
+export function runPaths(stateDir: string, t: RunTokenLike): RunPaths {
+  return stemPaths(join(stateDir, 'runs', t.job), `${t.stage}.${t.attempt}`);
+}
+
+export function stemPaths(dir: string, stem: string): RunPaths {
+  const f = (ext: string): string => join(dir, `${stem}.${ext}`);
+  return {
+    dir,
+    stem,
+    pid: f('pid'),
+    log: f('log'),
+    rc: f('rc'),
+    json: f('json'),
+    stop: f('stop'),
+    cursor: f('cursor'),
+    work: f('work'),
+    output: f('output'),
+    events: f('events.jsonl'),
+    remoteEnv: f('remote.env'),
+  };
+}
+
+/** Write-then-rename so a reader never sees half a file, even across a crash. */
+export function writeFileAtomic(path: string, data: string, mode = 0o600): void {
+  const tmp = `${path}.tmp-${process.pid}`;
+  const fd = openSync(tmp, 'w', mode);
+  try {
+    writeSync(fd, data);
+    fsyncSync(fd);
+  } finally {
+    closeSync(fd);
+  }
+  renameSync(tmp, path);
+}
+
+export function ensurePrivateDir(dir: string): void {
+  mkdirSync(dir, { recursive: true, mode: 0o700 });
+}
+
