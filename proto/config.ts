@@ -15,6 +15,10 @@ export const agentConfigSchema = z.strictObject({
   lease: durationSchema.optional(),
   killGrace: durationSchema.optional(),
   outboxMaxBytes: z.number().int().min(1024).optional(),
+  /** WireGuard mesh (docs/mesh.md): off unless meshIf is set. */
+  meshIf: z.string().min(1).max(15).optional(),
+  meshEndpoint: z.string().min(1).optional(),
+  meshPort: z.number().int().min(1).max(65535).optional(),
 });
 export type AgentConfigFile = z.infer<typeof agentConfigSchema>;
 
@@ -25,5 +29,6 @@ export const coordinatorConfigSchema = z.strictObject({
   suspectAfter: durationSchema.optional(),
   downAfter: durationSchema.optional(),
   meshCidr: z.string().optional(),
+  meshKeepalive: durationSchema.optional(),
 });
 export type CoordinatorConfigFile = z.infer<typeof coordinatorConfigSchema>;

@@ -12,8 +12,9 @@ import { createLogger } from '../../lib/log.js';
 import { DEFAULT_COORDINATOR } from '../client.js';
 import { defaultNodeName, defaultStateDir, readConfig } from '../config.js';
 import { ExitCode, ExitError } from '../exit.js';
+import { agentMeshOptions, coordinatorMeshSettings, startMeshCoordinator, type AgentMeshFlags, type CoordinatorMeshFlags } from './mesh-daemons.js';
 
-export interface CoordinatorFlags {
+export interface CoordinatorFlags extends CoordinatorMeshFlags {
   nats?: string;
   listen?: string;
   stateDir?: string;
@@ -22,7 +23,7 @@ export interface CoordinatorFlags {
   downAfter?: string;
 }
 
-export interface AgentFlags {
+export interface AgentFlags extends AgentMeshFlags {
   nats?: string;
   node?: string;
   labels?: string;
@@ -65,6 +66,7 @@ export async function runCoordinator(f: CoordinatorFlags): Promise<number> {
   const listen = f.listen ?? cfg.listen ?? DEFAULT_COORDINATOR;
   const stateDir = f.stateDir ?? cfg.stateDir ?? join(defaultStateDir(), 'coordinator');
   const log = createLogger({ daemon: 'coordinator' });
+  const meshSettings = coordinatorMeshSettings(f, cfg);
   const coordinator = new Coordinator({
     nats,
     suspectAfterMs: durationFlag('suspect-after', f.suspectAfter, cfg.suspectAfter ?? 1500),
@@ -72,12 +74,14 @@ export async function runCoordinator(f: CoordinatorFlags): Promise<number> {
     log,
   });
   await coordinator.start();
-  const { server, port } = await startGrpcServer(coordinator, listen, log);
+  const mesh = await startMeshCoordinator(coordinator, meshSettings, log);
+  const { server, port } = await startGrpcServer(coordinator, listen, log, mesh);
   mkdirSync(stateDir, { recursive: true, mode: 0o700 });
   writeFileSync(join(stateDir, 'coordinator.json'), JSON.stringify({ pid: process.pid, listen, port, nats }) + '\n');
   log.info('coordinator listening', { listen, port, nats });
   return untilSignal(async () => {
     await new Promise<void>((r) => server.tryShutdown(() => r()));
+    await mesh.close();
     await coordinator.close();
   });
 }
@@ -109,6 +113,7 @@ export async function runAgent(f: AgentFlags): Promise<number> {
     killGraceMs: durationFlag('kill-grace', f.killGrace, cfg.killGrace ?? 1500),
     outboxMaxBytes: cfg.outboxMaxBytes ?? 64 * 1024 * 1024,
     log,
+    mesh: agentMeshOptions(f, cfg),
   });
   const started = agent.start();
   const code = untilSignal(() => agent.close());

@@ -1,0 +1,61 @@
+// The mesh's gRPC calls (status, node remove, rotate-key, join, leave): requests validated with
+// proto/grpc.ts schemas, errors mapped to gRPC statuses with the message as the detail.
+import * as grpc from '@grpc/grpc-js';
+import type { z } from 'zod';
+import { meshJoinRequestSchema, meshLeaveRequestSchema, nodeRefSchema } from '../../proto/grpc.js';
+import { formatIssues } from '../../proto/validation.js';
+import { ErrorCode, isMeshrunError, MeshrunError } from '../../lib/errors.js';
+import type { Logger } from '../../lib/log.js';
+import type { Coordinator } from '../coordinator.js';
+import type { MeshCoordinator } from './mesh-coordinator.js';
+
+function parse<T>(schema: z.ZodType<T>, req: unknown): T {
+  const r = schema.safeParse(req);
+  if (!r.success) throw new MeshrunError(ErrorCode.InvalidInput, formatIssues(r.error).join('; '));
+  return r.data;
+}
+
+const STATUS: Partial<Record<ErrorCode, grpc.status>> = {
+  [ErrorCode.InvalidInput]: grpc.status.INVALID_ARGUMENT,
+  [ErrorCode.Usage]: grpc.status.INVALID_ARGUMENT,
+  [ErrorCode.NotFound]: grpc.status.NOT_FOUND,
+  [ErrorCode.Conflict]: grpc.status.FAILED_PRECONDITION,
+};
+
+function unary<Res>(log: Logger, fn: (req: unknown) => Promise<Res> | Res): grpc.handleUnaryCall<unknown, Res> {
+  return (call, cb) => {
+    Promise.resolve()
+      .then(() => fn(call.request))
+      .then((res) => cb(null, res))
+      .catch((err: unknown) => {
+        if (!isMeshrunError(err)) log.error('mesh request failed', { err });
+        const code = isMeshrunError(err) ? (STATUS[err.code] ?? grpc.status.INTERNAL) : grpc.status.INTERNAL;
+        cb({ code, details: (err as Error).message ?? String(err) } as grpc.ServiceError);
+      });
+  };
+}
+
+export function meshHandlers(c: Coordinator, mesh: MeshCoordinator | undefined, log: Logger): grpc.UntypedServiceImplementation {
+  const need = (): MeshCoordinator => {
+    if (!mesh) throw new MeshrunError(ErrorCode.Conflict, 'this coordinator runs without the mesh');
+    return mesh;
+  };
+  return {
+    MeshStatus: unary(log, () => need().status()),
+    RemoveNode: unary(log, async (req) => {
+      const { name } = parse(nodeRefSchema, req);
+      const t0 = Date.now();
+      // The key first: revocation is what must reach every peer within seconds.
+      const r = mesh ? await mesh.removeNode(name) : { name, meshMember: false, releasedAddress: '', peersAcked: 0, peersPending: [], tookMs: 0 };
+      const wasNode = await c.removeNode(name);
+      if (!wasNode && !r.meshMember) throw new MeshrunError(ErrorCode.NotFound, `no node ${name}`);
+      return { ...r, tookMs: Date.now() - t0 };
+    }),
+    MeshRotateKey: unary(log, (req) => need().rotateKey(parse(nodeRefSchema, req).name)),
+    MeshJoin: unary(log, (req) => {
+      const r = parse(meshJoinRequestSchema, req);
+      return need().join(r.client, r.publicKey, r.endpoint === '' ? null : r.endpoint);
+    }),
+    MeshLeave: unary(log, (req) => need().leave(parse(meshLeaveRequestSchema, req).client)),
+  };
+}
