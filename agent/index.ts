@@ -4,14 +4,24 @@
 import type { NatsConnection, Msg, Subscription } from '@nats-io/transport-node';
 import { headers, RequestError } from '@nats-io/transport-node';
 import { jetstream, type JetStreamClient } from '@nats-io/jetstream';
+import { Objm, type ObjectStore } from '@nats-io/obj';
+import { existsSync } from 'node:fs';
 import {
   agentCommandSchema,
   heartbeatReplySchema,
   type CommandReply,
+  type HandoffCommand,
   type Heartbeat,
+  type PruneCommand,
   type RunEvent,
   type StartCommand,
 } from '../proto/bus.js';
+import { Buckets } from '../proto/subjects.js';
+import { buildPlaybookCommand } from './ansible/playbook-command.js';
+import { pruneFiles, unpackWorkspace } from '../lib/workspace/index.js';
+import { readFailures, readOutputs, storeArtifacts } from './run-extras.js';
+import { writeHandoffMarker } from './handoff.js';
+import { createHash } from 'node:crypto';
 import { tokenKey, type Labels, type RunToken } from '../proto/names.js';
 import { Subjects } from '../proto/subjects.js';
 import { formatIssues } from '../proto/validation.js';
@@ -20,6 +30,7 @@ import type { Logger } from '../lib/log.js';
 import { loadOrCreateInstance } from './identity.js';
 import { Outbox } from './outbox.js';
 import { RunSupervisor } from './run-supervisor.js';
+import { MeshManager, type MeshManagerOptions } from './mesh/mesh-manager.js';
 import { ensurePrivateDir, runPaths } from './runner/run-files.js';
 import { join } from 'node:path';
 
@@ -42,6 +53,8 @@ export interface AgentOptions {
   /** @default 64 MiB */
   outboxMaxBytes: number;
   log: Logger;
+  /** The node's WireGuard interface (--mesh-if); no mesh when unset. */
+  mesh?: Omit<MeshManagerOptions, 'node' | 'stateDir' | 'log'>;
 }
 
 export type AgentState = 'NEW' | 'RUNNING' | 'STOPPING' | 'STOPPED';
@@ -61,10 +74,12 @@ export class Agent {
   private noCoordinator = false;
   private heartbeatInFlight = false;
   private wakePublisher: (() => void) | undefined;
+  private readonly mesh: MeshManager | undefined;
 
   constructor(private readonly opts: AgentOptions) {
     ensurePrivateDir(opts.stateDir);
     this.instance = loadOrCreateInstance(opts.stateDir);
+    this.mesh = opts.mesh ? new MeshManager({ ...opts.mesh, node: opts.node, stateDir: opts.stateDir, log: opts.log.child({ part: 'mesh' }) }) : undefined;
     this.outbox = new Outbox({ dir: join(opts.stateDir, 'outbox'), instance: this.instance, maxBytes: opts.outboxMaxBytes, log: opts.log });
     this.supervisor = new RunSupervisor({
       node: opts.node,
@@ -72,7 +87,12 @@ export class Agent {
       killGraceMs: opts.killGraceMs,
       log: opts.log,
       emit: (e) => this.emit(e),
-      publishLog: (t, o, d) => this.publishLog(t, o, d),
+      publishChunk: (c, t, o, d) => this.publishChunk(c, t, o, d),
+      collectExtras: async (t, paths, artifacts, playbook) => ({
+        outputs: readOutputs(paths),
+        failures: playbook ? readFailures(paths) : [],
+        artifacts: await storeArtifacts(() => this.objectStore(), t, paths, artifacts),
+      }),
       baseEnv: () => ({ ...(process.env as Record<string, string>), MESHRUN_NODE: opts.node }),
     });
   }
@@ -89,9 +109,12 @@ export class Agent {
     // Supervise runs before the bus is reachable: they must be watched even when it is not.
     this.timers.push(setInterval(() => this.tick(), 100));
     this.setState('RUNNING');
+    // Tunnels first, from the peers saved on disk: the bus may be reachable only through them.
+    await this.mesh?.start();
     this.nc = await connectNats({ servers: this.opts.nats, name: `meshrun-agent-${this.opts.node}`, log: this.opts.log });
     if ((this.state as AgentState) !== 'RUNNING') return;
     this.js = jetstream(this.nc, { timeout: 5000 });
+    this.mesh?.attach(this.nc);
     this.sub = this.nc.subscribe(Subjects.agentCommand(this.opts.node), { callback: (err, msg) => {
         if (!err) this.onCommand(msg);
       },
@@ -107,6 +130,7 @@ export class Agent {
     this.closing ??= (async () => {
       this.setState('STOPPING');
       for (const t of this.timers) clearInterval(t);
+      await this.mesh?.close();
       this.wakePublisher?.();
       try {
         this.sub?.unsubscribe();
@@ -157,11 +181,22 @@ export class Agent {
     }
   }
 
-  private async publishLog(token: RunToken, offset: number, data: Uint8Array): Promise<void> {
+  private async publishChunk(channel: 'log' | 'pev', token: RunToken, offset: number, data: Uint8Array): Promise<void> {
     if (!this.js) throw new Error('bus not connected');
     const h = headers();
     h.set('Mr-Offset', String(offset));
-    await this.js.publish(Subjects.log(token), data, { msgID: `${tokenKey(token)}@${offset}+${data.length}`, headers: h, timeout: 2000 });
+    const subject = channel === 'log' ? Subjects.log(token) : Subjects.playbookEvents(token);
+    await this.js.publish(subject, data, { msgID: `${channel}:${tokenKey(token)}@${offset}+${data.length}`, headers: h, timeout: 2000 });
+  }
+
+  private store: Promise<ObjectStore> | undefined;
+  private objectStore(): Promise<ObjectStore> {
+    if (!this.nc) return Promise.reject(new Error('bus not connected'));
+    this.store ??= new Objm(this.nc).create(Buckets.blobs).catch((err) => {
+      this.store = undefined;
+      throw err;
+    });
+    return this.store;
   }
 
   private async heartbeat(): Promise<void> {
@@ -175,8 +210,10 @@ export class Agent {
       slots: this.opts.slots,
       standby: this.opts.standby,
       version: VERSION,
-      runs: this.supervisor.reports(),
+      runs: [...this.supervisor.reports(), ...[...this.preparing.values()].map((token) => ({ token, state: 'starting' as const }))],
       sentAt,
+      runRoot: join(this.opts.stateDir, 'runs'),
+      mesh: this.mesh?.heartbeatStatus(),
     };
     try {
       const msg = await this.nc.request(Subjects.heartbeat(this.opts.node), JSON.stringify(hb), { timeout: Math.max(1000, this.opts.heartbeatMs * 2) });
@@ -223,9 +260,14 @@ export class Agent {
         this.opts.log.warn('invalid command ignored', { subject: msg.subject, error: reply.error });
       } else if (parsed.data.type === 'start') {
         reply = this.onStart(parsed.data);
-      } else {
+      } else if (parsed.data.type === 'stop') {
         const known = this.supervisor.stop(parsed.data.token, parsed.data.reason);
         reply = { ok: true, known };
+      } else if (parsed.data.type === 'handoff') {
+        reply = this.onHandoff(parsed.data);
+      } else {
+        void this.onPrune(parsed.data);
+        reply = { ok: true };
       }
     } catch (err) {
       this.opts.log.error('command failed', { err });
@@ -234,8 +276,47 @@ export class Agent {
     if (msg.reply) msg.respond(JSON.stringify(reply));
   }
 
+  private readonly preparing = new Map<string, RunToken>();
+
   private onStart(cmd: StartCommand): CommandReply {
     if (this.state !== 'RUNNING') return { ok: false, error: 'agent is stopping' };
+    const key = tokenKey(cmd.token);
+    const paths = runPaths(this.opts.stateDir, cmd.token);
+    if (this.preparing.has(key) || existsSync(paths.json)) return { ok: true, known: true };
+    if (!cmd.workspace && !cmd.playbook) {
+      this.launch(cmd);
+      return { ok: true, known: false };
+    }
+    // fetching and unpacking a workspace takes a while: accept now, report start or refusal as events
+    this.preparing.set(key, cmd.token);
+    void this.prepare(cmd)
+      .then((prepared) => this.launch(prepared))
+      .catch((err) => {
+        this.opts.log.warn('run refused', { token: key, error: (err as Error).message });
+        this.emit({ kind: 'rejected', node: this.opts.node, token: cmd.token, reason: (err as Error).message });
+      })
+      .finally(() => this.preparing.delete(key));
+    return { ok: true, known: false };
+  }
+
+  /** Unpacks the job's workspace as the run's cwd and turns a playbook stage into its argv. */
+  private async prepare(cmd: StartCommand): Promise<StartCommand> {
+    const paths = runPaths(this.opts.stateDir, cmd.token);
+    ensurePrivateDir(paths.dir);
+    if (cmd.workspace) {
+      const os = await this.objectStore();
+      const data = await os.getBlob(`ws-${cmd.workspace}`);
+      if (!data) throw new Error(`workspace ${cmd.workspace.slice(0, 12)} is not in the object store`);
+      const sha = createHash('sha256').update(data).digest('hex');
+      if (sha !== cmd.workspace) throw new Error(`workspace ${cmd.workspace.slice(0, 12)} is damaged (content hash ${sha.slice(0, 12)})`);
+      await unpackWorkspace(Buffer.from(data), paths.work, { maxBytes: WORKSPACE_MAX_BYTES, maxFiles: 100_000 });
+    }
+    if (!cmd.playbook) return cmd;
+    const pb = buildPlaybookCommand(cmd.playbook, { cwd: paths.work, eventsFile: paths.events });
+    return { ...cmd, argv: pb.argv, env: { ...pb.env, ...cmd.env } };
+  }
+
+  private launch(cmd: StartCommand): void {
     const paths = runPaths(this.opts.stateDir, cmd.token);
     const r = this.supervisor.start(cmd, {
       MESHRUN_JOB_ID: cmd.token.job,
@@ -246,9 +327,29 @@ export class Agent {
       MESHRUN_OUTPUT: paths.output,
     });
     if (!r.known) this.opts.log.info('run started', { token: tokenKey(cmd.token), argv0: cmd.argv[0] });
-    return { ok: true, known: r.known };
+  }
+
+  private onHandoff(cmd: HandoffCommand): CommandReply {
+    const paths = runPaths(this.opts.stateDir, cmd.token);
+    if (!existsSync(paths.json)) return { ok: false, error: `no run ${tokenKey(cmd.token)} on this node` };
+    writeHandoffMarker(paths, cmd.remote);
+    this.opts.log.info('handoff marker written', { token: tokenKey(cmd.token), to: cmd.remote.node });
+    return { ok: true };
+  }
+
+  private async onPrune(cmd: PruneCommand): Promise<void> {
+    for (const dir of this.supervisor.workDirsOf(cmd.job)) {
+      try {
+        const removed = await pruneFiles(dir, cmd.globs);
+        if (removed.length > 0) this.opts.log.info('pruned run files', { job: cmd.job, dir, removed: removed.length });
+      } catch (err) {
+        this.opts.log.warn('prune failed', { job: cmd.job, dir, err });
+      }
+    }
   }
 }
+
+const WORKSPACE_MAX_BYTES = 1024 * 1024 * 1024;
 
 function safeJson(data: Uint8Array): unknown {
   try {

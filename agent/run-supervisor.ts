@@ -14,6 +14,15 @@ const CHUNK = 64 * 1024;
 const EXITED_RETENTION_MS = 60_000;
 const WRAPPER_START_GRACE_MS = 15_000;
 
+export type Channel = 'log' | 'pev';
+
+/** What a run leaves besides its rc, gathered when it ends (may need the bus: artifacts). */
+export interface RunExtras {
+  outputs: Record<string, string>;
+  artifacts: { object: string; sha256: string; files: string[] } | null;
+  failures: { host: string; task: string; msg: string }[];
+}
+
 export interface RunHost {
   node: string;
   stateDir: string;
@@ -21,7 +30,9 @@ export interface RunHost {
   log: Logger;
   emit(event: RunEvent): void;
   /** Resolves once JetStream has stored the chunk; rejects when the bus is away. */
-  publishLog(token: RunToken, offset: number, data: Uint8Array): Promise<void>;
+  publishChunk(channel: Channel, token: RunToken, offset: number, data: Uint8Array): Promise<void>;
+  /** Rejects while it cannot finish (bus away): retried on the next check. */
+  collectExtras(token: RunToken, paths: RunPaths, artifacts: string[], playbook: boolean): Promise<RunExtras>;
   baseEnv(): Record<string, string>;
 }
 
@@ -46,6 +57,12 @@ interface ActiveRun {
   proc: { pid: number; startTicks: number } | null;
   startedAt: number | null;
   logOffset: number;
+  eventsOffset: number;
+  artifacts: string[];
+  playbook: boolean;
+  /** Exit seen in the runner files, extras (artifacts, outputs) being gathered. */
+  ending: ExitInfo | null;
+  finishing: boolean;
   exit: ExitInfo | null;
   stop: { reason: StopReason; at: number; signalled: boolean; killed: boolean } | null;
   pumping: boolean;
@@ -77,6 +94,8 @@ export class RunSupervisor {
         failoverWaitMs: cmd.failoverWaitMs ?? null,
         timeoutMs: cmd.timeoutMs ?? null,
         createdAt: now,
+        artifacts: cmd.artifacts ?? [],
+        playbook: cmd.playbook !== undefined,
         wrapperPid: null,
         wrapperStartTicks: null,
         pid: null,
@@ -92,6 +111,8 @@ export class RunSupervisor {
     });
     const run = this.newRun(cmd.token, paths, cmd.failover, cmd.timeoutMs ?? null, now, 0);
     run.failoverWaitMs = cmd.failoverWaitMs ?? 0;
+    run.artifacts = cmd.artifacts ?? [];
+    run.playbook = cmd.playbook !== undefined;
     this.runs.set(key, run);
     return { known: false };
   }
@@ -117,9 +138,12 @@ export class RunSupervisor {
         const cursor = readCursor(paths);
         const key = tokenKey(meta.token);
         if (this.runs.has(key)) continue;
-        if (cursor.exitReported && cursor.logOffset >= fileSize(paths.log)) continue;
+        if (cursor.exitReported && cursor.logOffset >= fileSize(paths.log) && cursor.eventsOffset >= fileSize(paths.events)) continue;
         const run = this.newRun(meta.token, paths, meta.failover, meta.timeoutMs, meta.createdAt, cursor.logOffset);
         run.failoverWaitMs = meta.failoverWaitMs ?? 0;
+        run.artifacts = meta.artifacts;
+        run.playbook = meta.playbook;
+        run.eventsOffset = cursor.eventsOffset;
         if (meta.wrapperPid !== null && meta.wrapperStartTicks !== null) run.wrapper = { pid: meta.wrapperPid, startTicks: meta.wrapperStartTicks };
         if (meta.pid !== null && meta.startTicks !== null) run.proc = { pid: meta.pid, startTicks: meta.startTicks };
         run.startedAt = meta.startedAt;
@@ -137,7 +161,7 @@ export class RunSupervisor {
 
   stop(token: RunToken, reason: StopReason): boolean {
     const run = this.runs.get(tokenKey(token));
-    if (!run || run.exit) return false;
+    if (!run || run.exit || run.ending) return false;
     if (!run.stop) {
       run.stop = { reason, at: Date.now(), signalled: false, killed: false };
       if (!existsSync(run.paths.stop)) writeFileSync(run.paths.stop, `${reason}\n`, { mode: 0o600 });
@@ -150,7 +174,7 @@ export class RunSupervisor {
   /** Runs that should stop when this node loses its lease (their work will be redone elsewhere). */
   fenceable(leaseExpiredForMs: number): RunToken[] {
     return [...this.runs.values()]
-      .filter((r) => !r.exit && !r.stop)
+      .filter((r) => !r.exit && !r.ending && !r.stop)
       .filter((r) => r.failover === 'reassign' || (r.failover === 'wait' && leaseExpiredForMs >= r.failoverWaitMs))
       .map((r) => r.token);
   }
@@ -162,8 +186,20 @@ export class RunSupervisor {
     }));
   }
 
+  /** Every run directory this agent holds of a job (for prune). */
+  workDirsOf(job: string): string[] {
+    const dir = join(this.host.stateDir, 'runs', job);
+    try {
+      return readdirSync(dir)
+        .filter((f) => f.endsWith('.work'))
+        .map((f) => join(dir, f));
+    } catch {
+      return [];
+    }
+  }
+
   activeCount(): number {
-    return [...this.runs.values()].filter((r) => !r.exit).length;
+    return [...this.runs.values()].filter((r) => !r.exit && !r.ending).length;
   }
 
   tick(): void {
@@ -192,6 +228,11 @@ export class RunSupervisor {
       proc: null,
       startedAt: null,
       logOffset,
+      eventsOffset: 0,
+      artifacts: [],
+      playbook: false,
+      ending: null,
+      finishing: false,
       exit: null,
       stop: null,
       pumping: false,
@@ -201,7 +242,11 @@ export class RunSupervisor {
 
   private check(run: ActiveRun, now: number): void {
     if (run.exit) {
-      if (run.doneAt === null && run.logOffset >= run.exit.logBytes) run.doneAt = now;
+      if (run.doneAt === null && run.logOffset >= run.exit.logBytes && run.eventsOffset >= fileSize(run.paths.events)) run.doneAt = now;
+      return;
+    }
+    if (run.ending) {
+      this.finish(run);
       return;
     }
     if (run.startedAt === null || run.wrapper === null) {
@@ -240,18 +285,36 @@ export class RunSupervisor {
     const meta = readMeta(run.paths);
     const logBytes = fileSize(run.paths.log);
     if (vanished || !meta) {
-      run.exit = { exitCode: -1, signal: null, endedAt: Date.now(), logBytes, stopReason: run.stop?.reason ?? null, vanished: true };
+      run.ending = { exitCode: -1, signal: null, endedAt: Date.now(), logBytes, stopReason: run.stop?.reason ?? null, vanished: true };
       this.host.log.warn('run vanished without an exit status', { token: run.key });
     } else {
-      run.exit = exitFromMeta(meta, logBytes, false);
-      if (run.exit.exitCode === -1) run.exit.exitCode = readRc(run.paths) ?? -1;
+      run.ending = exitFromMeta(meta, logBytes, false);
+      if (run.ending.exitCode === -1) run.ending.exitCode = readRc(run.paths) ?? -1;
     }
     if (run.startedAt === null && meta?.startedAt && meta.pid !== null) {
       run.startedAt = meta.startedAt;
       this.host.emit({ kind: 'started', node: this.host.node, token: run.token, pid: meta.pid, startedAt: meta.startedAt });
     }
-    this.host.emit({ kind: 'exited', node: this.host.node, token: run.token, ...run.exit });
-    writeCursor(run.paths, { logOffset: run.logOffset, exitReported: true });
+    this.finish(run);
+  }
+
+  /** Gathers outputs, failures and artifacts, then reports the exit (retried until it can). */
+  private finish(run: ActiveRun): void {
+    if (run.finishing || !run.ending) return;
+    run.finishing = true;
+    const ending = run.ending;
+    this.host
+      .collectExtras(run.token, run.paths, run.artifacts, run.playbook)
+      .then((extras) => {
+        run.exit = ending;
+        run.ending = null;
+        this.host.emit({ kind: 'exited', node: this.host.node, token: run.token, ...ending, ...extras, error: null });
+        writeCursor(run.paths, { logOffset: run.logOffset, eventsOffset: run.eventsOffset, exitReported: true });
+      })
+      .catch((err) => this.host.log.debug('run end not reported yet', { token: run.key, err }))
+      .finally(() => {
+        run.finishing = false;
+      });
   }
 
   private signalStop(run: ActiveRun): void {
@@ -277,20 +340,27 @@ export class RunSupervisor {
     if (run.pumping) return;
     run.pumping = true;
     try {
-      for (let i = 0; i < 16; i++) {
-        const size = fileSize(run.paths.log);
-        if (size <= run.logOffset) break;
-        const len = Math.min(CHUNK, size - run.logOffset);
-        const buf = readAt(run.paths.log, run.logOffset, len);
-        if (buf.length === 0) break;
-        await this.host.publishLog(run.token, run.logOffset, buf);
-        run.logOffset += buf.length;
-        writeCursor(run.paths, { logOffset: run.logOffset, exitReported: run.exit !== null });
-      }
+      await this.pumpChannel(run, 'log', run.paths.log);
+      if (run.playbook) await this.pumpChannel(run, 'pev', run.paths.events);
     } catch (err) {
       this.host.log.debug('log relay paused', { token: run.key, err });
     } finally {
       run.pumping = false;
+    }
+  }
+
+  /** Relays a file's new bytes in order from the acknowledged offset. */
+  private async pumpChannel(run: ActiveRun, channel: Channel, file: string): Promise<void> {
+    for (let i = 0; i < 16; i++) {
+      const offset = channel === 'log' ? run.logOffset : run.eventsOffset;
+      const size = fileSize(file);
+      if (size <= offset) return;
+      const buf = readAt(file, offset, Math.min(CHUNK, size - offset));
+      if (buf.length === 0) return;
+      await this.host.publishChunk(channel, run.token, offset, buf);
+      if (channel === 'log') run.logOffset += buf.length;
+      else run.eventsOffset += buf.length;
+      writeCursor(run.paths, { logOffset: run.logOffset, eventsOffset: run.eventsOffset, exitReported: run.exit !== null });
     }
   }
 }

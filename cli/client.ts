@@ -1,7 +1,8 @@
 // The CLI's gRPC client: one address (--coordinator or MESHRUN_COORDINATOR), a short
 // wait for the channel, and gRPC statuses mapped to exit codes with one clear line.
 import * as grpc from '@grpc/grpc-js';
-import { MeshrunService, type JobMsg, type LogEventMsg, type NodeMsg } from '../proto/grpc.js';
+import { MeshrunService, type ArtifactChunkMsg, type JobMsg, type LogEventMsg, type NodeMsg } from '../proto/grpc.js';
+import type { MeshJoinMsg, MeshLeaveMsg, MeshRotateMsg, MeshStatusMsg, NodeRemoveMsg } from '../proto/mesh.js';
 import { ExitCode, ExitError } from './exit.js';
 
 export const DEFAULT_COORDINATOR = '127.0.0.1:7433';
@@ -76,10 +77,44 @@ export class MeshrunClient {
   undrainNode(name: string): Promise<NodeMsg> {
     return this.call('UndrainNode', { name });
   }
+  removeNode(name: string): Promise<NodeRemoveMsg> {
+    return this.call('RemoveNode', { name });
+  }
+  meshStatus(): Promise<MeshStatusMsg> {
+    return this.call('MeshStatus', {});
+  }
+  meshRotateKey(name: string): Promise<MeshRotateMsg> {
+    return this.call('MeshRotateKey', { name });
+  }
+  meshJoin(client: string, publicKey: string, endpoint = ''): Promise<MeshJoinMsg> {
+    return this.call('MeshJoin', { client, publicKey, endpoint });
+  }
+  meshLeave(client: string): Promise<MeshLeaveMsg> {
+    return this.call('MeshLeave', { client });
+  }
 
   followLogs(id: string, follow: boolean, have: Record<string, number>): grpc.ClientReadableStream<LogEventMsg> {
     const fn = this.raw.FollowLogs as (req: object) => grpc.ClientReadableStream<LogEventMsg>;
     return fn.call(this.raw, { id, follow, have });
+  }
+
+  /** Streams a blob to the coordinator in 1 MiB chunks. */
+  putBlob(data: Buffer, sha256: string): Promise<{ sha256: string; size: number; existed: boolean }> {
+    return new Promise((resolve, reject) => {
+      const fn = this.raw.PutBlob as (cb: (err: grpc.ServiceError | null, res: { sha256: string; size: number; existed: boolean }) => void) => grpc.ClientWritableStream<object>;
+      const call = fn.call(this.raw, (err, res) => (err ? reject(this.mapError(err)) : resolve(res)));
+      const CHUNK = 1024 * 1024;
+      for (let off = 0; off < data.length || off === 0; off += CHUNK) {
+        call.write({ sha256: off === 0 ? sha256 : '', data: data.subarray(off, off + CHUNK) });
+        if (off + CHUNK >= data.length) break;
+      }
+      call.end();
+    });
+  }
+
+  getArtifacts(id: string): grpc.ClientReadableStream<ArtifactChunkMsg> {
+    const fn = this.raw.GetArtifacts as (req: object) => grpc.ClientReadableStream<ArtifactChunkMsg>;
+    return fn.call(this.raw, { id });
   }
 
   watchJob(id: string): grpc.ClientReadableStream<JobMsg> {

@@ -46,5 +46,15 @@ export function jobDetail(j: JobMsg): string {
       rows.push([`  #${a.attempt}`, a.state, a.node, String(a.attempt), exit(a.exitCode), [a.reason, a.staleResult ? `late result: ${a.staleResult}` : ''].filter(Boolean).join('; ')]);
     }
   }
-  return lines.join('\n') + '\n' + table(rows);
+  let out = lines.join('\n') + '\n' + table(rows);
+  const failures = j.stages.flatMap((s) => (s.attempts[s.attempts.length - 1]?.failures ?? []).map((f) => ({ stage: s.name, ...f })));
+  if (failures.length > 0) {
+    out += '\nfailed hosts:\n';
+    for (const f of failures) out += `  ${f.stage}: ${f.host} at task "${f.task}": ${f.msg.split('\n')[0]}\n`;
+  }
+  if (j.handoffs.length > 0) {
+    out += '\nhandoffs:\n';
+    for (const h of j.handoffs) out += `  ${h.fromStage} on ${h.fromNode} -> ${h.toStage} on ${h.toNode} (attempt ${h.toAttempt})${h.toRunDir ? `, runner files in ${h.toRunDir}` : ''}${h.acked ? '' : ' [marker pending]'}\n`;
+  }
+  return out;
 }

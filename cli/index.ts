@@ -8,9 +8,11 @@ import { ExitCode, ExitError } from './exit.js';
 import { runAgent, runCoordinator } from './commands/daemons.js';
 import { dev } from './commands/dev.js';
 import { install } from './commands/install.js';
+import { artifactsCmd } from './commands/artifacts.js';
 import { logs } from './commands/logs.js';
 import { cancelCmd, drainCmd, jobCmd, jobsCmd, nodesCmd } from './commands/read.js';
 import { submit } from './commands/submit.js';
+import { registerMeshCommands } from './commands/mesh.js';
 
 const collect = (v: string, prev: string[] = []): string[] => [...prev, v];
 
@@ -32,6 +34,8 @@ function buildProgram(run: (p: Promise<number>) => void): Command {
     .option('--config <file>', 'YAML config file (flags override it)')
     .option('--suspect-after <duration>', 'silence before a node is suspect (default 1.5s)')
     .option('--down-after <duration>', 'silence before a node is down and its work fails over (default 3.5s)')
+    .option('--mesh-cidr <cidr>', 'IPv4 range mesh addresses are allocated from (default 10.99.0.0/16)')
+    .option('--mesh-keepalive <duration>', 'WireGuard persistent keepalive between nodes, 0 = off (default 25s)')
     .action((o) => run(runCoordinator(o)));
 
   program
@@ -47,6 +51,9 @@ function buildProgram(run: (p: Promise<number>) => void): Command {
     .option('--heartbeat <duration>', 'heartbeat interval (default 500ms)')
     .option('--lease <duration>', 'fence reassignable runs after this long without the coordinator (default 1.5s)')
     .option('--kill-grace <duration>', 'SIGTERM to SIGKILL grace (default 1.5s)')
+    .option('--mesh-if <name>', 'own this WireGuard interface and join the mesh (default: no mesh)')
+    .option('--mesh-endpoint <ip:port>', 'where other nodes reach this node\'s mesh interface')
+    .option('--mesh-port <n>', 'UDP listen port of the mesh interface (default 51820)')
     .action((o) => run(runAgent(o)));
 
   program
@@ -59,6 +66,7 @@ function buildProgram(run: (p: Promise<number>) => void): Command {
     .option('--id <id>', 'job id (default: generated); resubmitting an id returns the existing job')
     .option('--env <NAME=VALUE>', 'environment for the command (repeatable)', collect)
     .option('--timeout <duration>', 'stage timeout for the command')
+    .option('--workspace <dir>', 'pack DIR (honouring .gitignore and .meshrunignore) as every run\'s working directory')
     .option('-f, --follow', 'follow the log and exit with the job\'s exit code')
     .option('--json', 'machine-readable output')
     .action((args: string[], o) => run(submit(client(), args, o)));
@@ -71,12 +79,21 @@ function buildProgram(run: (p: Promise<number>) => void): Command {
     .option('--json', 'one JSON event per line')
     .action((id: string, o) => run(logs(client(), id, o)));
 
+  program
+    .command('artifacts')
+    .description('download the artifacts a job\'s stages stored')
+    .argument('<job>')
+    .option('-o, --output <dir>', 'where to unpack (default ./artifacts-JOB); one subdirectory per stage')
+    .option('--json')
+    .action((id: string, o) => run(artifactsCmd(client(), id, o)));
+
   program.command('job').description('show one job').argument('<job>').option('--json').action((id: string, o) => run(jobCmd(client(), id, o)));
   program.command('jobs').description('list jobs').option('--json').option('--limit <n>', 'only the last N').action((o) => run(jobsCmd(client(), o)));
   program.command('nodes').description('list nodes').option('--json').action((o) => run(nodesCmd(client(), o)));
   program.command('cancel').description('cancel a job').argument('<job>').option('--json').action((id: string, o) => run(cancelCmd(client(), id, o)));
   program.command('drain').description('stop placing work on a node; it is "drained" once its runs have ended').argument('<node>').option('--json').action((n: string, o) => run(drainCmd(client(), n, true, o)));
   program.command('undrain').description('place work on a drained node again').argument('<node>').option('--json').action((n: string, o) => run(drainCmd(client(), n, false, o)));
+  registerMeshCommands(program, client, run);
 
   program
     .command('dev')

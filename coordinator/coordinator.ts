@@ -5,6 +5,8 @@ import { EventEmitter } from 'node:events';
 import type { Msg, NatsConnection, Subscription } from '@nats-io/transport-node';
 import { AckPolicy, DeliverPolicy, jetstream, jetstreamManager, type ConsumerMessages, type JetStreamClient } from '@nats-io/jetstream';
 import type { KV } from '@nats-io/kv';
+import { Objm, type ObjectStore } from '@nats-io/obj';
+import { createHash } from 'node:crypto';
 import {
   commandReplySchema,
   heartbeatSchema,
@@ -14,7 +16,7 @@ import {
   type HeartbeatReply,
   type RunEvent,
 } from '../proto/bus.js';
-import { jobSpecSchema, resolveFailover, type JobSpec } from '../proto/job-spec.js';
+import { dependenciesOf, jobSpecSchema, resolveFailover, type JobSpec } from '../proto/job-spec.js';
 import { tokenKey, type RunToken } from '../proto/names.js';
 import { isActiveAttempt, isTerminalJob, jobRecordSchema, type JobRecord } from '../proto/records.js';
 import { Buckets, Durables, Streams, Subjects } from '../proto/subjects.js';
@@ -69,6 +71,7 @@ export class Coordinator {
   private readonly jobs = new Map<string, JobRecord>();
   private readonly written = new Map<string, string>();
   private readonly startSentAt = new Map<string, number>();
+  private readonly otherSentAt = new Map<string, number>();
   readonly nodes: NodeRegistry;
   /** Emits 'job' (JobRecord) after every persisted change. */
   readonly changes = new EventEmitter();
@@ -199,6 +202,10 @@ export class Coordinator {
     }
     const parsed = jobSpecSchema.safeParse(raw);
     if (!parsed.success) throw new InvalidInputError(formatIssues(parsed.error).join('; '));
+    if (workspace) {
+      const info = await (await this.objectStore()).info(`ws-${workspace}`);
+      if (!info || info.deleted) throw new InvalidInputError(`workspace ${workspace.slice(0, 12)} is not stored: upload it first (meshrun submit --workspace DIR does)`);
+    }
     return this.serial(async () => {
       const existing = this.jobs.get(id);
       if (existing) return { job: existing, created: false };
@@ -244,6 +251,48 @@ export class Coordinator {
     });
   }
 
+  /**
+   * `meshrun node remove`: the node leaves placement and `meshrun nodes`, and its active runs
+   * follow their failover policy as if it were down. False when no such node is registered.
+   */
+  async removeNode(name: string): Promise<boolean> {
+    return this.serial(async () => {
+      const e = this.nodes.entries.get(name);
+      if (!e || e.record.removed) return false;
+      e.record.removed = true;
+      await this.persistNode(e);
+      this.opts.log.info('node removed', { node: name });
+      await this.failNodeRuns(name, `node ${name} was removed`, () => true);
+      await this.scheduleAll();
+      return true;
+    });
+  }
+
+  private blobStore: Promise<ObjectStore> | undefined;
+  private objectStore(): Promise<ObjectStore> {
+    this.blobStore ??= new Objm(this.nc).create(Buckets.blobs);
+    return this.blobStore;
+  }
+
+  /** Stores a workspace archive once by content hash (checked against the client's claim). */
+  async putBlob(data: Buffer, claimed: string): Promise<{ sha256: string; size: number; existed: boolean }> {
+    const sha256 = createHash('sha256').update(data).digest('hex');
+    if (claimed && claimed !== sha256) throw new InvalidInputError(`workspace upload damaged: content hash ${sha256.slice(0, 12)}, expected ${claimed.slice(0, 12)}`);
+    const os = await this.objectStore();
+    const name = `ws-${sha256}`;
+    const info = await os.info(name);
+    if (info && !info.deleted) return { sha256, size: data.length, existed: true };
+    await os.putBlob({ name }, data);
+    this.opts.log.info('workspace stored', { sha256, bytes: data.length });
+    return { sha256, size: data.length, existed: false };
+  }
+
+  async getBlob(name: string): Promise<Buffer | undefined> {
+    const os = await this.objectStore();
+    const data = await os.getBlob(name);
+    return data ? Buffer.from(data) : undefined;
+  }
+
   runningByNode(): Map<string, number> {
     const m = new Map<string, number>();
     for (const job of this.jobs.values()) {
@@ -282,10 +331,12 @@ export class Coordinator {
         if (r.ok) views.find((v) => v.name === r.node)!.running += 1;
         return r;
       });
+      for (const x of s) this.recordHandoffs(job, x, now);
       await this.persist(job);
       starts.push(...s);
     }
     for (const s of starts) void this.sendStart(s.token);
+    for (const job of jobs) for (const h of job.handoffs) if (!h.acked && !this.otherSentAt.has(handoffKey(job, h))) void this.sendHandoff(job, h);
   }
 
   private async sendStart(token: RunToken): Promise<void> {
@@ -301,15 +352,60 @@ export class Coordinator {
     for (const s of stops) void this.command(s.node, { type: 'stop', token: s.token, reason: s.reason });
   }
 
-  private async command(node: string, cmd: AgentCommand): Promise<void> {
+  private async command(node: string, cmd: AgentCommand): Promise<boolean> {
     try {
       const msg = await this.nc.request(Subjects.agentCommand(node), JSON.stringify(cmd), { timeout: 2000 });
       const r = commandReplySchema.safeParse(safeJson(msg.data));
-      if (!r.success || !r.data.ok) this.opts.log.warn('agent refused command', { node, type: cmd.type, token: tokenKey(cmd.token), error: r.success ? r.data.error : 'malformed reply' });
+      const ok = r.success && r.data.ok;
+      if (!ok) this.opts.log.warn('agent refused command', { node, type: cmd.type, error: r.success ? r.data.error : 'malformed reply' });
+      return ok;
     } catch (err) {
-      // retried by the monitor (starts) or the heartbeat reply (stops)
+      // retried by the monitor (starts, handoffs, prunes) or the heartbeat reply (stops)
       this.opts.log.debug('command not delivered', { node, type: cmd.type, err });
+      return false;
     }
+  }
+
+  /** Records where the job moves next and tells the earlier nodes (their <stem>.remote.env). */
+  private recordHandoffs(job: JobRecord, s: StartIntent, now: number): void {
+    const deps = dependenciesOf(job.spec.stages).get(s.token.stage) ?? [];
+    const runRoot = this.nodes.entries.get(s.node)?.record.runRoot ?? '';
+    const runDir = runRoot ? `${runRoot}/${job.id}` : '';
+    for (const d of deps) {
+      const from = currentAttempt(job.stages.find((x) => x.name === d)!);
+      if (!from || from.node === s.node || from.state === 'stale') continue;
+      job.handoffs.push({
+        from: { stage: d, attempt: from.attempt, node: from.node },
+        to: { stage: s.token.stage, attempt: s.token.attempt, node: s.node, runDir, log: runDir ? `${runDir}/${s.token.stage}.${s.token.attempt}.log` : '' },
+        at: now,
+        acked: false,
+      });
+    }
+  }
+
+  private async sendHandoff(job: JobRecord, h: JobRecord['handoffs'][number]): Promise<void> {
+    const key = `${job.id}/${h.from.stage}/${h.from.attempt}->${h.to.stage}/${h.to.attempt}`;
+    this.otherSentAt.set(key, Date.now());
+    const ok = await this.command(h.from.node, {
+      type: 'handoff',
+      token: { job: job.id, stage: h.from.stage, attempt: h.from.attempt },
+      remote: { node: h.to.node, runDir: h.to.runDir, log: h.to.log, token: { job: job.id, stage: h.to.stage, attempt: h.to.attempt } },
+    });
+    if (ok)
+      await this.serial(async () => {
+        h.acked = true;
+        await this.persist(job);
+      });
+  }
+
+  private async sendPrune(job: JobRecord, node: string): Promise<void> {
+    this.otherSentAt.set(`prune/${job.id}/${node}`, Date.now());
+    const ok = await this.command(node, { type: 'prune', job: job.id, globs: job.spec.prune ?? [] });
+    if (ok)
+      await this.serial(async () => {
+        if (!job.pruned.includes(node)) job.pruned.push(node);
+        await this.persist(job);
+      });
   }
 
   // ---- heartbeats and liveness ----
@@ -408,7 +504,23 @@ export class Coordinator {
         if (now - (this.startSentAt.get(tokenKey(token)) ?? 0) >= RESEND_START_MS) void this.sendStart(token);
       }
     }
+    this.resendHousekeeping(now);
     if (reschedule) await this.scheduleAll();
+  }
+
+  /** Handoff markers and prunes are delivered at least once, whenever the node is there. */
+  private resendHousekeeping(now: number): void {
+    const ready = (node: string): boolean => {
+      const e = this.nodes.entries.get(node);
+      return e !== undefined && this.nodes.liveness(e, now) === 'ready';
+    };
+    const due = (key: string): boolean => now - (this.otherSentAt.get(key) ?? 0) >= RESEND_START_MS;
+    for (const job of this.jobs.values()) {
+      for (const h of job.handoffs) if (!h.acked && ready(h.from.node) && due(handoffKey(job, h))) void this.sendHandoff(job, h);
+      if (job.endedAt === null || !job.spec.prune?.length) continue;
+      const nodes = new Set(job.stages.flatMap((s) => s.attempts.map((a) => a.node)));
+      for (const n of nodes) if (!job.pruned.includes(n) && ready(n) && due(`prune/${job.id}/${n}`)) void this.sendPrune(job, n);
+    }
   }
 
   /** Node lost (or wiped): each active attempt there follows its stage's failover policy. */
@@ -505,6 +617,10 @@ export class Coordinator {
   isTerminal(job: JobRecord): boolean {
     return isTerminalJob(job.state);
   }
+}
+
+function handoffKey(job: JobRecord, h: JobRecord['handoffs'][number]): string {
+  return `${job.id}/${h.from.stage}/${h.from.attempt}->${h.to.stage}/${h.to.attempt}`;
 }
 
 function safeJson(data: Uint8Array | string): unknown {

@@ -9,6 +9,8 @@ import {
   meshrunServiceDefinition,
   nodeRefSchema,
   submitRequestSchema,
+  blobChunkSchema,
+  type ArtifactChunkMsg,
   type JobMsg,
   type LogEventMsg,
   type NodeMsg,
@@ -21,6 +23,11 @@ import { authoritativeNode, currentAttempt } from './job-machine.js';
 import type { Coordinator } from './coordinator.js';
 import type { NodeEntry } from './node-registry.js';
 import { followLogs } from './log-follower.js';
+import { meshHandlers } from './mesh/grpc-handlers.js';
+import type { MeshCoordinator } from './mesh/mesh-coordinator.js';
+
+const MAX_BLOB_BYTES = 1024 * 1024 * 1024;
+const ARTIFACT_CHUNK = 1024 * 1024;
 
 export function toJobMsg(job: JobRecord): JobMsg {
   return {
@@ -33,6 +40,19 @@ export function toJobMsg(job: JobRecord): JobMsg {
     startedAtMs: job.startedAt ?? 0,
     endedAtMs: job.endedAt ?? 0,
     authoritativeNode: authoritativeNode(job),
+    workspace: job.workspace ?? '',
+    handoffs: job.handoffs.map((h) => ({
+      fromStage: h.from.stage,
+      fromAttempt: h.from.attempt,
+      fromNode: h.from.node,
+      toStage: h.to.stage,
+      toAttempt: h.to.attempt,
+      toNode: h.to.node,
+      toRunDir: h.to.runDir,
+      toLog: h.to.log,
+      atMs: h.at,
+      acked: h.acked,
+    })),
     stages: job.stages.map((s) => {
       const cur = currentAttempt(s);
       return {
@@ -52,6 +72,8 @@ export function toJobMsg(job: JobRecord): JobMsg {
           startedAtMs: a.startedAt ?? 0,
           endedAtMs: a.endedAt ?? 0,
           staleResult: a.staleResult ?? '',
+          failures: a.failures,
+          artifacts: a.artifacts?.files ?? [],
         })),
       };
     }),
@@ -111,7 +133,7 @@ function jobOrThrow(c: Coordinator, id: string): JobRecord {
   return job;
 }
 
-export async function startGrpcServer(c: Coordinator, listen: string, log: Logger): Promise<{ server: grpc.Server; port: number }> {
+export async function startGrpcServer(c: Coordinator, listen: string, log: Logger, mesh?: MeshCoordinator): Promise<{ server: grpc.Server; port: number }> {
   const server = new grpc.Server();
   const onJobChange = (id: string) => (fn: () => void) => {
     const l = (job: JobRecord): void => {
@@ -121,6 +143,7 @@ export async function startGrpcServer(c: Coordinator, listen: string, log: Logge
     return () => c.changes.off('job', l);
   };
   server.addService(meshrunServiceDefinition, {
+    ...meshHandlers(c, mesh, log),
     Submit: unary(log, async (req) => {
       const r = parse(submitRequestSchema, req);
       const { job, created } = await c.submit(r.id, r.specJson, r.workspace === '' ? null : r.workspace);
@@ -160,6 +183,54 @@ export async function startGrpcServer(c: Coordinator, listen: string, log: Logge
           call.end();
         } catch (err) {
           if (!isMeshrunError(err)) log.error('log follow failed', { err });
+          call.emit('error', toStatus(err));
+        }
+      })();
+    },
+    PutBlob: (call: grpc.ServerReadableStream<unknown, unknown>, cb: grpc.sendUnaryData<unknown>) => {
+      const parts: Buffer[] = [];
+      let claimed = '';
+      let size = 0;
+      let failed = false;
+      call.on('data', (chunk: unknown) => {
+        const r = blobChunkSchema.safeParse(chunk);
+        if (!r.success || failed) return;
+        if (r.data.sha256) claimed = r.data.sha256;
+        size += r.data.data.length;
+        if (size > MAX_BLOB_BYTES) {
+          failed = true;
+          cb(toStatus(new MeshrunError(ErrorCode.InvalidInput, `workspace is larger than ${MAX_BLOB_BYTES} bytes`)) as grpc.ServiceError);
+          return;
+        }
+        parts.push(r.data.data);
+      });
+      call.on('end', () => {
+        if (failed) return;
+        c.putBlob(Buffer.concat(parts), claimed).then(
+          (ref) => cb(null, ref),
+          (err) => cb(toStatus(err) as grpc.ServiceError),
+        );
+      });
+    },
+    GetArtifacts: (call: grpc.ServerWritableStream<unknown, ArtifactChunkMsg>) => {
+      void (async () => {
+        try {
+          const job = jobOrThrow(c, parse(jobRefSchema, call.request).id);
+          for (const s of job.stages) {
+            for (const a of s.attempts) {
+              if (!a.artifacts || a.state === 'stale') continue;
+              const data = await c.getBlob(a.artifacts.object);
+              if (!data) throw new MeshrunError(ErrorCode.NotFound, `artifacts of ${s.name} attempt ${a.attempt} are not in the object store`);
+              for (let off = 0; off < data.length || off === 0; off += ARTIFACT_CHUNK) {
+                const last = off + ARTIFACT_CHUNK >= data.length;
+                call.write({ stage: s.name, attempt: a.attempt, files: off === 0 ? a.artifacts.files : [], data: data.subarray(off, off + ARTIFACT_CHUNK), last });
+                if (last) break;
+              }
+            }
+          }
+          call.end();
+        } catch (err) {
+          if (!isMeshrunError(err)) log.error('artifacts download failed', { err });
           call.emit('error', toStatus(err));
         }
       })();

@@ -42,6 +42,8 @@ export function newJobRecord(id: string, spec: JobSpec, now: number, workspace: 
     cancelRequested: false,
     workspace,
     revision: 0,
+    handoffs: [],
+    pruned: [],
     stages: spec.stages.map((s) => ({ name: s.name, state: 'queued', reason: '', attempts: [], nodeDownSince: null, outputs: {} })),
   };
 }
@@ -122,6 +124,8 @@ function advanceOnce(job: JobRecord, now: number, place: (s: StageSpec) => Place
       logBytes: null,
       stopRequested: null,
       staleResult: null,
+      artifacts: null,
+      failures: [],
     };
     stage.attempts.push(attempt);
     stage.state = 'running';
@@ -182,6 +186,9 @@ export interface ExitReport {
   logBytes: number;
   stopReason: 'cancelled' | 'timeout' | 'superseded' | 'fenced' | null;
   vanished: boolean;
+  outputs?: Record<string, string>;
+  artifacts?: AttemptRecord['artifacts'];
+  failures?: AttemptRecord['failures'];
 }
 
 function describeExit(e: ExitReport): string {
@@ -207,6 +214,9 @@ export function applyExited(job: JobRecord, t: RunToken, e: ExitReport, now: num
   if (!isActiveAttempt(attempt.state)) return false;
   attempt.endedAt = e.endedAt;
   attempt.exitCode = e.vanished ? null : e.exitCode;
+  attempt.artifacts = e.artifacts ?? null;
+  attempt.failures = e.failures ?? [];
+  if (!e.vanished && e.stopReason !== 'fenced') stage.outputs = e.outputs ?? {};
   const spec = stageSpec(job, stage.name);
   if (e.vanished || e.stopReason === 'fenced') {
     // the node gave the run up (lease lost, or the process disappeared): a lost run
@@ -222,7 +232,8 @@ export function applyExited(job: JobRecord, t: RunToken, e: ExitReport, now: num
   if (state === 'timeout') attempt.reason = `timed out after ${spec.timeout}ms`;
   if (state !== 'stale') {
     stage.state = state === 'succeeded' ? 'succeeded' : state === 'failed' ? 'failed' : state === 'timeout' ? 'timeout' : 'cancelled';
-    stage.reason = state === 'failed' ? `exit code ${e.exitCode}` : attempt.reason;
+    const failed = attempt.failures[0];
+    stage.reason = state === 'failed' ? `exit code ${e.exitCode}${failed ? `; ${failed.host} failed at "${failed.task}": ${failed.msg.split('\n')[0]!.slice(0, 200)}` : ''}` : attempt.reason;
   }
   return true;
 }

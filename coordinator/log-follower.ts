@@ -5,7 +5,7 @@ import { jetstream, jetstreamManager, type ConsumerMessages } from '@nats-io/jet
 import type { NatsConnection } from '@nats-io/transport-node';
 import { logChunkHeaderSchema } from '../proto/bus.js';
 import { isTerminalJob, type JobRecord } from '../proto/records.js';
-import { Streams, Subjects, tokenFromLogSubject } from '../proto/subjects.js';
+import { parseOutputSubject, Streams, Subjects } from '../proto/subjects.js';
 import type { LogEventMsg } from '../proto/grpc.js';
 
 export interface FollowOptions {
@@ -25,8 +25,10 @@ export async function followLogs(o: FollowOptions): Promise<JobRecord> {
   const id = o.job().id;
   const delivered = new Map<string, number>(Object.entries(o.have));
   const headerSent = new Set<string>(Object.keys(o.have));
+  const eventsDelivered = new Map<string, number>();
+  const eventsPartial = new Map<string, string>();
   const jsm = await jetstreamManager(o.nc);
-  const info = await jsm.streams.info(Streams.logs, { subjects_filter: Subjects.jobLogs(id) });
+  const info = await jsm.streams.info(Streams.logs, { subjects_filter: Subjects.jobOutput(id) });
   const available = Object.values(info.state.subjects ?? {}).reduce((a, b) => a + b, 0);
   let caughtUp = available === 0;
   let messages: ConsumerMessages | undefined;
@@ -73,13 +75,26 @@ export async function followLogs(o: FollowOptions): Promise<JobRecord> {
   o.signal.addEventListener('abort', () => finish?.());
   try {
     const js = jetstream(o.nc);
-    const consumer = await js.consumers.get(Streams.logs, { filter_subjects: Subjects.jobLogs(id) });
+    const consumer = await js.consumers.get(Streams.logs, { filter_subjects: Subjects.jobOutput(id) });
     messages = await consumer.consume();
     const pump = (async () => {
       for await (const m of messages!) {
-        const token = tokenFromLogSubject(m.subject);
+        const subj = parseOutputSubject(m.subject);
+        const token = subj?.token;
         const h = logChunkHeaderSchema.safeParse({ offset: m.headers?.get('Mr-Offset') });
-        if (token && h.success) {
+        if (token && h.success && subj?.channel === 'pev') {
+          // playbook events: whole JSON lines, each sent once (by offset) as its own event
+          const key = `pev/${token.stage}/${token.attempt}`;
+          const have = eventsDelivered.get(key) ?? 0;
+          if (h.data.offset <= have && h.data.offset + m.data.length > have) {
+            const text = Buffer.from(m.data.subarray(have - h.data.offset)).toString('utf8');
+            const pending = (eventsPartial.get(key) ?? '') + text;
+            const lines = pending.split('\n');
+            eventsPartial.set(key, lines.pop() ?? '');
+            for (const line of lines) if (line.trim()) o.send({ event: 'playbook', playbook: { stage: token.stage, attempt: token.attempt, json: line } });
+            eventsDelivered.set(key, h.data.offset + m.data.length);
+          }
+        } else if (token && h.success) {
           const key = `${token.stage}/${token.attempt}`;
           const have = delivered.get(key) ?? 0;
           const start = Math.max(0, have - h.data.offset);

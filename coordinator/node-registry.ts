@@ -41,6 +41,7 @@ export class NodeRegistry {
       removed: false,
       lastSeenAt: now,
       version: hb.version,
+      runRoot: hb.runRoot,
       mesh: hb.mesh ?? prev?.record.mesh,
     };
     const changed =
@@ -51,6 +52,7 @@ export class NodeRegistry {
       prev.record.slots !== hb.slots ||
       prev.record.standby !== hb.standby ||
       prev.record.version !== hb.version ||
+      prev.record.runRoot !== hb.runRoot ||
       now - prev.record.lastSeenAt > 30_000;
     const instanceChanged = prev !== undefined && prev.record.instance !== hb.instance;
     const entry: NodeEntry = prev ?? { record, lastSeenAt: now, handled: 'ready', reported: new Set() };

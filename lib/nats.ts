@@ -37,11 +37,13 @@ export async function ensureStreams(nc: NatsConnection): Promise<void> {
   const jsm = await jetstreamManager(nc);
   const want = [
     { name: Streams.events, subjects: [Subjects.runEventsWildcard] },
-    { name: Streams.logs, subjects: [Subjects.logWildcard] },
+    { name: Streams.logs, subjects: [Subjects.outputWildcard] },
   ];
   for (const s of want) {
     try {
-      await jsm.streams.info(s.name);
+      const info = await jsm.streams.info(s.name);
+      // a store from an older meshrun: add the subjects it lacks
+      if (s.subjects.some((x) => !info.config.subjects?.includes(x))) await jsm.streams.update(s.name, { ...info.config, subjects: s.subjects });
     } catch {
       try {
         await jsm.streams.add({

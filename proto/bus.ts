@@ -1,7 +1,8 @@
 // Schemas of every message on the NATS bus between coordinator and agents.
 // Receivers parse with these and drop (with a log line) anything that does not fit.
 import { z } from 'zod';
-import { labelsSchema, nodeNameSchema, runTokenSchema } from './names.js';
+import { jobIdSchema, labelsSchema, nodeNameSchema, runTokenSchema } from './names.js';
+import { playbookRunSchema } from './job-spec.js';
 
 export const attemptOutcomeSchema = z.enum(['succeeded', 'failed', 'timeout', 'cancelled', 'lost', 'stale']);
 export type AttemptOutcome = z.infer<typeof attemptOutcomeSchema>;
@@ -22,6 +23,8 @@ export const heartbeatSchema = z.object({
   version: z.string().max(64),
   runs: z.array(runReportSchema).max(10_000),
   sentAt: z.number(),
+  /** Where this agent keeps run directories (`<runRoot>/<job>/`), for handoff markers. */
+  runRoot: z.string().max(4096).optional(),
   mesh: z.unknown().optional(),
 });
 export type Heartbeat = z.infer<typeof heartbeatSchema>;
@@ -49,10 +52,10 @@ export const startCommandSchema = z.object({
   failover: failoverModeSchema,
   /** For failover `wait`: how long the coordinator waits before reassigning. */
   failoverWaitMs: z.number().int().min(0).optional(),
-  playbook: z.unknown().optional(),
-  workspace: z.string().optional(),
-  artifacts: z.array(z.string()).optional(),
-  handoff: z.unknown().optional(),
+  playbook: playbookRunSchema.optional(),
+  /** sha256 of the job's workspace archive in the object store; unpacked as the run's cwd. */
+  workspace: z.string().regex(/^[a-f0-9]{64}$/).optional(),
+  artifacts: z.array(z.string().min(1)).optional(),
 });
 export type StartCommand = z.infer<typeof startCommandSchema>;
 
@@ -66,7 +69,28 @@ export const stopCommandSchema = z.object({
 });
 export type StopCommand = z.infer<typeof stopCommandSchema>;
 
-export const agentCommandSchema = z.discriminatedUnion('type', [startCommandSchema, stopCommandSchema]);
+/** The job moved on to another node: write `<stem>.remote.env` in the earlier run's directory. */
+export const handoffCommandSchema = z.object({
+  type: z.literal('handoff'),
+  token: runTokenSchema,
+  remote: z.object({
+    node: nodeNameSchema,
+    runDir: z.string().max(4096),
+    log: z.string().max(4096),
+    token: runTokenSchema,
+  }),
+});
+export type HandoffCommand = z.infer<typeof handoffCommandSchema>;
+
+/** The job ended: remove files matching the globs from this node's run directories of it. */
+export const pruneCommandSchema = z.object({
+  type: z.literal('prune'),
+  job: jobIdSchema,
+  globs: z.array(z.string().min(1)).min(1),
+});
+export type PruneCommand = z.infer<typeof pruneCommandSchema>;
+
+export const agentCommandSchema = z.discriminatedUnion('type', [startCommandSchema, stopCommandSchema, handoffCommandSchema, pruneCommandSchema]);
 export type AgentCommand = z.infer<typeof agentCommandSchema>;
 
 export const commandReplySchema = z.object({
@@ -97,6 +121,14 @@ export const runEventSchema = z.discriminatedUnion('kind', [
     stopReason: stopReasonSchema.nullable(),
     /** The process is gone without an exit status (wrapper killed, machine rebooted). */
     vanished: z.boolean().default(false),
+    /** KEY=VALUE lines the run wrote to $MESHRUN_OUTPUT. */
+    outputs: z.record(z.string(), z.string()).default({}),
+    /** The stage's artifacts, stored in the object store before this event was sent. */
+    artifacts: z.object({ object: z.string(), sha256: z.string(), files: z.array(z.string()) }).nullable().default(null),
+    /** For playbooks: which hosts failed, at which task, with what message. */
+    failures: z.array(z.object({ host: z.string(), task: z.string(), msg: z.string() })).default([]),
+    /** Why the run could not start (workspace refused, bad playbook path...). */
+    error: z.string().nullable().default(null),
   }),
   z.object({
     kind: z.literal('rejected'),
@@ -130,6 +162,7 @@ export const nodeRecordSchema = z.object({
   removed: z.boolean().default(false),
   lastSeenAt: z.number(),
   version: z.string(),
+  runRoot: z.string().optional(),
   mesh: z.unknown().optional(),
 });
 export type NodeRecord = z.infer<typeof nodeRecordSchema>;

@@ -6,6 +6,7 @@ import * as grpc from '@grpc/grpc-js';
 import * as protoLoader from '@grpc/proto-loader';
 import { z } from 'zod';
 import { jobIdSchema, nodeNameSchema } from './names.js';
+import { meshEndpointSchema, wgKeySchema } from './mesh.js';
 
 /** The .proto stays in the source tree; find it from src (vitest) or dist. */
 function protoPath(): string {
@@ -44,6 +45,8 @@ export interface AttemptMsg {
   startedAtMs: number;
   endedAtMs: number;
   staleResult: string;
+  failures: { host: string; task: string; msg: string }[];
+  artifacts: string[];
 }
 export interface StageMsg {
   name: string;
@@ -65,6 +68,32 @@ export interface JobMsg {
   startedAtMs: number;
   endedAtMs: number;
   authoritativeNode: string;
+  handoffs: HandoffMsg[];
+  workspace: string;
+}
+export interface HandoffMsg {
+  fromStage: string;
+  fromAttempt: number;
+  fromNode: string;
+  toStage: string;
+  toAttempt: number;
+  toNode: string;
+  toRunDir: string;
+  toLog: string;
+  atMs: number;
+  acked: boolean;
+}
+export interface PlaybookEventMsg {
+  stage: string;
+  attempt: number;
+  json: string;
+}
+export interface ArtifactChunkMsg {
+  stage: string;
+  attempt: number;
+  files: string[];
+  data: Buffer;
+  last: boolean;
 }
 export interface NodeMsg {
   name: string;
@@ -90,13 +119,18 @@ export interface LogDataMsg {
 export type LogEventMsg =
   | { event: 'header'; header: StageHeaderMsg }
   | { event: 'data'; data: LogDataMsg }
-  | { event: 'end'; end: JobMsg };
+  | { event: 'end'; end: JobMsg }
+  | { event: 'playbook'; playbook: PlaybookEventMsg };
 
 // Request validation at the gRPC door (the coordinator parses every request).
 export const submitRequestSchema = z.object({
   id: jobIdSchema,
   specJson: z.string().min(2).max(1_000_000),
-  workspace: z.string().max(128).default(''),
+  workspace: z.union([z.literal(''), z.string().regex(/^[a-f0-9]{64}$/, { message: 'must be the sha256 of a stored workspace' })]).default(''),
+});
+export const blobChunkSchema = z.object({
+  sha256: z.string().max(64).default(''),
+  data: z.instanceof(Buffer),
 });
 export const jobRefSchema = z.object({ id: jobIdSchema });
 export const nodeRefSchema = z.object({ name: nodeNameSchema });
@@ -106,3 +140,11 @@ export const logsRequestSchema = z.object({
   follow: z.boolean().default(false),
   have: z.record(z.string(), z.number().int().min(0)).default({}),
 });
+
+// Mesh requests (message types in proto/mesh.ts).
+export const meshJoinRequestSchema = z.object({
+  client: nodeNameSchema,
+  publicKey: wgKeySchema,
+  endpoint: z.union([z.literal(''), meshEndpointSchema]).default(''),
+});
+export const meshLeaveRequestSchema = z.object({ client: nodeNameSchema });

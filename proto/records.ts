@@ -26,6 +26,8 @@ export const attemptRecordSchema = z.object({
   stopRequested: z.enum(['cancelled', 'timeout', 'superseded']).nullable().default(null),
   /** Result the attempt reported after it was superseded (kept for history). */
   staleResult: z.string().nullable().default(null),
+  artifacts: z.object({ object: z.string(), sha256: z.string(), files: z.array(z.string()) }).nullable().default(null),
+  failures: z.array(z.object({ host: z.string(), task: z.string(), msg: z.string() })).default([]),
 });
 export type AttemptRecord = z.infer<typeof attemptRecordSchema>;
 
@@ -55,6 +57,19 @@ export const jobRecordSchema = z.object({
   stages: z.array(stageRecordSchema),
   /** Bumped on every change; guards KV writes against a stale coordinator. */
   revision: z.number().int().default(0),
+  /** Where the job moved between nodes; each marker is acked by the earlier node. */
+  handoffs: z
+    .array(
+      z.object({
+        from: z.object({ stage: z.string(), attempt: z.number(), node: z.string() }),
+        to: z.object({ stage: z.string(), attempt: z.number(), node: z.string(), runDir: z.string(), log: z.string() }),
+        at: z.number(),
+        acked: z.boolean(),
+      }),
+    )
+    .default([]),
+  /** Nodes whose run directories of this job were pruned after it ended. */
+  pruned: z.array(z.string()).default([]),
 });
 export type JobRecord = z.infer<typeof jobRecordSchema>;
 

@@ -37,7 +37,7 @@ describe('bad bus messages', () => {
       await nc.request('mr.node.alpha.hb', g, { timeout: 2000 }).catch(() => undefined);
       nc.publish('mr.node.alpha.hb', g);
       await js.publish('mr.evt.alpha', g).catch(() => undefined);
-      await js.publish('mr.log.j.s.1', g).catch(() => undefined);
+      await js.publish('mr.out.j.s.1.log', g).catch(() => undefined);
     }
     // every command got a refusal that says what was wrong, never a crash
     for (const r of replies) expect(JSON.parse(r)).toMatchObject({ ok: false });

@@ -142,7 +142,7 @@ describe('Outbox: restarts', () => {
       { seq: 2, kind: 'exited', stage: 'a' },
       { seq: 3, kind: 'started', stage: 'b' },
     ]);
-    expect(again.peek()!.event).toEqual(exited('a', 3));
+    expect(again.peek()!.event).toMatchObject(exited('a', 3));
     expect(again.append(exited('b')).seq).toBe(4);
   });
 

@@ -19,6 +19,10 @@ export const runMetaSchema = z.object({
   failoverWaitMs: z.number().nullable().default(null),
   timeoutMs: z.number().nullable(),
   createdAt: z.number(),
+  /** Globs of files to store as the stage's artifacts when the run ends. */
+  artifacts: z.array(z.string()).default([]),
+  /** A playbook run: its <stem>.events.jsonl is relayed beside the log. */
+  playbook: z.boolean().default(false),
   wrapperPid: z.number().nullable().default(null),
   wrapperStartTicks: z.number().nullable().default(null),
   pid: z.number().nullable().default(null),
@@ -65,6 +69,7 @@ export function readStopReason(p: RunPaths): z.infer<typeof stopReasonSchema> | 
 /** How far the agent got in reporting a run: log bytes acknowledged, exit queued. */
 export interface RunCursor {
   logOffset: number;
+  eventsOffset: number;
   exitReported: boolean;
 }
 
@@ -72,9 +77,10 @@ export function readCursor(p: RunPaths): RunCursor {
   try {
     const c = JSON.parse(readFileSync(p.cursor, 'utf8')) as Partial<RunCursor>;
     const n = Number(c.logOffset);
-    return { logOffset: Number.isInteger(n) && n >= 0 ? n : 0, exitReported: c.exitReported === true };
+    const e = Number(c.eventsOffset);
+    return { logOffset: Number.isInteger(n) && n >= 0 ? n : 0, eventsOffset: Number.isInteger(e) && e >= 0 ? e : 0, exitReported: c.exitReported === true };
   } catch {
-    return { logOffset: 0, exitReported: false };
+    return { logOffset: 0, eventsOffset: 0, exitReported: false };
   }
 }
 

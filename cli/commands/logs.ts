@@ -3,6 +3,8 @@
 // handoffs and coordinator restarts until the job ends, then exit with its code.
 import * as grpc from '@grpc/grpc-js';
 import type { JobMsg, LogEventMsg } from '../../proto/grpc.js';
+import { parseEventLine } from '../../proto/ansible-events.js';
+import { ProgressLine } from '../progress-line.js';
 import type { MeshrunClient } from '../client.js';
 import { ExitCode, ExitError } from '../exit.js';
 import { jobJson } from '../job-json.js';
@@ -50,8 +52,15 @@ function streamOnce(client: MeshrunClient, id: string, follow: boolean, have: Re
   return new Promise((resolve, reject) => {
     const call = client.followLogs(id, follow, have);
     let end: JobMsg | undefined;
+    const progress = new ProgressLine(!json && follow && process.stderr.isTTY === true);
     call.on('data', (ev: LogEventMsg) => {
-      if (ev.event === 'header') {
+      if (ev.event !== 'playbook') progress.clear();
+      if (ev.event === 'playbook') {
+        const p = parseEventLine(ev.playbook.json);
+        if (!p.ok) return;
+        if (json) process.stdout.write(JSON.stringify({ type: 'event', stage: ev.playbook.stage, attempt: ev.playbook.attempt, event: p.event }) + '\n');
+        else progress.update(ev.playbook.stage, p.event);
+      } else if (ev.event === 'header') {
         const h = ev.header;
         if (json) process.stdout.write(JSON.stringify({ type: 'stage', stage: h.stage, attempt: h.attempt, node: h.node }) + '\n');
         else process.stderr.write(`==> stage ${h.stage} on ${h.node} (attempt ${h.attempt})\n`);
@@ -69,9 +78,12 @@ function streamOnce(client: MeshrunClient, id: string, follow: boolean, have: Re
       }
     });
     call.on('error', (err: grpc.ServiceError) => {
-      if (err.code === grpc.status.CANCELLED || err.code === grpc.status.INTERNAL) reject(client.unreachable(err));
+      if (err.code === grpc.status.CANCELLED) reject(client.unreachable(err));
       else reject(client.mapError(err));
     });
-    call.on('end', () => resolve(end));
+    call.on('end', () => {
+      progress.clear();
+      resolve(end);
+    });
   });
 }

@@ -5,6 +5,19 @@ import type { MeshrunClient } from '../client.js';
 import { ExitCode, ExitError } from '../exit.js';
 import { loadJobFile, newJobId, validateSpec } from '../job-file.js';
 import { followJob } from './logs.js';
+import { packWorkspace } from '../../lib/workspace/index.js';
+import { isMeshrunError } from '../../lib/errors.js';
+
+const WORKSPACE_MAX_BYTES = 1024 * 1024 * 1024;
+
+async function packOrExit(dir: string): Promise<Awaited<ReturnType<typeof packWorkspace>>> {
+  try {
+    return await packWorkspace(dir, { maxBytes: WORKSPACE_MAX_BYTES });
+  } catch (err) {
+    if (isMeshrunError(err)) throw new ExitError(ExitCode.Usage, `--workspace ${dir}: ${err.message}`);
+    throw new ExitError(ExitCode.Usage, `--workspace ${dir}: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}`);
+  }
+}
 
 export interface SubmitOptions {
   on?: string;
@@ -15,6 +28,7 @@ export interface SubmitOptions {
   json?: boolean;
   timeout?: string;
   env?: string[];
+  workspace?: string;
 }
 
 export function buildSpec(args: string[], o: SubmitOptions): JobSpecInput {
@@ -57,7 +71,14 @@ export async function submit(client: MeshrunClient, args: string[], o: SubmitOpt
   if (o.id !== undefined && !isValidName(o.id)) throw new ExitError(ExitCode.Usage, `--id ${o.id}: must be letters, digits, "-" and "_" (at most 63)`);
   const id = o.id ?? newJobId(spec.name);
   await client.ready();
-  const { job, created } = await client.submit(id, JSON.stringify(spec));
+  let workspace = '';
+  if (o.workspace !== undefined) {
+    const packed = await packOrExit(o.workspace);
+    const ref = await client.putBlob(packed.archive, packed.sha256);
+    workspace = ref.sha256;
+    process.stderr.write(`workspace ${o.workspace}: ${packed.files} entries, ${packed.bytes} bytes, ${ref.existed ? 'already stored' : 'stored'} as ${ref.sha256.slice(0, 12)}\n`);
+  }
+  const { job, created } = await client.submit(id, JSON.stringify(spec), workspace);
   if (!created) process.stderr.write(`job ${id} already exists (submit is idempotent): not submitted again\n`);
   if (!o.follow) {
     process.stdout.write(o.json ? JSON.stringify({ id: job.id, created }) + '\n' : `${job.id}\n`);

@@ -27,6 +27,7 @@ export function parseMeshCidr(cidr: string): Ipv4Net {
   if (ip === undefined || bitsText === undefined || extra !== undefined || !/^\d{1,2}$/.test(bitsText)) {
     throw new InvalidInputError(`mesh CIDR ${JSON.stringify(cidr)}: expected an IPv4 prefix like 10.99.0.0/16`);
   }
+  if (!isIPv4(ip)) throw new InvalidInputError(`mesh CIDR ${cidr}: only IPv4 ranges are supported`);
   const bits = Number(bitsText);
   if (bits < 8 || bits > 30) throw new InvalidInputError(`mesh CIDR ${cidr}: prefix length must be between 8 and 30`);
   const addr = ipToInt(ip);

@@ -213,7 +213,12 @@ export class Fleet {
     // runs outlive agents by design: stop every run process group the test fleet started
     killRunsUnder(this.dir);
     await this.nats?.stop('SIGKILL').catch(() => undefined);
-    rmSync(this.dir, { recursive: true, force: true, maxRetries: 10, retryDelay: 100 });
+    try {
+      rmSync(this.dir, { recursive: true, force: true, maxRetries: 10, retryDelay: 100 });
+    } catch (err) {
+      const { execFileSync } = await import('node:child_process');
+      throw new Error(`${(err as Error).message}\n${execFileSync('ls', ['-laR', this.dir], { encoding: 'utf8' }).slice(0, 3000)}\n${execFileSync('ps', ['-ef'], { encoding: 'utf8' }).split('\n').filter((l) => l.includes(this.dir) || l.includes('wrapper')).join('\n')}`);
+    }
   }
 
   /** Everything the daemons logged, for assertion messages. */

@@ -1,0 +1,54 @@
+// `meshrun artifacts JOB [-o DIR]`: downloads every stage's stored artifacts and
+// unpacks each into DIR/<stage>/ with the same safe rules as workspaces.
+import { existsSync } from 'node:fs';
+import { join, resolve } from 'node:path';
+import type * as grpc from '@grpc/grpc-js';
+import type { ArtifactChunkMsg } from '../../proto/grpc.js';
+import { extractArtifacts } from '../../lib/workspace/index.js';
+import type { MeshrunClient } from '../client.js';
+import { ExitCode, ExitError } from '../exit.js';
+
+export interface ArtifactsOptions {
+  output?: string;
+  json?: boolean;
+}
+
+export async function artifactsCmd(client: MeshrunClient, id: string, o: ArtifactsOptions): Promise<number> {
+  await client.ready();
+  const out = resolve(o.output ?? `artifacts-${id}`);
+  const archives = await download(client, id);
+  if (archives.length === 0) {
+    process.stderr.write(`job ${id} has no stored artifacts\n`);
+    return ExitCode.Ok;
+  }
+  const written: { stage: string; attempt: number; dir: string; files: string[] }[] = [];
+  for (const a of archives) {
+    const dir = join(out, a.stage);
+    if (existsSync(dir)) throw new ExitError(ExitCode.Usage, `${dir} exists: choose another -o DIR`);
+    await extractArtifacts(a.data, dir);
+    written.push({ stage: a.stage, attempt: a.attempt, dir, files: a.files });
+  }
+  if (o.json) process.stdout.write(JSON.stringify(written, null, 2) + '\n');
+  else for (const w of written) process.stdout.write(`${w.stage}: ${w.files.length} file(s) -> ${w.dir}\n`);
+  return ExitCode.Ok;
+}
+
+function download(client: MeshrunClient, id: string): Promise<{ stage: string; attempt: number; files: string[]; data: Buffer }[]> {
+  return new Promise((res, rej) => {
+    const got: { stage: string; attempt: number; files: string[]; data: Buffer }[] = [];
+    let parts: Buffer[] = [];
+    let files: string[] = [];
+    const call = client.getArtifacts(id);
+    call.on('data', (c: ArtifactChunkMsg) => {
+      if (c.files.length) files = c.files;
+      parts.push(c.data);
+      if (c.last) {
+        got.push({ stage: c.stage, attempt: c.attempt, files, data: Buffer.concat(parts) });
+        parts = [];
+        files = [];
+      }
+    });
+    call.on('error', (err: grpc.ServiceError) => rej(client.mapError(err)));
+    call.on('end', () => res(got));
+  });
+}
