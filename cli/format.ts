@@ -2,6 +2,12 @@
 import { formatDuration } from '../proto/duration.js';
 import type { JobMsg, NodeMsg } from '../proto/grpc.js';
 
+/** A multi-line message (a task's msg plus stderr) on one line, bounded. */
+export function oneLine(msg: string, max = 400): string {
+  const s = msg.trim().replace(/\s*\n\s*/g, ' | ');
+  return s.length > max ? `${s.slice(0, max - 1)}…` : s;
+}
+
 export function table(rows: string[][]): string {
   const widths: number[] = [];
   for (const r of rows) r.forEach((c, i) => (widths[i] = Math.max(widths[i] ?? 0, c.length)));
@@ -50,7 +56,7 @@ export function jobDetail(j: JobMsg): string {
   const failures = j.stages.flatMap((s) => (s.attempts[s.attempts.length - 1]?.failures ?? []).map((f) => ({ stage: s.name, ...f })));
   if (failures.length > 0) {
     out += '\nfailed hosts:\n';
-    for (const f of failures) out += `  ${f.stage}: ${f.host} at task "${f.task}": ${f.msg.split('\n')[0]}\n`;
+    for (const f of failures) out += `  ${f.stage}: ${f.host} at task "${f.task}": ${oneLine(f.msg)}\n`;
   }
   if (j.handoffs.length > 0) {
     out += '\nhandoffs:\n';

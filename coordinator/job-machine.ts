@@ -233,7 +233,7 @@ export function applyExited(job: JobRecord, t: RunToken, e: ExitReport, now: num
   if (state !== 'stale') {
     stage.state = state === 'succeeded' ? 'succeeded' : state === 'failed' ? 'failed' : state === 'timeout' ? 'timeout' : 'cancelled';
     const failed = attempt.failures[0];
-    stage.reason = state === 'failed' ? `exit code ${e.exitCode}${failed ? `; ${failed.host} failed at "${failed.task}": ${failed.msg.split('\n')[0]!.slice(0, 200)}` : ''}` : attempt.reason;
+    stage.reason = state === 'failed' ? `exit code ${e.exitCode}${failed ? `; ${failed.host} failed at "${failed.task}": ${failed.msg.trim().replace(/\s*\n\s*/g, ' | ').slice(0, 200)}` : ''}` : attempt.reason;
   }
   return true;
 }
