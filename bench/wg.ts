@@ -42,6 +42,11 @@ export async function benchWg(): Promise<{ apply200Ms: number; applyOneMs: numbe
     t = performance.now();
     const second = await reconcilePeers(wgTool, ifname, changed, o);
     const applyOneMs = performance.now() - t;
+    // The figure only means something if the change really touched one peer and only that one.
+    const [op, ...extra] = second.ops;
+    if (extra.length > 0 || op?.kind !== 'update' || op.publicKey !== desired[7]!.publicKey) {
+      throw new Error(`the one-peer change touched ${second.ops.length} peer(s): ${JSON.stringify(second.ops.map((x) => x.kind))}`);
+    }
 
     const live = await wgTool.showDump(ifname, o);
     if (live.peers.length !== PEERS) throw new Error(`expected ${PEERS} live peers, got ${live.peers.length}`);

@@ -70,6 +70,8 @@ export const meshCommandReplySchema = z.object({
   epoch: z.string().optional(),
   version: z.number().int().min(0).optional(),
   liveHash: z.string().optional(),
+  /** For desired: the peers this push touched on the interface (a healthy peer is never among them). */
+  changes: z.object({ added: z.number().int().min(0), updated: z.number().int().min(0), removed: z.number().int().min(0) }).optional(),
   /** For rotate-*: the key the interface uses after the command (commit) or the staged one (prepare). */
   publicKey: wgKeySchema.optional(),
   previousPublicKey: wgKeySchema.optional(),

@@ -18,7 +18,7 @@ import { formatIssues } from '../../proto/validation.js';
 import type { Logger } from '../../lib/log.js';
 import { writeFileAtomic } from '../runner/paths.js';
 import { dropOldKeyPair, ensureKeyPair, rotateKeyPair, type KeyPair } from '../wg/keys.js';
-import { liveStateHash, reconcilePeers } from '../wg/peer-diff.js';
+import { liveStateHash, reconcilePeers, type ApplyCounts } from '../wg/peer-diff.js';
 import { wgTool, type WgDump, type WgTool } from '../wg/wg-tool.js';
 import { meshPeersHash, toDesiredPeers } from './desired-peers.js';
 
@@ -57,6 +57,7 @@ export class MeshManager {
   /** The last desired set received (persisted before it is applied). */
   private desired: MeshDesired | undefined;
   private applied: Applied | undefined;
+  private lastChanges: ApplyCounts = { added: 0, updated: 0, removed: 0 };
   private up = false;
   /** The address this manager put on the interface. */
   private address: string | undefined;
@@ -190,6 +191,7 @@ export class MeshManager {
     this.liveHash = liveStateHash(dump, peers);
     this.applied = { epoch: d.epoch, version: d.version, hash: r.desiredHash };
     this.ifaceKey = dump.interface.publicKey ?? this.ifaceKey;
+    this.lastChanges = r.counts;
     const touched = r.counts.added + r.counts.updated + r.counts.removed;
     const meta = { why, version: d.version, peers: d.peers.length, ...r.counts, ms: Math.round(performance.now() - t0), inSync: this.liveHash === r.desiredHash };
     if (touched > 0) this.opts.log.info('mesh peers applied', meta);
@@ -300,7 +302,7 @@ export class MeshManager {
     if (d.node !== this.opts.node) return { ok: false, error: `desired set for ${d.node} sent to ${this.opts.node}` };
     const cur = this.desired;
     // A late retry of an older version changes nothing; the current state is the answer.
-    if (cur && cur.epoch === d.epoch && d.version < cur.version) return this.ack();
+    if (cur && cur.epoch === d.epoch && d.version < cur.version) return { ...this.ack(), changes: { added: 0, updated: 0, removed: 0 } };
     if (meshPeersHash(d.peers) !== d.hash) this.opts.log.warn('coordinator computes another peer hash (version skew?)', { version: d.version });
     this.saveDesired(d);
     this.desired = d;
@@ -321,7 +323,7 @@ export class MeshManager {
     }
     if (this.applied?.epoch !== d.epoch || this.applied.version !== d.version) return { ok: false, error: this.error ?? 'not applied' };
     this.error = null;
-    return this.ack();
+    return { ...this.ack(), changes: this.lastChanges };
   }
 
   private async prepareRotation(): Promise<MeshCommandReply> {

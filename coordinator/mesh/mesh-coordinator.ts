@@ -304,7 +304,7 @@ export class MeshCoordinator {
         ps.ackedEpoch = d.epoch;
         ps.ackedVersion = Math.max(ps.ackedVersion, r.version ?? 0);
         ps.failures = 0;
-        this.opts.log.debug('mesh peers acknowledged', { node, version: r.version, liveHash: r.liveHash?.slice(0, 12) });
+        this.opts.log.debug('mesh peers acknowledged', { node, version: r.version, liveHash: r.liveHash?.slice(0, 12), changes: r.changes });
       } else {
         ps.failures++;
         this.warnOnce(node, 'agent did not apply its mesh peers; retrying', { version: d.version, error: r.error ?? 'version not acknowledged' });
