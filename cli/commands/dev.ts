@@ -2,7 +2,7 @@
 // nats-server with JetStream, one coordinator and two agents (alpha: role=bastion,
 // beta: role=worker) as real daemons - torn down cleanly on Ctrl-C.
 import { spawn, type ChildProcess } from 'node:child_process';
-import { mkdtempSync, openSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, openSync, rmSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { parse as parseYaml } from 'yaml';
@@ -78,7 +78,9 @@ export async function dev(o: DevOptions): Promise<number> {
     const client = new MeshrunClient(address);
     await waitForFleet(client, ['alpha', 'beta']);
     writeFileSync(join(dir, 'hello-fleet.yaml'), SAMPLE_JOB);
-    const me = 'meshrun';
+    // say exactly what to type: `meshrun` when it is on PATH, else this installation's script
+    const onPath = (process.env.PATH ?? '').split(':').some((d) => d !== '' && existsSync(join(d, 'meshrun')));
+    const me = onPath ? 'meshrun' : `node ${bin}`;
     process.stderr.write(
       [
         `meshrun dev fleet is up: nats ${nats.url}, coordinator ${address}, agents alpha (role=bastion) and beta (role=worker)`,
