@@ -7,6 +7,11 @@ import { playbookRunSchema } from './job-spec.js';
 export const attemptOutcomeSchema = z.enum(['succeeded', 'failed', 'timeout', 'cancelled', 'lost', 'stale']);
 export type AttemptOutcome = z.infer<typeof attemptOutcomeSchema>;
 
+/** A stage's stored artifacts: object-store name, archive hash, the files in it. */
+export const artifactsRefSchema = z.object({ object: z.string(), sha256: z.string(), files: z.array(z.string()) });
+/** A playbook host that failed: at which task, with what message. */
+export const hostFailureSchema = z.object({ host: z.string(), task: z.string(), msg: z.string() });
+
 /** What an agent knows about one of its runs, reported in every heartbeat. */
 export const runReportSchema = z.object({
   token: runTokenSchema,
@@ -124,9 +129,9 @@ export const runEventSchema = z.discriminatedUnion('kind', [
     /** KEY=VALUE lines the run wrote to $MESHRUN_OUTPUT. */
     outputs: z.record(z.string(), z.string()).default({}),
     /** The stage's artifacts, stored in the object store before this event was sent. */
-    artifacts: z.object({ object: z.string(), sha256: z.string(), files: z.array(z.string()) }).nullable().default(null),
+    artifacts: artifactsRefSchema.nullable().default(null),
     /** For playbooks: which hosts failed, at which task, with what message. */
-    failures: z.array(z.object({ host: z.string(), task: z.string(), msg: z.string() })).default([]),
+    failures: z.array(hostFailureSchema).default([]),
     /** Why the run could not start (workspace refused, bad playbook path...). */
     error: z.string().nullable().default(null),
   }),

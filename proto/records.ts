@@ -2,6 +2,7 @@
 // record is reported and skipped instead of crashing the coordinator.
 import { z } from 'zod';
 import { jobSpecSchema } from './job-spec.js';
+import { artifactsRefSchema, hostFailureSchema } from './bus.js';
 
 export const jobStateSchema = z.enum(['queued', 'running', 'succeeded', 'failed', 'cancelled', 'timeout', 'lost']);
 export type JobState = z.infer<typeof jobStateSchema>;
@@ -26,8 +27,8 @@ export const attemptRecordSchema = z.object({
   stopRequested: z.enum(['cancelled', 'timeout', 'superseded']).nullable().default(null),
   /** Result the attempt reported after it was superseded (kept for history). */
   staleResult: z.string().nullable().default(null),
-  artifacts: z.object({ object: z.string(), sha256: z.string(), files: z.array(z.string()) }).nullable().default(null),
-  failures: z.array(z.object({ host: z.string(), task: z.string(), msg: z.string() })).default([]),
+  artifacts: artifactsRefSchema.nullable().default(null),
+  failures: z.array(hostFailureSchema).default([]),
 });
 export type AttemptRecord = z.infer<typeof attemptRecordSchema>;
 

@@ -68,7 +68,7 @@ describe('formatDuration', () => {
     for (const ms of [250, 1500, 90_000, 5_400_000]) expect(parseDuration(formatDuration(ms))).toBe(ms);
   });
 
-  // Bug: the minutes/hours branches floor the big unit but round the small one, so a
+  // Regression (fixed): before the fix, the minutes/hours branches floor the big unit but round the small one, so a
   // value just under the next minute or hour prints 60 of the small unit:
   // formatDuration(119_999) is "1m60s" (expected "2m0s"), formatDuration(7_199_999) is
   // "1h60m" (expected "2h0m").

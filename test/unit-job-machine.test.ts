@@ -229,7 +229,7 @@ describe('advance: the needs graph', () => {
     expect(advance(job, 6000, anywhere).map((s) => s.token.stage)).toEqual(['late']);
   });
 
-  // Bug: advance makes one pass in file order, so a skip (or a cancel) of a stage does
+  // Regression (fixed): before the fix, advance makes one pass in file order, so a skip (or a cancel) of a stage does
   // not reach a stage written *before* it that needs it. Here a fails; in the same pass
   // c is looked at while b is still queued ("waiting for b"), then b is skipped. The job
   // stays `running` with c queued, and nothing calls advance again (the coordinator
@@ -244,7 +244,7 @@ describe('advance: the needs graph', () => {
     expect(job).toMatchObject({ state: 'failed', exitCode: 1 });
   });
 
-  // Same single-pass bug, through cancel: nothing started (placement waits), the job is
+  // Same single-pass regression (fixed), through cancel: nothing started (placement waits), the job is
   // cancelled and the coordinator advances once; `late` is still "waiting for early" while
   // `early` becomes cancelled, so the cancelled job stays queued forever.
   it('a cancel before anything started ends the job in one pass, whatever the file order', () => {

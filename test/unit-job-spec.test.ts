@@ -129,7 +129,7 @@ describe('jobSpecSchema: the stage graph', () => {
     expect(errs).toContain('stages[2].name: duplicate stage name "a" (also stages[0])');
   });
 
-  // Bug: with two stages both named "s" and no `needs`, dependenciesOf maps s -> [s] (the
+  // Regression (fixed): before the fix, with two stages both named "s" and no `needs`, dependenciesOf maps s -> [s] (the
   // second stage's implicit "the one before me" overwrites the first entry), so findCycle
   // also reports "stages: dependency cycle: s -> s": a cycle the user never wrote.
   it('duplicate stage names do not also report a made-up dependency cycle', () => {
@@ -237,7 +237,7 @@ describe('jobSpecSchema: env', () => {
     expect(errs[0]).toMatch(/^stages\[0\]\.env\.1A: /);
   });
 
-  // Bug: zod 4 reports a failed record key as one `invalid_key` issue whose own message is
+  // Regression (fixed): before the fix, zod 4 reports a failed record key as one `invalid_key` issue whose own message is
   // the generic "Invalid key in record"; the schema's message ('environment variable names
   // are letters, digits and "_"') sits in the nested `issues` and formatIssues never shows
   // it. Actual line: 'stages[0].env.1A: Invalid key in record'.

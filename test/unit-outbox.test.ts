@@ -187,7 +187,7 @@ describe('Outbox: restarts', () => {
     expect(again.append(started('b')).seq).toBe(3);
   });
 
-  // Bug: Outbox.load() skips a torn last line but leaves it in outbox.jsonl, and append()
+  // Regression (fixed): before the fix, Outbox.load() skips a torn last line but leaves it in outbox.jsonl, and append()
   // opens the file with 'a' and writes right after it, with no newline in between. The
   // next record is glued onto the torn bytes ('{"id":"n1-3","seq":3,"event":{"kind":"sta{"id":"n1-3",...}')
   // so the restart after that skips it as unreadable too: an event that append() fsynced
