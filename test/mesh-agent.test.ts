@@ -216,6 +216,19 @@ describe.skipIf(!cap.ok || !natsServerAvailable())(`agent mesh manager (${cap.re
     expect(mgr.heartbeatStatus()).toMatchObject({ publicKey: prep.publicKey, stagedPublicKey: null });
   });
 
+  it('garbage and misaddressed commands on the mesh subject are refused with the field named, and change nothing', async () => {
+    const raw = async (data: string) => JSON.parse(new TextDecoder().decode((await nc.request(Subjects.meshCommand('self'), data, { timeout: 3000 })).data)) as { ok: boolean; error?: string };
+    const peers = wg.ifs.get(IF)!.peers.size;
+    expect(await raw('not json')).toMatchObject({ ok: false, error: expect.stringMatching(/invalid mesh command/) });
+    const bad = await raw(JSON.stringify({ ...desired(99, others), address: '10.88.0.1', peers: [{ name: 'x', kind: 'node', publicKey: 'k', allowedIps: ['10.0.0.0/8'] }] }));
+    expect(bad.ok).toBe(false);
+    expect(bad.error).toMatch(/address: .*IPv4 prefix/);
+    expect(bad.error).toMatch(/peers\[0\]\.publicKey/);
+    expect(await raw(JSON.stringify({ ...desired(99, others), node: 'other' }))).toMatchObject({ ok: false, error: expect.stringMatching(/sent to self/) });
+    expect(wg.ifs.get(IF)!.peers.size).toBe(peers);
+    expect(mgr.heartbeatStatus()!.appliedVersion).toBe(2);
+  });
+
   it('a new epoch (the coordinator lost its state) is taken even with a lower version', async () => {
     expect(await send(desired(1, others.slice(0, 1), 'e2'))).toMatchObject({ ok: true, epoch: 'e2', version: 1 });
     expect(wg.ifs.get(IF)!.peers.size).toBe(1);

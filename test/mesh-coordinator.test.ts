@@ -127,6 +127,21 @@ describe.skipIf(!cap.ok || !natsServerAvailable())(`mesh coordinator over a real
     expect(a.pushes.length + b.pushes.length, 'nothing new to push: heartbeats said what was applied').toBe(pushesBefore);
   });
 
+  it('a heartbeat whose mesh status is malformed admits nothing and disturbs no one', async () => {
+    mesh = await startMesh();
+    await waitFor('a and b in sync', () => ['a', 'b'].every((n) => member(n)?.inSync), 10_000);
+    const hb = (mesh_: unknown) => JSON.stringify({ node: 'junk', instance: 'x', labels: {}, slots: 1, standby: false, version: 't', runs: [], sentAt: Date.now(), mesh: mesh_ });
+    nc.publish(Subjects.heartbeat('junk'), hb({ ifname: 'x', publicKey: 'not-a-key' }));
+    nc.publish(Subjects.heartbeat('junk'), hb('garbage'));
+    nc.publish(Subjects.heartbeat('junk'), 'not json at all');
+    // a heartbeat on another node's subject is not that node's
+    nc.publish(Subjects.heartbeat('a'), hb({ ifname: 'x', publicKey: key(), endpoint: null, listenPort: 1, address: null, epoch: null, appliedVersion: 0, desiredHash: null, liveHash: null }));
+    await nc.flush();
+    await new Promise((r) => setTimeout(r, 500));
+    expect(mesh.status().members.map((m) => m.name)).toEqual(['a', 'b']);
+    expect(member('a')!.inSync).toBe(true);
+  });
+
   it('retries a push until the agent acknowledges it, and pushes again when a heartbeat shows it lost its state', async () => {
     mesh = await startMesh();
     const c = standIn('c', 3);
@@ -189,5 +204,13 @@ describe.skipIf(!cap.ok || !natsServerAvailable())(`mesh coordinator over a real
     c.key = key();
     await waitFor('c admitted with its new key', () => member('c')?.inSync, 5000);
     expect(member('c')!.desiredVersion).toBeGreaterThan(applied);
+  });
+
+  it('a changed --mesh-cidr moves every member into the new range (the one case an address changes)', async () => {
+    mesh = new MeshCoordinator({ nc, cidr: '10.78.0.0/24', keepaliveS: 25, log: silentLogger, nodeState: (n) => (ready.has(n) ? 'ready' : undefined), ackWaitMs: 3000, pushTimeoutMs: 300 });
+    await mesh.start();
+    expect(mesh.status().members.every((m) => m.address.startsWith('10.78.0.'))).toBe(true);
+    const a = standIns.find((s) => s.name === 'a')!;
+    await waitFor('a told its new address', () => a.last()?.address.startsWith('10.78.0.'), 5000);
   });
 });

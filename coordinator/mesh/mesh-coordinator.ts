@@ -24,7 +24,7 @@ import { formatIssues } from '../../proto/validation.js';
 import { ErrorCode, InvalidInputError, MeshrunError } from '../../lib/errors.js';
 import type { Logger } from '../../lib/log.js';
 import { meshPeersHash } from '../../agent/mesh/desired-peers.js';
-import { allocateAddress, formatNet, parseMeshCidr, type Ipv4Net } from './allocator.js';
+import { allocateAddress, contains, formatNet, parseMeshCidr, type Ipv4Net } from './allocator.js';
 import { buildDesired, buildPeers, contentHash, nextVersion } from './desired-set.js';
 import { memberKey, MeshStore } from './mesh-store.js';
 import { keyIndex, memberMsg, type ReportedStatus } from './status-view.js';
@@ -94,6 +94,14 @@ export class MeshCoordinator {
     this.store = await MeshStore.open(this.opts.nc, this.opts.log);
     this.meta = await this.store.loadMeta();
     for (const m of await this.store.loadMembers()) this.members.set(memberKey(m.kind, m.name), m);
+    for (const m of this.members.values()) {
+      if (contains(this.net, m.address)) continue;
+      // --mesh-cidr changed: the only case where a member's address changes while it exists.
+      const from = m.address;
+      m.address = allocateAddress(this.net, this.usedAddresses());
+      await this.store.saveMember(m);
+      this.opts.log.warn('mesh address outside the configured CIDR; moved', { member: `${m.kind} ${m.name}`, from, to: m.address });
+    }
     await this.rebuild();
     // Heartbeats are observed, never answered: the coordinator core replies to them.
     this.sub = this.opts.nc.subscribe(Subjects.heartbeatWildcard, {
