@@ -12,6 +12,7 @@ import { artifactsCmd } from './commands/artifacts.js';
 import { logs } from './commands/logs.js';
 import { cancelCmd, drainCmd, jobCmd, jobsCmd, nodesCmd } from './commands/read.js';
 import { submit } from './commands/submit.js';
+import { watch } from './commands/watch.js';
 import { registerMeshCommands } from './commands/mesh.js';
 
 const collect = (v: string, prev: string[] = []): string[] => [...prev, v];
@@ -93,6 +94,14 @@ function buildProgram(run: (p: Promise<number>) => void): Command {
   program.command('cancel').description('cancel a job').argument('<job>').option('--json').action((id: string, o) => run(cancelCmd(client(), id, o)));
   program.command('drain').description('stop placing work on a node; it is "drained" once its runs have ended').argument('<node>').option('--json').action((n: string, o) => run(drainCmd(client(), n, true, o)));
   program.command('undrain').description('place work on a drained node again').argument('<node>').option('--json').action((n: string, o) => run(drainCmd(client(), n, false, o)));
+  program
+    .command('watch')
+    .description('a dashboard of nodes, jobs and one job\'s log tail with handoffs marked; q or Ctrl-C quits')
+    .option('--job <id>', 'whose log to tail (default: the most recently started running job)')
+    .option('--interval <duration>', 'refresh every (default 1s)')
+    .option('--once', 'print one plain-text frame and exit (also what happens without a terminal)')
+    .option('--lines <n>', 'log lines to show (default: what fits; 20 with --once)')
+    .action((o) => run(watch(client(), o)));
   registerMeshCommands(program, client, run);
 
   program
