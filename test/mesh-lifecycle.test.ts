@@ -15,12 +15,13 @@ if (!cap.ok) console.warn(`mesh-lifecycle skipped (outside CI): ${cap.reason}`);
 const NODES = ['n1', 'n2', 'n3'];
 const PING_INTERVAL_S = 0.05;
 
-/** Runs ping at a fixed interval for `seconds`; resolves with the longest gap between replies. */
+/** Sends pings at a fixed interval for about `seconds`; resolves with the longest run of lost replies. */
 function pingWindow(m: Machine, to: string, seconds: number): Promise<{ sent: number; received: number; longestGapMs: number }> {
-  const child = m.spawn(['ping', '-n', '-i', String(PING_INTERVAL_S), '-w', String(seconds), '-W', '1', to]);
+  const sent = Math.round(seconds / PING_INTERVAL_S);
+  // A count, not a deadline: with -w the last packets of the window are never sent and would look lost.
+  const child = m.spawn(['ping', '-n', '-i', String(PING_INTERVAL_S), '-c', String(sent), '-W', '2', to]);
   return child.then((r) => {
     const seqs = [...String(r.stdout).matchAll(/icmp_seq=(\d+) ttl=/g)].map((x) => Number(x[1]));
-    const sent = Math.round(seconds / PING_INTERVAL_S);
     let gap = 0;
     let prev = 0;
     for (const s of [...seqs, sent + 1]) {

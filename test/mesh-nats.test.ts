@@ -59,7 +59,9 @@ describe.skipIf(!cap.ok)(`NATS over the mesh (${cap.reason})`, () => {
       await f.agents.get(n)!.kill('SIGTERM');
       f.startAgent(n, f.machine(n), meshNats);
     }
-    await waitFor('every node ready over the mesh', nodesReady, 30_000, 250);
+    await waitFor('every node ready over the mesh', nodesReady, 30_000, 250).catch((err: Error) => {
+      throw new Error(`${err.message}\n${f.logs()}`);
+    });
 
     // the underlay path to NATS is closed: whatever reaches the bus goes through WireGuard
     const n1 = f.machine('n1');

@@ -78,6 +78,7 @@ export class MeshCoordinator {
   private queue: Promise<unknown> = Promise.resolve();
   private closing: Promise<void> | undefined;
   private startedAt = 0;
+  private rebuildPending = false;
 
   constructor(private readonly opts: MeshCoordinatorOptions) {
     this.net = parseMeshCidr(opts.cidr);
@@ -157,6 +158,18 @@ export class MeshCoordinator {
     }
     for (const name of [...this.desired.keys()]) if (!nodes.has(name)) this.desired.delete(name);
     setImmediate(() => this.pushTick());
+  }
+
+  /** Admissions come in bursts (a fleet starting up): one rebuild, and one push per node, for all of them. */
+  private scheduleRebuild(): void {
+    if (this.rebuildPending) return;
+    this.rebuildPending = true;
+    setTimeout(() => {
+      void this.serial(async () => {
+        this.rebuildPending = false;
+        if (this.state === 'RUNNING') await this.rebuild();
+      });
+    }, 20);
   }
 
   private usedAddresses(): string[] {
@@ -256,7 +269,7 @@ export class MeshCoordinator {
     }
     if (changed) {
       await this.store.saveMember(m);
-      await this.rebuild();
+      this.scheduleRebuild();
     }
     // The heartbeat says what the interface has: a node that lost what it had acknowledged
     // (wiped state dir, another coordinator's epoch) gets its set again now, not after a backoff.
