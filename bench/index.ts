@@ -10,6 +10,8 @@ import { performance } from 'node:perf_hooks';
 import { baselineSection } from './baseline.js';
 import { destroyAllFleetsSync, dispatchSection, repoRoot } from './dispatch.js';
 import { printReport, row, SkipSection, type BenchContext, type Row, type Section, type SectionResult } from './report.js';
+import { failoverSection } from './failover.js';
+import { outboxSection } from './outbox.js';
 import { throughputSection } from './throughput.js';
 
 type WgModule = { benchWg(): Promise<{ apply200Ms: number; applyOneMs: number; onePeerOps: number }> };
@@ -34,7 +36,7 @@ const wgSection: Section = {
   },
 };
 
-const SECTIONS: Section[] = [baselineSection, dispatchSection, throughputSection, wgSection];
+const SECTIONS: Section[] = [baselineSection, dispatchSection, throughputSection, wgSection, failoverSection, outboxSection];
 
 /** Target for the whole run; the throughput section stops waiting when it would overrun it. */
 const BUDGET_S = Number(process.env.MESHRUN_BENCH_BUDGET_S ?? 170);
