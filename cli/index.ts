@@ -125,6 +125,10 @@ function buildProgram(run: (p: Promise<number>) => void): Command {
     .option('--state-dir <dir>')
     .option('--listen <host:port>')
     .option('--force', 'overwrite an existing config file')
+    .option('--mesh-if <name>', 'agent: own this WireGuard interface (docs/mesh.md)')
+    .option('--mesh-endpoint <ip:port>', 'agent: where other nodes reach its mesh interface')
+    .option('--mesh-port <n>', 'agent: UDP port of the mesh interface')
+    .option('--mesh-cidr <cidr>', 'coordinator: range of mesh addresses')
     .addOption(new Option('--root <dir>', 'write below this root instead of /').hideHelp())
     .action((what: string, o) => run(Promise.resolve(install(what, o))));
   return program;

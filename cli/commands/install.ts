@@ -7,6 +7,14 @@ import { stringify } from 'yaml';
 import { parseLabelList } from '../../proto/names.js';
 import { ExitCode, ExitError } from '../exit.js';
 import { selfCommand } from '../self.js';
+import { agentMeshOptions, coordinatorMeshSettings } from './mesh-daemons.js';
+
+/** The agent's mesh config keys, checked like the agent's own flags. */
+function installMeshAgent(o: InstallOptions): Record<string, unknown> {
+  const m = agentMeshOptions({ meshIf: o.meshIf, meshEndpoint: o.meshEndpoint, meshPort: o.meshPort }, {});
+  if (!m) return {};
+  return { meshIf: m.ifname, ...(m.endpoint ? { meshEndpoint: m.endpoint } : {}), ...(o.meshPort ? { meshPort: m.listenPort } : {}) };
+}
 
 export interface InstallOptions {
   dryRun?: boolean;
@@ -19,6 +27,11 @@ export interface InstallOptions {
   stateDir?: string;
   listen?: string;
   force?: boolean;
+  /** Mesh (docs/mesh.md): the agent's interface and endpoint, the coordinator's range. */
+  meshIf?: string;
+  meshEndpoint?: string;
+  meshPort?: string;
+  meshCidr?: string;
 }
 
 export interface InstallFile {
@@ -43,9 +56,11 @@ export function renderInstall(kind: 'agent' | 'coordinator', o: InstallOptions):
     if (o.slots) config.slots = Number(o.slots);
     if (o.standby) config.standby = true;
     config.stateDir = o.stateDir ?? '/var/lib/meshrun';
+    Object.assign(config, installMeshAgent(o));
   } else {
     config.listen = o.listen ?? '0.0.0.0:7433';
     config.stateDir = o.stateDir ?? '/var/lib/meshrun/coordinator';
+    if (o.meshCidr) config.meshCidr = coordinatorMeshSettings({ meshCidr: o.meshCidr }, {}).cidr;
   }
   const unit =
     kind === 'agent'
