@@ -114,6 +114,7 @@ export class Agent {
     this.nc = await connectNats({ servers: this.opts.nats, name: `meshrun-agent-${this.opts.node}`, log: this.opts.log });
     if ((this.state as AgentState) !== 'RUNNING') return;
     this.js = jetstream(this.nc, { timeout: 5000 });
+    void this.watchBus(this.nc);
     this.mesh?.attach(this.nc);
     this.sub = this.nc.subscribe(Subjects.agentCommand(this.opts.node), { callback: (err, msg) => {
         if (!err) this.onCommand(msg);
@@ -161,10 +162,37 @@ export class Agent {
     this.wakePublisher?.();
   }
 
+  /**
+   * A publish sent just before the connection dropped is never answered after the
+   * reconnect: it would sit out its whole timeout. Abandon such publishes when the bus
+   * goes away (JetStream's message ids make the retry safe) and wake the relay when it
+   * is back.
+   */
+  private busDown = false;
+  private busLost: { promise: Promise<never>; reject: (e: Error) => void } = newBusLost();
+
+  private async watchBus(nc: NatsConnection): Promise<void> {
+    for await (const s of nc.status()) {
+      if (s.type === 'disconnect') {
+        this.busDown = true;
+        this.busLost.reject(new Error('bus disconnected'));
+      } else if (s.type === 'reconnect') {
+        this.busDown = false;
+        this.busLost = newBusLost();
+        this.wakePublisher?.();
+      }
+    }
+  }
+
+  private publish(subject: string, data: Uint8Array | string, opts: Parameters<JetStreamClient['publish']>[2]): Promise<unknown> {
+    if (!this.js || this.busDown) return Promise.reject(new Error('bus not connected'));
+    return Promise.race([this.js.publish(subject, data, opts), this.busLost.promise]);
+  }
+
   private async publishLoop(): Promise<void> {
     while (this.state === 'RUNNING') {
       const rec = this.outbox.peek();
-      if (!rec || !this.js) {
+      if (!rec || !this.js || this.busDown) {
         await new Promise<void>((r) => {
           this.wakePublisher = r;
           setTimeout(r, 500);
@@ -172,7 +200,7 @@ export class Agent {
         continue;
       }
       try {
-        await this.js.publish(Subjects.runEvents(this.opts.node), JSON.stringify(rec), { msgID: rec.id, timeout: 5000 });
+        await this.publish(Subjects.runEvents(this.opts.node), JSON.stringify(rec), { msgID: rec.id, timeout: 5000 });
         this.outbox.ack(rec.seq);
       } catch (err) {
         this.opts.log.debug('outbox relay paused', { err, pending: this.outbox.size });
@@ -186,7 +214,7 @@ export class Agent {
     const h = headers();
     h.set('Mr-Offset', String(offset));
     const subject = channel === 'log' ? Subjects.log(token) : Subjects.playbookEvents(token);
-    await this.js.publish(subject, data, { msgID: `${channel}:${tokenKey(token)}@${offset}+${data.length}`, headers: h, timeout: 2000 });
+    await this.publish(subject, data, { msgID: `${channel}:${tokenKey(token)}@${offset}+${data.length}`, headers: h, timeout: 2000 });
   }
 
   private store: Promise<ObjectStore> | undefined;
@@ -350,6 +378,13 @@ export class Agent {
 }
 
 const WORKSPACE_MAX_BYTES = 1024 * 1024 * 1024;
+
+function newBusLost(): { promise: Promise<never>; reject: (e: Error) => void } {
+  let reject!: (e: Error) => void;
+  const promise = new Promise<never>((_, rej) => (reject = rej));
+  promise.catch(() => undefined); // observed by whichever publish races it
+  return { promise, reject };
+}
 
 function safeJson(data: Uint8Array): unknown {
   try {

@@ -73,6 +73,11 @@ export class Outbox {
     }
     this.published = Math.max(this.published, seq);
     this.saveCursor();
+    // a relay that keeps up but always has one record in flight never empties the
+    // queue: compact when the file holds much more than what is still pending
+    if (this.pending.length > 0 && this.fileSize() > this.pendingBytes + Math.min(this.opts.maxBytes, 64 * 1024)) {
+      writeFileAtomic(this.file, this.pending.map((r) => JSON.stringify(r) + '\n').join(''));
+    }
     if (this.pending.length === 0) {
       writeFileAtomic(this.file, '');
       if (this.overBound) {

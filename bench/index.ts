@@ -13,6 +13,7 @@ import { printReport, row, SkipSection, type BenchContext, type Row, type Sectio
 import { failoverSection } from './failover.js';
 import { outboxSection } from './outbox.js';
 import { throughputSection } from './throughput.js';
+import { meshSection } from './mesh.js';
 
 type WgModule = { benchWg(): Promise<{ apply200Ms: number; applyOneMs: number; onePeerOps: number }> };
 
@@ -36,7 +37,7 @@ const wgSection: Section = {
   },
 };
 
-const SECTIONS: Section[] = [baselineSection, dispatchSection, throughputSection, wgSection, failoverSection, outboxSection];
+const SECTIONS: Section[] = [baselineSection, dispatchSection, throughputSection, wgSection, meshSection, failoverSection, outboxSection];
 
 /** Target for the whole run; the throughput section stops waiting when it would overrun it. */
 const BUDGET_S = Number(process.env.MESHRUN_BENCH_BUDGET_S ?? 170);

@@ -83,7 +83,9 @@ export function toJobMsg(job: JobRecord): JobMsg {
 export function toNodeMsg(e: NodeEntry, c: Coordinator, now: number): NodeMsg {
   const running = c.runningByNode().get(e.record.name) ?? 0;
   const live = c.nodes.liveness(e, now);
-  const state = live === 'ready' && e.record.draining ? (running === 0 ? 'drained' : 'draining') : live;
+  // drained only once nothing runs there: neither a current attempt nor a superseded
+  // run the node still reports (being stopped)
+  const state = live === 'ready' && e.record.draining ? (running === 0 && e.reported.size === 0 ? 'drained' : 'draining') : live;
   return {
     name: e.record.name,
     labels: e.record.labels,
