@@ -110,6 +110,8 @@ describe('advance: sequential stages in file order', () => {
       logBytes: null,
       stopRequested: null,
       staleResult: null,
+      artifacts: null,
+      failures: [],
     });
     expect(stageOf(job, 'b')).toMatchObject({ state: 'queued', reason: 'waiting for a' });
     expect(stageOf(job, 'c')).toMatchObject({ state: 'queued', reason: 'waiting for b' });
