@@ -63,7 +63,12 @@ const envSchema = z.record(
   z.union([z.string(), z.number(), z.boolean()]).transform((v) => String(v)),
 );
 
-const globListSchema = z.array(z.string().min(1));
+const globListSchema = z.array(
+  z
+    .string()
+    .min(1)
+    .refine((g) => !g.startsWith('/') && !g.split('/').includes('..'), { message: 'globs are relative to the run directory: no leading / and no ..' }),
+);
 
 export const stageSpecSchema = z.strictObject({
   name: stageNameSchema,

@@ -317,3 +317,15 @@ describe('formatPath and formatIssues', () => {
     if (!r.success) expect(formatIssues(r.error, 'job')).toEqual(['job.stages[0].on: give exactly one of "node" or "labels"']);
   });
 });
+
+describe('jobSpecSchema: artifact and prune globs', () => {
+  const base = { name: 'g', stages: [{ name: 's', on: { node: 'n' }, run: { command: ['true'] } }] };
+  it('accepts relative globs', () => {
+    expect(jobSpecSchema.safeParse({ ...base, prune: ['**/*.key'], stages: [{ ...base.stages[0], artifacts: ['out/**'] }] }).success).toBe(true);
+  });
+  it.each([['/etc/shadow'], ['../x'], ['a/../../b']])('refuses %s, naming the field', (g) => {
+    const r = jobSpecSchema.safeParse({ ...base, prune: [g] });
+    expect(r.success).toBe(false);
+    expect(formatIssues(r.error!)).toEqual(['prune[0]: globs are relative to the run directory: no leading / and no ..']);
+  });
+});
