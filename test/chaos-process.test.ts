@@ -79,7 +79,7 @@ describe('runs outlive the agent', () => {
 describe('coordinator crashes', () => {
   it('kill -9 mid-dispatch: every job ends, no stage runs twice', async () => {
     fleet = await Fleet.start({ agents: [{ node: 'alpha', slots: 8 }, { node: 'beta', slots: 8 }] });
-    const ids = Array.from({ length: 32 }, (_, i) => `burst-${i}`);
+    const ids = Array.from({ length: 16 }, (_, i) => `burst-${i}`);
     const markers = ids.map((id) => join(fleet!.dir, `${id}.ran`));
     const spec = (i: number): string =>
       JSON.stringify({ name: 'burst', stages: [{ name: 'run', on: { labels: {} }, run: { command: ['sh', '-c', `echo "$MESHRUN_NODE $MESHRUN_ATTEMPT" >> ${markers[i]}; echo job ${ids[i]}`] } }] });

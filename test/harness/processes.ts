@@ -213,11 +213,18 @@ export class Fleet {
     // runs outlive agents by design: stop every run process group the test fleet started
     killRunsUnder(this.dir);
     await this.nats?.stop('SIGKILL').catch(() => undefined);
-    try {
-      rmSync(this.dir, { recursive: true, force: true, maxRetries: 10, retryDelay: 100 });
-    } catch (err) {
-      const { execFileSync } = await import('node:child_process');
-      throw new Error(`${(err as Error).message}\n${execFileSync('ls', ['-laR', this.dir], { encoding: 'utf8' }).slice(0, 3000)}\n${execFileSync('ps', ['-ef'], { encoding: 'utf8' }).split('\n').filter((l) => l.includes(this.dir) || l.includes('wrapper')).join('\n')}`);
+    // a run process killed a moment ago may still be finishing a write in its directory
+    for (let i = 0; ; i++) {
+      try {
+        rmSync(this.dir, { recursive: true, force: true, maxRetries: 5, retryDelay: 100 });
+        break;
+      } catch (err) {
+        if (i >= 10) {
+          const { execFileSync } = await import('node:child_process');
+          throw new Error(`${(err as Error).message}\n${execFileSync('ls', ['-laR', this.dir], { encoding: 'utf8' }).slice(0, 3000)}`);
+        }
+        await new Promise((r) => setTimeout(r, 300));
+      }
     }
   }
 
