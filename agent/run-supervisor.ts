@@ -198,10 +198,6 @@ export class RunSupervisor {
     }
   }
 
-  activeCount(): number {
-    return [...this.runs.values()].filter((r) => !r.exit && !r.ending).length;
-  }
-
   tick(): void {
     const now = Date.now();
     for (const run of this.runs.values()) {

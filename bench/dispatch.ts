@@ -3,13 +3,14 @@
 // client sees the job terminal. Also the bench's fleet: real nats-server, coordinator and
 // agents as child processes of bin/meshrun.js, torn down even on failure or Ctrl-C.
 import { spawn, type ChildProcess } from 'node:child_process';
-import { closeSync, existsSync, mkdtempSync, openSync, readdirSync, readFileSync, rmSync, type Dirent } from 'node:fs';
-import { createServer } from 'node:net';
+import { closeSync, existsSync, mkdtempSync, openSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { MeshrunClient } from '../cli/client.js';
 import { NatsServer } from '../lib/nats-server.js';
+import { freePort } from '../lib/free-port.js';
+import { killRunsUnder } from '../lib/run-reaper.js';
 import type { JobMsg } from '../proto/grpc.js';
 import { isTerminalJob, type JobState } from '../proto/records.js';
 import { percentile, row, type BenchContext, type Row, type Section } from './report.js';
@@ -30,17 +31,6 @@ export function repoRoot(): string {
     if (up === dir) throw new Error('cannot find the meshrun repository root (package.json) above the bench');
     dir = up;
   }
-}
-
-export async function freePort(): Promise<number> {
-  return new Promise((res, rej) => {
-    const s = createServer();
-    s.once('error', rej);
-    s.listen(0, '127.0.0.1', () => {
-      const p = (s.address() as { port: number }).port;
-      s.close(() => res(p));
-    });
-  });
 }
 
 export const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
@@ -214,53 +204,6 @@ export class BenchFleet {
     this.destroySync();
     await Promise.race([Promise.all([...waits, nats?.stop('SIGKILL').catch(() => undefined)]), sleep(5000)]);
     rmSync(this.dir, { recursive: true, force: true });
-  }
-}
-
-/** Kills run process groups (.pid) and live wrappers (.json wrapperPid) found under `dir`. */
-function killRunsUnder(dir: string): void {
-  const walk = (d: string, depth: number): void => {
-    if (depth > 5) return;
-    let entries: Dirent[];
-    try {
-      entries = readdirSync(d, { withFileTypes: true });
-    } catch {
-      return;
-    }
-    for (const e of entries) {
-      const p = join(d, e.name);
-      if (e.isDirectory()) {
-        if (!e.name.endsWith('.work')) walk(p, depth + 1);
-      } else if (e.name.endsWith('.pid')) {
-        const n = Number(safeRead(p).trim());
-        if (Number.isInteger(n) && n > 1) tryKill(-n);
-      } else if (e.name.endsWith('.json') && !e.name.endsWith('.events.json')) {
-        try {
-          const w = (JSON.parse(safeRead(p)) as { wrapperPid?: number | null }).wrapperPid;
-          // only a process that still is a meshrun wrapper (a pid may have been reused)
-          if (typeof w === 'number' && w > 1 && safeRead(`/proc/${w}/cmdline`).includes('wrapper.js')) tryKill(w);
-        } catch {
-          // not runner metadata
-        }
-      }
-    }
-  };
-  walk(dir, 0);
-}
-
-function safeRead(p: string): string {
-  try {
-    return readFileSync(p, 'utf8');
-  } catch {
-    return '';
-  }
-}
-
-function tryKill(pid: number): void {
-  try {
-    process.kill(pid, 'SIGKILL');
-  } catch {
-    // gone
   }
 }
 

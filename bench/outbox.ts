@@ -19,7 +19,6 @@ import { row, type BenchContext, type Row, type Section } from './report.js';
 
 const RUNS = Number(process.env.MESHRUN_BENCH_OUTBOX_RUNS ?? 100);
 const LOG_LINES = Number(process.env.MESHRUN_BENCH_OUTBOX_LOG_LINES ?? 1000);
-const CHUNK = 64 * 1024;
 
 interface Relayed {
   count: number;

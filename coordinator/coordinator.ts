@@ -18,7 +18,7 @@ import {
 } from '../proto/bus.js';
 import { dependenciesOf, jobSpecSchema, resolveFailover, type JobSpec } from '../proto/job-spec.js';
 import { tokenKey, type RunToken } from '../proto/names.js';
-import { isActiveAttempt, isTerminalJob, jobRecordSchema, type JobRecord } from '../proto/records.js';
+import { isActiveAttempt, jobRecordSchema, type JobRecord } from '../proto/records.js';
 import { Buckets, Durables, Streams, Subjects } from '../proto/subjects.js';
 import { formatIssues } from '../proto/validation.js';
 import { ErrorCode, InvalidInputError, MeshrunError } from '../lib/errors.js';
@@ -441,12 +441,16 @@ export class Coordinator {
       const was = entry.handled;
       entry.handled = 'ready';
       if (was === 'down') this.opts.log.info('node back', { node: hb.node });
-      // a stage waiting out a `failover: wait` on this node stops waiting
-      for (const job of this.jobs.values()) {
-        for (const { stage } of activeAttemptsOn(job, hb.node)) {
-          if (stage.nodeDownSince !== null) {
-            stage.nodeDownSince = null;
-            await this.persist(job);
+      // a stage waiting out a `failover: wait` on this node stops waiting; only a node
+      // that was down has such stages, so an ordinary heartbeat scans no jobs
+      if (was === 'down') {
+        for (const job of this.jobs.values()) {
+          if (job.endedAt !== null) continue;
+          for (const { stage } of activeAttemptsOn(job, hb.node)) {
+            if (stage.nodeDownSince !== null) {
+              stage.nodeDownSince = null;
+              await this.persist(job);
+            }
           }
         }
       }
@@ -612,10 +616,6 @@ export class Coordinator {
     await this.schedule(job);
     // a run that ended freed a slot
     if (ev.kind !== 'started') await this.scheduleAll();
-  }
-
-  isTerminal(job: JobRecord): boolean {
-    return isTerminalJob(job.state);
   }
 }
 

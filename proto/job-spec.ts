@@ -49,7 +49,6 @@ export const failoverSchema = z.union(
   [z.enum(['reassign', 'fail']), z.strictObject({ wait: durationSchema })],
   { error: 'expected "reassign", "fail" or {wait: DURATION}' },
 );
-export type FailoverInput = z.input<typeof failoverSchema>;
 export type Failover = { mode: 'reassign' } | { mode: 'fail' } | { mode: 'wait'; waitMs: number };
 
 export function resolveFailover(f: z.infer<typeof failoverSchema> | undefined): Failover {

@@ -30,7 +30,6 @@ export const Buckets = {
   jobs: 'mr_jobs',
   nodes: 'mr_nodes',
   blobs: 'mr_blobs',
-  artifacts: 'mr_artifacts',
   /** Mesh members (address, public key), desired-set versions and revoked keys. */
   mesh: 'mr_mesh',
 } as const;

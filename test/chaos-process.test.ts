@@ -6,7 +6,7 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { NatsServer } from '../lib/nats-server.js';
 import { MeshrunClient } from '../cli/client.js';
 import { checkInvariants, runsRecorded } from './harness/invariants.js';
-import { Fleet, runCli, waitFor } from './harness/processes.js';
+import { Fleet, pidAlive, runCli, waitFor } from './harness/processes.js';
 
 let fleet: Fleet | undefined;
 afterEach(async () => {
@@ -168,7 +168,7 @@ describe('silent node loss', () => {
     const nodes = await fleet.nodes();
     expect(nodes.find((n) => n.name === lostNode)!.state).toBe('down');
     fleet.agent(lostNode).signal('SIGCONT');
-    await waitFor('superseded run stopped', () => !isAlive(pid1), 15_000);
+    await waitFor('superseded run stopped', () => !pidAlive(pid1), 15_000);
     const done = await fleet.waitJob('silent-1', (j) => j.state === 'succeeded', 'succeeded', 40_000);
     await waitFor('stale result recorded', async () => (await fleet!.job('silent-1')).stages[0]!.attempts[0]!.staleResult !== null, 10_000);
     const final = await checkInvariants(fleet, 'silent-1');
@@ -199,11 +199,3 @@ describe('silent node loss', () => {
   });
 });
 
-function isAlive(pid: number): boolean {
-  try {
-    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
-    return !/\) [ZX] /.test(stat);
-  } catch {
-    return false;
-  }
-}

@@ -5,7 +5,7 @@ import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { checkInvariants, runsRecorded } from './harness/invariants.js';
-import { Fleet, waitFor } from './harness/processes.js';
+import { Fleet, pidAlive, sleep, waitFor } from './harness/processes.js';
 
 let fleet: Fleet | undefined;
 let frozen: string | undefined;
@@ -16,15 +16,7 @@ afterEach(async () => {
   fleet = undefined;
 });
 
-const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
 
-function isAlive(pid: number): boolean {
-  try {
-    return !/\) [ZX] /.test(readFileSync(`/proc/${pid}/stat`, 'utf8'));
-  } catch {
-    return false;
-  }
-}
 
 /** A live (non-zombie) process in the group: this machine's PID 1 reaps orphans lazily. */
 function groupAlive(pgid: number): boolean {
@@ -88,7 +80,7 @@ describe('drain', () => {
       const n = await node(f, 'alpha');
       const next = await f.job('drain-next');
       // the reply came before now: if the run is still alive now, it was alive when the state was reported
-      const alive = isAlive(meta.pid);
+      const alive = pidAlive(meta.pid);
       seen.push(`${n.state}${alive ? '' : '(ended)'}`);
       if (n.state === 'drained') {
         if (alive) violations.push(`alpha reported drained while its run (pid ${meta.pid}) was still alive`);

@@ -7,17 +7,9 @@ import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { checkInvariants, runsRecorded } from './harness/invariants.js';
-import { Fleet, waitFor } from './harness/processes.js';
+import { Fleet, pidAlive, sleep, waitFor } from './harness/processes.js';
 
-const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
 
-function isAlive(pid: number): boolean {
-  try {
-    return !/\) [ZX] /.test(readFileSync(`/proc/${pid}/stat`, 'utf8'));
-  } catch {
-    return false;
-  }
-}
 
 describe('strict standby', () => {
   let fleet: Fleet;
@@ -102,7 +94,7 @@ describe('strict standby', () => {
     fleet.agent('prim').signal('SIGCONT');
     frozen = false;
     await fleet.waitNodesReady(['prim']);
-    await waitFor('the superseded run on the primary is stopped', () => !isAlive(pid1), 15_000);
+    await waitFor('the superseded run on the primary is stopped', () => !pidAlive(pid1), 15_000);
     await checkInvariants(fleet, 'queued-1');
     await checkInvariants(fleet, 'long-1');
     expect(runsRecorded(marker('queued-1'))).toEqual(['stby 1']);

@@ -6,7 +6,7 @@ import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { checkInvariants, runsRecorded } from './harness/invariants.js';
-import { Fleet, waitFor } from './harness/processes.js';
+import { Fleet, pidAlive, sleep, waitFor } from './harness/processes.js';
 
 let fleet: Fleet | undefined;
 let frozen: string | undefined;
@@ -17,15 +17,7 @@ afterEach(async () => {
   fleet = undefined;
 });
 
-const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
 
-function isAlive(pid: number): boolean {
-  try {
-    return !/\) [ZX] /.test(readFileSync(`/proc/${pid}/stat`, 'utf8'));
-  } catch {
-    return false;
-  }
-}
 
 const WAIT_MS = 8000;
 
@@ -111,7 +103,7 @@ describe('failover: {wait: 8s}', () => {
 
     fleet.agent(node).signal('SIGCONT');
     frozen = undefined;
-    await waitFor('the superseded first attempt is stopped on its node', () => !isAlive(pid1), 15_000);
+    await waitFor('the superseded first attempt is stopped on its node', () => !pidAlive(pid1), 15_000);
     const done = await fleet.waitJob('wait-long', (j) => j.state === 'succeeded', 'succeeded', 30_000);
     expect(done.stages[0]!.node).toBe(other);
     expect(done.stages[0]!.attempt).toBe(2);

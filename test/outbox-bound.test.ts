@@ -12,7 +12,7 @@ import { NatsServer } from '../lib/nats-server.js';
 import type { Logger } from '../lib/log.js';
 import type { RunEvent } from '../proto/bus.js';
 import { checkInvariants } from './harness/invariants.js';
-import { Fleet, waitFor } from './harness/processes.js';
+import { Fleet, sleep, waitFor } from './harness/processes.js';
 
 let fleet: Fleet | undefined;
 let client: MeshrunClient | undefined;
@@ -25,7 +25,6 @@ afterEach(async () => {
   for (const d of scratch.splice(0)) rmSync(d, { recursive: true, force: true });
 });
 
-const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
 
 describe('outbox bound, real processes', () => {
   it('an outage that fills a 1 KiB outbox: a clear warning, every exit kept and relayed, then "drained below its bound"', async () => {

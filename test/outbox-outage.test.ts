@@ -14,7 +14,7 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { MeshrunClient } from '../cli/client.js';
 import { NatsServer } from '../lib/nats-server.js';
 import { checkInvariants, runsRecorded } from './harness/invariants.js';
-import { Fleet, waitFor } from './harness/processes.js';
+import { Fleet, sleep, waitFor } from './harness/processes.js';
 
 let fleet: Fleet | undefined;
 let client: MeshrunClient | undefined;
@@ -25,7 +25,6 @@ afterEach(async () => {
   fleet = undefined;
 });
 
-const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
 const OUTAGE_MS = 5000;
 const JOBS = 4;
 

@@ -7,7 +7,7 @@ import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { NatsServer } from '../lib/nats-server.js';
 import { checkInvariants } from './harness/invariants.js';
-import { Fleet, waitFor } from './harness/processes.js';
+import { Fleet, sleep, waitFor } from './harness/processes.js';
 
 let fleet: Fleet | undefined;
 afterEach(async () => {
@@ -15,7 +15,6 @@ afterEach(async () => {
   fleet = undefined;
 });
 
-const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
 
 describe('outbox relay after a short outage', () => {
   // PRODUCT BUG (agent/index.ts, Agent.publishLoop; also Agent.publishLog): the relay awaits

@@ -3,7 +3,7 @@
 import { existsSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { Fleet, runCli, waitFor } from './harness/processes.js';
+import { Fleet, pidAlive, runCli, waitFor } from './harness/processes.js';
 
 let fleet: Fleet;
 
@@ -157,13 +157,13 @@ describe('cancel', () => {
     expect(r.code).toBe(0);
     await fleet.waitJob('long-1', (j) => j.stages[0]!.state === 'running');
     const grandchild = await waitFor('grandchild pid', () => (existsSync(pidFile) ? Number(readFileSync(pidFile, 'utf8')) : undefined));
-    expect(alive(grandchild)).toBe(true);
+    expect(pidAlive(grandchild)).toBe(true);
     const c = await fleet.cli(['cancel', 'long-1']);
     expect(c.code).toBe(0);
     const j = await fleet.waitJob('long-1', (x) => x.state === 'cancelled');
     expect(j.stages[0]!.state).toBe('cancelled');
     expect(j.exitCode).toBe(130);
-    await waitFor('grandchild to die', () => !alive(grandchild), 10_000);
+    await waitFor('grandchild to die', () => !pidAlive(grandchild), 10_000);
     const f = await fleet.cli(['logs', '-f', 'long-1']);
     expect(f.code).toBe(130);
   });
@@ -228,12 +228,3 @@ describe('invalid input', () => {
   });
 });
 
-function alive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
-    return !/\) Z /.test(stat);
-  } catch {
-    return false;
-  }
-}

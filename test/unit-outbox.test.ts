@@ -44,6 +44,10 @@ function exited(stage: string, exitCode = 0, attempt = 1): RunEvent {
     logBytes: 10,
     stopReason: null,
     vanished: false,
+    outputs: {},
+    artifacts: null,
+    failures: [],
+    error: null,
   };
 }
 

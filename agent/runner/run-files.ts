@@ -1,7 +1,7 @@
 // Runner files of one run: <dir>/<stem>.{pid,log,rc,json,stop,cursor} plus the
 // run's working directory <stem>.work. The agent writes .json before launch; after
 // that the wrapper is its only writer (the agent asks for stops through .stop).
-import { existsSync, readFileSync } from 'node:fs';
+import { readFileSync } from 'node:fs';
 import { z } from 'zod';
 import { runTokenSchema } from '../../proto/names.js';
 import { writeFileAtomic, type RunPaths } from './paths.js';
@@ -58,12 +58,6 @@ export function readRc(p: RunPaths): number | undefined {
   } catch {
     return undefined;
   }
-}
-
-export function readStopReason(p: RunPaths): z.infer<typeof stopReasonSchema> | undefined {
-  if (!existsSync(p.stop)) return undefined;
-  const r = stopReasonSchema.safeParse(readFileSync(p.stop, 'utf8').trim());
-  return r.success ? r.data : undefined;
 }
 
 /** How far the agent got in reporting a run: log bytes acknowledged, exit queued. */

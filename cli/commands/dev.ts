@@ -3,11 +3,11 @@
 // beta: role=worker) as real daemons - torn down cleanly on Ctrl-C.
 import { spawn, type ChildProcess } from 'node:child_process';
 import { existsSync, mkdtempSync, openSync, rmSync, writeFileSync } from 'node:fs';
-import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { parse as parseYaml } from 'yaml';
 import { join } from 'node:path';
 import { NATS_INSTALL_HINT, NatsServer, natsServerAvailable } from '../../lib/nats-server.js';
+import { freePort } from '../../lib/free-port.js';
 import { MeshrunClient } from '../client.js';
 import { ExitCode, ExitError } from '../exit.js';
 import { selfCommand } from '../self.js';
@@ -32,19 +32,6 @@ stages:
     run:
       command: [sh, -c, 'for i in 1 2 3; do echo "working on $MESHRUN_NODE ($i/3)"; sleep 1; done']
 `;
-
-async function freePort(preferred: number): Promise<number> {
-  const tryPort = (p: number): Promise<number> =>
-    new Promise((resolve, reject) => {
-      const s = createServer();
-      s.once('error', reject);
-      s.listen(p, '127.0.0.1', () => {
-        const port = (s.address() as { port: number }).port;
-        s.close(() => resolve(port));
-      });
-    });
-  return tryPort(preferred).catch(() => tryPort(0));
-}
 
 export async function dev(o: DevOptions): Promise<number> {
   if (!natsServerAvailable()) throw new ExitError(ExitCode.Error, NATS_INSTALL_HINT);

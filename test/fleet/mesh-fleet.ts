@@ -7,7 +7,8 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { NatsServer } from '../../lib/nats-server.js';
-import { Daemon, killRunsUnder, runCli, waitFor, type CliResult } from '../harness/processes.js';
+import { killRunsUnder } from '../../lib/run-reaper.js';
+import { Daemon, runCli, waitFor, type CliResult } from '../harness/processes.js';
 import { createFleet, type Fleet as NetFleet, type Machine } from './netns.js';
 
 export const NATS_PORT = 4222;

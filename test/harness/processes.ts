@@ -2,11 +2,12 @@
 // the built CLI, each with its own temp dirs; everything is killed and removed by
 // `Fleet.destroy()`, which tests call in afterAll/afterEach even when they fail.
 import { spawn, type ChildProcess } from 'node:child_process';
-import { closeSync, mkdtempSync, openSync, readdirSync, readFileSync, rmSync, type Dirent } from 'node:fs';
-import { createServer } from 'node:net';
+import { closeSync, mkdtempSync, openSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { NatsServer } from '../../lib/nats-server.js';
+import { freePort } from '../../lib/free-port.js';
+import { killRunsUnder } from '../../lib/run-reaper.js';
 
 export const ROOT = resolve(import.meta.dirname, '..', '..');
 export const BIN = join(ROOT, 'bin', 'meshrun.js');
@@ -17,15 +18,17 @@ export interface CliResult {
   stderr: string;
 }
 
-export async function freePort(): Promise<number> {
-  return new Promise((res, rej) => {
-    const s = createServer();
-    s.once('error', rej);
-    s.listen(0, '127.0.0.1', () => {
-      const p = (s.address() as { port: number }).port;
-      s.close(() => res(p));
-    });
-  });
+export { freePort } from '../../lib/free-port.js';
+
+export const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
+
+/** The process exists and is not a zombie (this machine's PID 1 reaps orphans lazily). */
+export function pidAlive(pid: number): boolean {
+  try {
+    return !/\) [ZX] /.test(readFileSync(`/proc/${pid}/stat`, 'utf8'));
+  } catch {
+    return false;
+  }
 }
 
 export async function waitFor<T>(what: string, fn: () => Promise<T | undefined | false> | T | undefined | false, timeoutMs = 20_000, everyMs = 100): Promise<T> {
@@ -267,38 +270,4 @@ export function runCli(args: string[], opts: { env?: Record<string, string>; tim
       res({ code: code ?? (sig ? 128 : 1), stdout, stderr });
     });
   });
-}
-
-/** Kills the process groups of runs whose runner files live under `dir`. */
-export function killRunsUnder(dir: string): void {
-  for (const pid of findRunPids(dir)) {
-    try {
-      process.kill(-pid, 'SIGKILL');
-    } catch {
-      // gone
-    }
-  }
-}
-
-function findRunPids(dir: string): number[] {
-  const pids: number[] = [];
-  const walk = (d: string, depth: number): void => {
-    if (depth > 4) return;
-    let entries: Dirent[];
-    try {
-      entries = readdirSync(d, { withFileTypes: true });
-    } catch {
-      return;
-    }
-    for (const e of entries) {
-      const p = join(d, e.name);
-      if (e.isDirectory()) walk(p, depth + 1);
-      else if (e.name.endsWith('.pid')) {
-        const n = Number(readFileSync(p, 'utf8').trim());
-        if (Number.isInteger(n) && n > 1) pids.push(n);
-      }
-    }
-  };
-  walk(dir, 0);
-  return pids;
 }

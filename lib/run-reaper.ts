@@ -1,0 +1,52 @@
+// Stops every run started under a state directory (test fleets, the bench, the dev
+// fleet): runs outlive their agents by design, so killing the agents is not enough.
+import { readdirSync, readFileSync, type Dirent } from 'node:fs';
+import { join } from 'node:path';
+
+/** Kills run process groups (.pid) and live wrappers (.json wrapperPid) found under `dir`. */
+export function killRunsUnder(dir: string): void {
+  const walk = (d: string, depth: number): void => {
+    if (depth > 5) return;
+    let entries: Dirent[];
+    try {
+      entries = readdirSync(d, { withFileTypes: true });
+    } catch {
+      return;
+    }
+    for (const e of entries) {
+      const p = join(d, e.name);
+      if (e.isDirectory()) {
+        if (!e.name.endsWith('.work')) walk(p, depth + 1);
+      } else if (e.name.endsWith('.pid')) {
+        const n = Number(safeRead(p).trim());
+        if (Number.isInteger(n) && n > 1) tryKill(-n);
+      } else if (e.name.endsWith('.json') && !e.name.endsWith('.events.json')) {
+        try {
+          const w = (JSON.parse(safeRead(p)) as { wrapperPid?: number | null }).wrapperPid;
+          // only a process that still is a meshrun wrapper (a pid may have been reused)
+          if (typeof w === 'number' && w > 1 && safeRead(`/proc/${w}/cmdline`).includes('wrapper.js')) tryKill(w);
+        } catch {
+          // not runner metadata
+        }
+      }
+    }
+  };
+  walk(dir, 0);
+}
+
+function safeRead(p: string): string {
+  try {
+    return readFileSync(p, 'utf8');
+  } catch {
+    return '';
+  }
+}
+
+function tryKill(pid: number): void {
+  try {
+    process.kill(pid, 'SIGKILL');
+  } catch {
+    // gone
+  }
+}
+
