@@ -3,9 +3,12 @@
 import * as grpc from '@grpc/grpc-js';
 import { MeshrunService, type ArtifactChunkMsg, type JobMsg, type LogEventMsg, type NodeMsg } from '../proto/grpc.js';
 import type { MeshJoinMsg, MeshLeaveMsg, MeshRotateMsg, MeshStatusMsg, NodeRemoveMsg } from '../proto/mesh.js';
+import { DEFAULT_COORDINATOR_ADDRESS } from '../proto/config.js';
+import { ErrorCode } from '../lib/errors.js';
+import { errorCodeOfStatus } from '../lib/grpc-status.js';
 import { ExitCode, ExitError } from './exit.js';
 
-export const DEFAULT_COORDINATOR = '127.0.0.1:7433';
+export const DEFAULT_COORDINATOR = DEFAULT_COORDINATOR_ADDRESS;
 
 export function coordinatorAddress(flag?: string): string {
   return flag ?? process.env.MESHRUN_COORDINATOR ?? DEFAULT_COORDINATOR;
@@ -43,13 +46,12 @@ export class MeshrunClient {
   }
 
   mapError(err: grpc.ServiceError): ExitError {
-    switch (err.code) {
-      case grpc.status.UNAVAILABLE:
-      case grpc.status.DEADLINE_EXCEEDED:
+    switch (errorCodeOfStatus(err.code)) {
+      case ErrorCode.Unreachable:
         return this.unreachable(new Error(err.details || err.message));
-      case grpc.status.INVALID_ARGUMENT:
+      case ErrorCode.InvalidInput:
         return new ExitError(ExitCode.Usage, err.details);
-      case grpc.status.NOT_FOUND:
+      case ErrorCode.NotFound:
         return new ExitError(ExitCode.NotFound, err.details);
       default:
         return new ExitError(ExitCode.Error, `coordinator error: ${err.details || err.message}`);

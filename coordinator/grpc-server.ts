@@ -18,6 +18,8 @@ import {
 import { isTerminalJob, type JobRecord } from '../proto/records.js';
 import { formatIssues } from '../proto/validation.js';
 import { ErrorCode, isMeshrunError, MeshrunError } from '../lib/errors.js';
+import { toGrpcStatus } from '../lib/grpc-status.js';
+import { Limits } from '../lib/limits.js';
 import type { Logger } from '../lib/log.js';
 import { authoritativeNode, currentAttempt } from './job-machine.js';
 import type { Coordinator } from './coordinator.js';
@@ -26,7 +28,6 @@ import { followLogs } from './log-follower.js';
 import { meshHandlers } from './mesh/grpc-handlers.js';
 import type { MeshCoordinator } from './mesh/mesh-coordinator.js';
 
-const MAX_BLOB_BYTES = 1024 * 1024 * 1024;
 const ARTIFACT_CHUNK = 1024 * 1024;
 
 export function toJobMsg(job: JobRecord): JobMsg {
@@ -34,7 +35,8 @@ export function toJobMsg(job: JobRecord): JobMsg {
     id: job.id,
     name: job.name,
     state: job.state,
-    exitCode: job.exitCode,
+    // proto3 optional: unset on the wire (null and undefined alike), so no exit code reads as absent
+    exitCode: job.exitCode ?? undefined,
     reason: job.reason,
     submittedAtMs: job.submittedAt,
     startedAtMs: job.startedAt ?? 0,
@@ -60,13 +62,13 @@ export function toJobMsg(job: JobRecord): JobMsg {
         state: s.state,
         node: cur?.node ?? '',
         attempt: cur?.attempt ?? 0,
-        exitCode: cur?.exitCode ?? null,
+        exitCode: cur?.exitCode ?? undefined,
         reason: s.reason,
         attempts: s.attempts.map((a) => ({
           attempt: a.attempt,
           node: a.node,
           state: a.state,
-          exitCode: a.exitCode,
+          exitCode: a.exitCode ?? undefined,
           reason: a.reason,
           assignedAtMs: a.assignedAt,
           startedAtMs: a.startedAt ?? 0,
@@ -104,19 +106,6 @@ function parse<T>(schema: z.ZodType<T>, req: unknown): T {
   return r.data;
 }
 
-function toStatus(err: unknown): Partial<grpc.StatusObject> {
-  if (isMeshrunError(err)) {
-    const code =
-      err.code === ErrorCode.InvalidInput || err.code === ErrorCode.Usage
-        ? grpc.status.INVALID_ARGUMENT
-        : err.code === ErrorCode.NotFound
-          ? grpc.status.NOT_FOUND
-          : grpc.status.INTERNAL;
-    return { code, details: err.message };
-  }
-  return { code: grpc.status.INTERNAL, details: (err as Error).message ?? String(err) };
-}
-
 function unary<Req, Res>(log: Logger, fn: (req: Req) => Promise<Res> | Res): grpc.handleUnaryCall<Req, Res> {
   return (call, cb) => {
     Promise.resolve()
@@ -124,7 +113,7 @@ function unary<Req, Res>(log: Logger, fn: (req: Req) => Promise<Res> | Res): grp
       .then((res) => cb(null, res))
       .catch((err) => {
         if (!isMeshrunError(err)) log.error('request failed', { err });
-        cb(toStatus(err) as grpc.ServiceError);
+        cb(toGrpcStatus(err));
       });
   };
 }
@@ -185,7 +174,7 @@ export async function startGrpcServer(c: Coordinator, listen: string, log: Logge
           call.end();
         } catch (err) {
           if (!isMeshrunError(err)) log.error('log follow failed', { err });
-          call.emit('error', toStatus(err));
+          call.emit('error', toGrpcStatus(err));
         }
       })();
     },
@@ -199,9 +188,9 @@ export async function startGrpcServer(c: Coordinator, listen: string, log: Logge
         if (!r.success || failed) return;
         if (r.data.sha256) claimed = r.data.sha256;
         size += r.data.data.length;
-        if (size > MAX_BLOB_BYTES) {
+        if (size > Limits.workspaceMaxBytes) {
           failed = true;
-          cb(toStatus(new MeshrunError(ErrorCode.InvalidInput, `workspace is larger than ${MAX_BLOB_BYTES} bytes`)) as grpc.ServiceError);
+          cb(toGrpcStatus(new MeshrunError(ErrorCode.InvalidInput, `workspace is larger than ${Limits.workspaceMaxBytes} bytes`)));
           return;
         }
         parts.push(r.data.data);
@@ -210,7 +199,7 @@ export async function startGrpcServer(c: Coordinator, listen: string, log: Logge
         if (failed) return;
         c.putBlob(Buffer.concat(parts), claimed).then(
           (ref) => cb(null, ref),
-          (err) => cb(toStatus(err) as grpc.ServiceError),
+          (err) => cb(toGrpcStatus(err)),
         );
       });
     },
@@ -233,7 +222,7 @@ export async function startGrpcServer(c: Coordinator, listen: string, log: Logge
           call.end();
         } catch (err) {
           if (!isMeshrunError(err)) log.error('artifacts download failed', { err });
-          call.emit('error', toStatus(err));
+          call.emit('error', toGrpcStatus(err));
         }
       })();
     },
@@ -255,7 +244,7 @@ export async function startGrpcServer(c: Coordinator, listen: string, log: Logge
         call.on('cancelled', stop);
         call.on('close', stop);
       } catch (err) {
-        call.emit('error', toStatus(err));
+        call.emit('error', toGrpcStatus(err));
       }
     },
   });

@@ -4,6 +4,11 @@ import { z } from 'zod';
 import { durationSchema } from './duration.js';
 import { labelsSchema, nodeNameSchema } from './names.js';
 
+/** The bus a daemon connects to when neither --nats nor the config file names one. */
+export const DEFAULT_NATS_URL = 'nats://127.0.0.1:4222';
+/** Where the coordinator listens for gRPC clients by default, and where clients look for it. */
+export const DEFAULT_COORDINATOR_ADDRESS = '127.0.0.1:7433';
+
 export const agentConfigSchema = z.strictObject({
   nats: z.string().min(1).optional(),
   node: nodeNameSchema.optional(),

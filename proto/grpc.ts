@@ -7,6 +7,16 @@ import * as protoLoader from '@grpc/proto-loader';
 import { z } from 'zod';
 import { jobIdSchema, nodeNameSchema } from './names.js';
 import { meshEndpointSchema, wgKeySchema } from './mesh.js';
+import type { ArtifactChunk__Output } from './generated/meshrun/v1/ArtifactChunk.js';
+import type { Attempt__Output } from './generated/meshrun/v1/Attempt.js';
+import type { Handoff__Output } from './generated/meshrun/v1/Handoff.js';
+import type { Job__Output } from './generated/meshrun/v1/Job.js';
+import type { LogData__Output } from './generated/meshrun/v1/LogData.js';
+import type { LogEvent__Output } from './generated/meshrun/v1/LogEvent.js';
+import type { Node__Output } from './generated/meshrun/v1/Node.js';
+import type { PlaybookEvent__Output } from './generated/meshrun/v1/PlaybookEvent.js';
+import type { Stage__Output } from './generated/meshrun/v1/Stage.js';
+import type { StageHeader__Output } from './generated/meshrun/v1/StageHeader.js';
 
 /** The .proto stays in the source tree; find it from src (vitest) or dist. */
 function protoPath(): string {
@@ -21,6 +31,7 @@ function protoPath(): string {
   throw new Error('proto/meshrun.proto not found next to the meshrun installation');
 }
 
+// scripts/gen-proto-types.mjs generates the message types with the same options
 const definition = protoLoader.loadSync(protoPath(), {
   keepCase: false,
   longs: Number,
@@ -35,92 +46,28 @@ const pkg = grpc.loadPackageDefinition(definition) as unknown as {
 export const MeshrunService = pkg.meshrun.v1.Meshrun;
 export const meshrunServiceDefinition = MeshrunService.service;
 
-export interface AttemptMsg {
-  attempt: number;
-  node: string;
-  state: string;
-  exitCode?: number | null;
-  reason: string;
-  assignedAtMs: number;
-  startedAtMs: number;
-  endedAtMs: number;
-  staleResult: string;
-  failures: { host: string; task: string; msg: string }[];
-  artifacts: string[];
-}
-export interface StageMsg {
-  name: string;
-  state: string;
-  node: string;
-  attempt: number;
-  exitCode?: number | null;
-  reason: string;
-  attempts: AttemptMsg[];
-}
-export interface JobMsg {
-  id: string;
-  name: string;
-  state: string;
-  exitCode?: number | null;
-  reason: string;
-  stages: StageMsg[];
-  submittedAtMs: number;
-  startedAtMs: number;
-  endedAtMs: number;
-  authoritativeNode: string;
-  handoffs: HandoffMsg[];
-  workspace: string;
-}
-export interface HandoffMsg {
-  fromStage: string;
-  fromAttempt: number;
-  fromNode: string;
-  toStage: string;
-  toAttempt: number;
-  toNode: string;
-  toRunDir: string;
-  toLog: string;
-  atMs: number;
-  acked: boolean;
-}
-export interface PlaybookEventMsg {
-  stage: string;
-  attempt: number;
-  json: string;
-}
-export interface ArtifactChunkMsg {
-  stage: string;
-  attempt: number;
-  files: string[];
-  data: Buffer;
-  last: boolean;
-}
-export interface NodeMsg {
-  name: string;
-  labels: Record<string, string>;
-  state: string;
-  lastSeenMs: number;
-  slots: number;
-  running: number;
-  standby: boolean;
-  draining: boolean;
-}
-export interface StageHeaderMsg {
-  stage: string;
-  attempt: number;
-  node: string;
-}
-export interface LogDataMsg {
-  stage: string;
-  attempt: number;
-  offset: number;
-  data: Buffer;
-}
-export type LogEventMsg =
-  | { event: 'header'; header: StageHeaderMsg }
-  | { event: 'data'; data: LogDataMsg }
-  | { event: 'end'; end: JobMsg }
-  | { event: 'playbook'; playbook: PlaybookEventMsg };
+// Messages as the loader hands them over (defaults filled in, 64-bit integers as numbers):
+// the types generated from meshrun.proto (scripts/gen-proto-types.mjs), never typed by hand.
+export type AttemptMsg = Attempt__Output;
+export type StageMsg = Stage__Output;
+export type JobMsg = Job__Output;
+export type HandoffMsg = Handoff__Output;
+export type PlaybookEventMsg = PlaybookEvent__Output;
+export type ArtifactChunkMsg = ArtifactChunk__Output;
+export type NodeMsg = Node__Output;
+export type StageHeaderMsg = StageHeader__Output;
+export type LogDataMsg = LogData__Output;
+
+/**
+ * A oneof as a discriminated union: `{ event: 'header'; header: StageHeaderMsg } | ...`.
+ * The generated type makes every member optional; with `oneofs: true` the loader sets
+ * the discriminator and exactly the member it names.
+ */
+type OneofUnion<T, D extends keyof T> = {
+  [K in NonNullable<T[D]> & keyof T]: { [P in D]: K } & { [P in K]: NonNullable<T[K]> };
+}[NonNullable<T[D]> & keyof T];
+
+export type LogEventMsg = OneofUnion<LogEvent__Output, 'event'>;
 
 // Request validation at the gRPC door (the coordinator parses every request).
 export const submitRequestSchema = z.object({

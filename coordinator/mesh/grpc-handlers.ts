@@ -1,10 +1,11 @@
 // The mesh's gRPC calls (status, node remove, rotate-key, join, leave): requests validated with
-// proto/grpc.ts schemas, errors mapped to gRPC statuses with the message as the detail.
+// proto/grpc.ts schemas, errors mapped to gRPC statuses (lib/grpc-status.ts) with the message as the detail.
 import * as grpc from '@grpc/grpc-js';
 import type { z } from 'zod';
 import { meshJoinRequestSchema, meshLeaveRequestSchema, nodeRefSchema } from '../../proto/grpc.js';
 import { formatIssues } from '../../proto/validation.js';
 import { ErrorCode, isMeshrunError, MeshrunError } from '../../lib/errors.js';
+import { toGrpcStatus } from '../../lib/grpc-status.js';
 import type { Logger } from '../../lib/log.js';
 import type { Coordinator } from '../coordinator.js';
 import type { MeshCoordinator } from './mesh-coordinator.js';
@@ -15,13 +16,6 @@ function parse<T>(schema: z.ZodType<T>, req: unknown): T {
   return r.data;
 }
 
-const STATUS: Partial<Record<ErrorCode, grpc.status>> = {
-  [ErrorCode.InvalidInput]: grpc.status.INVALID_ARGUMENT,
-  [ErrorCode.Usage]: grpc.status.INVALID_ARGUMENT,
-  [ErrorCode.NotFound]: grpc.status.NOT_FOUND,
-  [ErrorCode.Conflict]: grpc.status.FAILED_PRECONDITION,
-};
-
 function unary<Res>(log: Logger, fn: (req: unknown) => Promise<Res> | Res): grpc.handleUnaryCall<unknown, Res> {
   return (call, cb) => {
     Promise.resolve()
@@ -29,8 +23,7 @@ function unary<Res>(log: Logger, fn: (req: unknown) => Promise<Res> | Res): grpc
       .then((res) => cb(null, res))
       .catch((err: unknown) => {
         if (!isMeshrunError(err)) log.error('mesh request failed', { err });
-        const code = isMeshrunError(err) ? (STATUS[err.code] ?? grpc.status.INTERNAL) : grpc.status.INTERNAL;
-        cb({ code, details: (err as Error).message ?? String(err) } as grpc.ServiceError);
+        cb(toGrpcStatus(err));
       });
   };
 }

@@ -1,0 +1,12 @@
+// Original file: proto/meshrun.proto
+
+
+export interface BlobChunk {
+  'sha256'?: (string);
+  'data'?: (Buffer | Uint8Array | string);
+}
+
+export interface BlobChunk__Output {
+  'sha256': (string);
+  'data': (Buffer);
+}

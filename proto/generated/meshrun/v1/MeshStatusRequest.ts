@@ -1,0 +1,8 @@
+// Original file: proto/meshrun.proto
+
+
+export interface MeshStatusRequest {
+}
+
+export interface MeshStatusRequest__Output {
+}

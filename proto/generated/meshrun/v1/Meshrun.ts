@@ -1,0 +1,216 @@
+// Original file: proto/meshrun.proto
+
+import type * as grpc from '@grpc/grpc-js'
+import type { MethodDefinition } from '@grpc/proto-loader'
+import type { ArtifactChunk as _meshrun_v1_ArtifactChunk, ArtifactChunk__Output as _meshrun_v1_ArtifactChunk__Output } from '../../meshrun/v1/ArtifactChunk.js';
+import type { BlobChunk as _meshrun_v1_BlobChunk, BlobChunk__Output as _meshrun_v1_BlobChunk__Output } from '../../meshrun/v1/BlobChunk.js';
+import type { BlobRef as _meshrun_v1_BlobRef, BlobRef__Output as _meshrun_v1_BlobRef__Output } from '../../meshrun/v1/BlobRef.js';
+import type { Job as _meshrun_v1_Job, Job__Output as _meshrun_v1_Job__Output } from '../../meshrun/v1/Job.js';
+import type { JobList as _meshrun_v1_JobList, JobList__Output as _meshrun_v1_JobList__Output } from '../../meshrun/v1/JobList.js';
+import type { JobRef as _meshrun_v1_JobRef, JobRef__Output as _meshrun_v1_JobRef__Output } from '../../meshrun/v1/JobRef.js';
+import type { ListJobsRequest as _meshrun_v1_ListJobsRequest, ListJobsRequest__Output as _meshrun_v1_ListJobsRequest__Output } from '../../meshrun/v1/ListJobsRequest.js';
+import type { ListNodesRequest as _meshrun_v1_ListNodesRequest, ListNodesRequest__Output as _meshrun_v1_ListNodesRequest__Output } from '../../meshrun/v1/ListNodesRequest.js';
+import type { LogEvent as _meshrun_v1_LogEvent, LogEvent__Output as _meshrun_v1_LogEvent__Output } from '../../meshrun/v1/LogEvent.js';
+import type { LogsRequest as _meshrun_v1_LogsRequest, LogsRequest__Output as _meshrun_v1_LogsRequest__Output } from '../../meshrun/v1/LogsRequest.js';
+import type { MeshJoinReply as _meshrun_v1_MeshJoinReply, MeshJoinReply__Output as _meshrun_v1_MeshJoinReply__Output } from '../../meshrun/v1/MeshJoinReply.js';
+import type { MeshJoinRequest as _meshrun_v1_MeshJoinRequest, MeshJoinRequest__Output as _meshrun_v1_MeshJoinRequest__Output } from '../../meshrun/v1/MeshJoinRequest.js';
+import type { MeshLeaveReply as _meshrun_v1_MeshLeaveReply, MeshLeaveReply__Output as _meshrun_v1_MeshLeaveReply__Output } from '../../meshrun/v1/MeshLeaveReply.js';
+import type { MeshLeaveRequest as _meshrun_v1_MeshLeaveRequest, MeshLeaveRequest__Output as _meshrun_v1_MeshLeaveRequest__Output } from '../../meshrun/v1/MeshLeaveRequest.js';
+import type { MeshRotateReply as _meshrun_v1_MeshRotateReply, MeshRotateReply__Output as _meshrun_v1_MeshRotateReply__Output } from '../../meshrun/v1/MeshRotateReply.js';
+import type { MeshStatusReply as _meshrun_v1_MeshStatusReply, MeshStatusReply__Output as _meshrun_v1_MeshStatusReply__Output } from '../../meshrun/v1/MeshStatusReply.js';
+import type { MeshStatusRequest as _meshrun_v1_MeshStatusRequest, MeshStatusRequest__Output as _meshrun_v1_MeshStatusRequest__Output } from '../../meshrun/v1/MeshStatusRequest.js';
+import type { Node as _meshrun_v1_Node, Node__Output as _meshrun_v1_Node__Output } from '../../meshrun/v1/Node.js';
+import type { NodeList as _meshrun_v1_NodeList, NodeList__Output as _meshrun_v1_NodeList__Output } from '../../meshrun/v1/NodeList.js';
+import type { NodeRef as _meshrun_v1_NodeRef, NodeRef__Output as _meshrun_v1_NodeRef__Output } from '../../meshrun/v1/NodeRef.js';
+import type { NodeRemoveReply as _meshrun_v1_NodeRemoveReply, NodeRemoveReply__Output as _meshrun_v1_NodeRemoveReply__Output } from '../../meshrun/v1/NodeRemoveReply.js';
+import type { SubmitReply as _meshrun_v1_SubmitReply, SubmitReply__Output as _meshrun_v1_SubmitReply__Output } from '../../meshrun/v1/SubmitReply.js';
+import type { SubmitRequest as _meshrun_v1_SubmitRequest, SubmitRequest__Output as _meshrun_v1_SubmitRequest__Output } from '../../meshrun/v1/SubmitRequest.js';
+
+export interface MeshrunClient extends grpc.Client {
+  CancelJob(argument: _meshrun_v1_JobRef, metadata: grpc.Metadata, options: grpc.CallOptions, callback: grpc.requestCallback<_meshrun_v1_Job__Output>): grpc.ClientUnaryCall;
+  CancelJob(argument: _meshrun_v1_JobRef, metadata: grpc.Metadata, callback: grpc.requestCallback<_meshrun_v1_Job__Output>): grpc.ClientUnaryCall;
+  CancelJob(argument: _meshrun_v1_JobRef, options: grpc.CallOptions, callback: grpc.requestCallback<_meshrun_v1_Job__Output>): grpc.ClientUnaryCall;
+  CancelJob(argument: _meshrun_v1_JobRef, callback: grpc.requestCallback<_meshrun_v1_Job__Output>): grpc.ClientUnaryCall;
+  cancelJob(argument: _meshrun_v1_JobRef, metadata: grpc.Metadata, options: grpc.CallOptions, callback: grpc.requestCallback<_meshrun_v1_Job__Output>): grpc.ClientUnaryCall;
+  cancelJob(argument: _meshrun_v1_JobRef, metadata: grpc.Metadata, callback: grpc.requestCallback<_meshrun_v1_Job__Output>): grpc.ClientUnaryCall;
+  cancelJob(argument: _meshrun_v1_JobRef, options: grpc.CallOptions, callback: grpc.requestCallback<_meshrun_v1_Job__Output>): grpc.ClientUnaryCall;
+  cancelJob(argument: _meshrun_v1_JobRef, callback: grpc.requestCallback<_meshrun_v1_Job__Output>): grpc.ClientUnaryCall;
+  
+  DrainNode(argument: _meshrun_v1_NodeRef, metadata: grpc.Metadata, options: grpc.CallOptions, callback: grpc.requestCallback<_meshrun_v1_Node__Output>): grpc.ClientUnaryCall;
+  DrainNode(argument: _meshrun_v1_NodeRef, metadata: grpc.Metadata, callback: grpc.requestCallback<_meshrun_v1_Node__Output>): grpc.ClientUnaryCall;
+  DrainNode(argument: _meshrun_v1_NodeRef, options: grpc.CallOptions, callback: grpc.requestCallback<_meshrun_v1_Node__Output>): grpc.ClientUnaryCall;
+  DrainNode(argument: _meshrun_v1_NodeRef, callback: grpc.requestCallback<_meshrun_v1_Node__Output>): grpc.ClientUnaryCall;
+  drainNode(argument: _meshrun_v1_NodeRef, metadata: grpc.Metadata, options: grpc.CallOptions, callback: grpc.requestCallback<_meshrun_v1_Node__Output>): grpc.ClientUnaryCall;
+  drainNode(argument: _meshrun_v1_NodeRef, metadata: grpc.Metadata, callback: grpc.requestCallback<_meshrun_v1_Node__Output>): grpc.ClientUnaryCall;
+  drainNode(argument: _meshrun_v1_NodeRef, options: grpc.CallOptions, callback: grpc.requestCallback<_meshrun_v1_Node__Output>): grpc.ClientUnaryCall;
+  drainNode(argument: _meshrun_v1_NodeRef, callback: grpc.requestCallback<_meshrun_v1_Node__Output>): grpc.ClientUnaryCall;
+  
+  FollowLogs(argument: _meshrun_v1_LogsRequest, metadata: grpc.Metadata, options?: grpc.CallOptions): grpc.ClientReadableStream<_meshrun_v1_LogEvent__Output>;
+  FollowLogs(argument: _meshrun_v1_LogsRequest, options?: grpc.CallOptions): grpc.ClientReadableStream<_meshrun_v1_LogEvent__Output>;
+  followLogs(argument: _meshrun_v1_LogsRequest, metadata: grpc.Metadata, options?: grpc.CallOptions): grpc.ClientReadableStream<_meshrun_v1_LogEvent__Output>;
+  followLogs(argument: _meshrun_v1_LogsRequest, options?: grpc.CallOptions): grpc.ClientReadableStream<_meshrun_v1_LogEvent__Output>;
+  
+  GetArtifacts(argument: _meshrun_v1_JobRef, metadata: grpc.Metadata, options?: grpc.CallOptions): grpc.ClientReadableStream<_meshrun_v1_ArtifactChunk__Output>;
+  GetArtifacts(argument: _meshrun_v1_JobRef, options?: grpc.CallOptions): grpc.ClientReadableStream<_meshrun_v1_ArtifactChunk__Output>;
+  getArtifacts(argument: _meshrun_v1_JobRef, metadata: grpc.Metadata, options?: grpc.CallOptions): grpc.ClientReadableStream<_meshrun_v1_ArtifactChunk__Output>;
+  getArtifacts(argument: _meshrun_v1_JobRef, options?: grpc.CallOptions): grpc.ClientReadableStream<_meshrun_v1_ArtifactChunk__Output>;
+  
+  GetJob(argument: _meshrun_v1_JobRef, metadata: grpc.Metadata, options: grpc.CallOptions, callback: grpc.requestCallback<_meshrun_v1_Job__Output>): grpc.ClientUnaryCall;
+  GetJob(argument: _meshrun_v1_JobRef, metadata: grpc.Metadata, callback: grpc.requestCallback<_meshrun_v1_Job__Output>): grpc.ClientUnaryCall;
+  GetJob(argument: _meshrun_v1_JobRef, options: grpc.CallOptions, callback: grpc.requestCallback<_meshrun_v1_Job__Output>): grpc.ClientUnaryCall;
+  GetJob(argument: _meshrun_v1_JobRef, callback: grpc.requestCallback<_meshrun_v1_Job__Output>): grpc.ClientUnaryCall;
+  getJob(argument: _meshrun_v1_JobRef, metadata: grpc.Metadata, options: grpc.CallOptions, callback: grpc.requestCallback<_meshrun_v1_Job__Output>): grpc.ClientUnaryCall;
+  getJob(argument: _meshrun_v1_JobRef, metadata: grpc.Metadata, callback: grpc.requestCallback<_meshrun_v1_Job__Output>): grpc.ClientUnaryCall;
+  getJob(argument: _meshrun_v1_JobRef, options: grpc.CallOptions, callback: grpc.requestCallback<_meshrun_v1_Job__Output>): grpc.ClientUnaryCall;
+  getJob(argument: _meshrun_v1_JobRef, callback: grpc.requestCallback<_meshrun_v1_Job__Output>): grpc.ClientUnaryCall;
+  
+  ListJobs(argument: _meshrun_v1_ListJobsRequest, metadata: grpc.Metadata, options: grpc.CallOptions, callback: grpc.requestCallback<_meshrun_v1_JobList__Output>): grpc.ClientUnaryCall;
+  ListJobs(argument: _meshrun_v1_ListJobsRequest, metadata: grpc.Metadata, callback: grpc.requestCallback<_meshrun_v1_JobList__Output>): grpc.ClientUnaryCall;
+  ListJobs(argument: _meshrun_v1_ListJobsRequest, options: grpc.CallOptions, callback: grpc.requestCallback<_meshrun_v1_JobList__Output>): grpc.ClientUnaryCall;
+  ListJobs(argument: _meshrun_v1_ListJobsRequest, callback: grpc.requestCallback<_meshrun_v1_JobList__Output>): grpc.ClientUnaryCall;
+  listJobs(argument: _meshrun_v1_ListJobsRequest, metadata: grpc.Metadata, options: grpc.CallOptions, callback: grpc.requestCallback<_meshrun_v1_JobList__Output>): grpc.ClientUnaryCall;
+  listJobs(argument: _meshrun_v1_ListJobsRequest, metadata: grpc.Metadata, callback: grpc.requestCallback<_meshrun_v1_JobList__Output>): grpc.ClientUnaryCall;
+  listJobs(argument: _meshrun_v1_ListJobsRequest, options: grpc.CallOptions, callback: grpc.requestCallback<_meshrun_v1_JobList__Output>): grpc.ClientUnaryCall;
+  listJobs(argument: _meshrun_v1_ListJobsRequest, callback: grpc.requestCallback<_meshrun_v1_JobList__Output>): grpc.ClientUnaryCall;
+  
+  ListNodes(argument: _meshrun_v1_ListNodesRequest, metadata: grpc.Metadata, options: grpc.CallOptions, callback: grpc.requestCallback<_meshrun_v1_NodeList__Output>): grpc.ClientUnaryCall;
+  ListNodes(argument: _meshrun_v1_ListNodesRequest, metadata: grpc.Metadata, callback: grpc.requestCallback<_meshrun_v1_NodeList__Output>): grpc.ClientUnaryCall;
+  ListNodes(argument: _meshrun_v1_ListNodesRequest, options: grpc.CallOptions, callback: grpc.requestCallback<_meshrun_v1_NodeList__Output>): grpc.ClientUnaryCall;
+  ListNodes(argument: _meshrun_v1_ListNodesRequest, callback: grpc.requestCallback<_meshrun_v1_NodeList__Output>): grpc.ClientUnaryCall;
+  listNodes(argument: _meshrun_v1_ListNodesRequest, metadata: grpc.Metadata, options: grpc.CallOptions, callback: grpc.requestCallback<_meshrun_v1_NodeList__Output>): grpc.ClientUnaryCall;
+  listNodes(argument: _meshrun_v1_ListNodesRequest, metadata: grpc.Metadata, callback: grpc.requestCallback<_meshrun_v1_NodeList__Output>): grpc.ClientUnaryCall;
+  listNodes(argument: _meshrun_v1_ListNodesRequest, options: grpc.CallOptions, callback: grpc.requestCallback<_meshrun_v1_NodeList__Output>): grpc.ClientUnaryCall;
+  listNodes(argument: _meshrun_v1_ListNodesRequest, callback: grpc.requestCallback<_meshrun_v1_NodeList__Output>): grpc.ClientUnaryCall;
+  
+  MeshJoin(argument: _meshrun_v1_MeshJoinRequest, metadata: grpc.Metadata, options: grpc.CallOptions, callback: grpc.requestCallback<_meshrun_v1_MeshJoinReply__Output>): grpc.ClientUnaryCall;
+  MeshJoin(argument: _meshrun_v1_MeshJoinRequest, metadata: grpc.Metadata, callback: grpc.requestCallback<_meshrun_v1_MeshJoinReply__Output>): grpc.ClientUnaryCall;
+  MeshJoin(argument: _meshrun_v1_MeshJoinRequest, options: grpc.CallOptions, callback: grpc.requestCallback<_meshrun_v1_MeshJoinReply__Output>): grpc.ClientUnaryCall;
+  MeshJoin(argument: _meshrun_v1_MeshJoinRequest, callback: grpc.requestCallback<_meshrun_v1_MeshJoinReply__Output>): grpc.ClientUnaryCall;
+  meshJoin(argument: _meshrun_v1_MeshJoinRequest, metadata: grpc.Metadata, options: grpc.CallOptions, callback: grpc.requestCallback<_meshrun_v1_MeshJoinReply__Output>): grpc.ClientUnaryCall;
+  meshJoin(argument: _meshrun_v1_MeshJoinRequest, metadata: grpc.Metadata, callback: grpc.requestCallback<_meshrun_v1_MeshJoinReply__Output>): grpc.ClientUnaryCall;
+  meshJoin(argument: _meshrun_v1_MeshJoinRequest, options: grpc.CallOptions, callback: grpc.requestCallback<_meshrun_v1_MeshJoinReply__Output>): grpc.ClientUnaryCall;
+  meshJoin(argument: _meshrun_v1_MeshJoinRequest, callback: grpc.requestCallback<_meshrun_v1_MeshJoinReply__Output>): grpc.ClientUnaryCall;
+  
+  MeshLeave(argument: _meshrun_v1_MeshLeaveRequest, metadata: grpc.Metadata, options: grpc.CallOptions, callback: grpc.requestCallback<_meshrun_v1_MeshLeaveReply__Output>): grpc.ClientUnaryCall;
+  MeshLeave(argument: _meshrun_v1_MeshLeaveRequest, metadata: grpc.Metadata, callback: grpc.requestCallback<_meshrun_v1_MeshLeaveReply__Output>): grpc.ClientUnaryCall;
+  MeshLeave(argument: _meshrun_v1_MeshLeaveRequest, options: grpc.CallOptions, callback: grpc.requestCallback<_meshrun_v1_MeshLeaveReply__Output>): grpc.ClientUnaryCall;
+  MeshLeave(argument: _meshrun_v1_MeshLeaveRequest, callback: grpc.requestCallback<_meshrun_v1_MeshLeaveReply__Output>): grpc.ClientUnaryCall;
+  meshLeave(argument: _meshrun_v1_MeshLeaveRequest, metadata: grpc.Metadata, options: grpc.CallOptions, callback: grpc.requestCallback<_meshrun_v1_MeshLeaveReply__Output>): grpc.ClientUnaryCall;
+  meshLeave(argument: _meshrun_v1_MeshLeaveRequest, metadata: grpc.Metadata, callback: grpc.requestCallback<_meshrun_v1_MeshLeaveReply__Output>): grpc.ClientUnaryCall;
+  meshLeave(argument: _meshrun_v1_MeshLeaveRequest, options: grpc.CallOptions, callback: grpc.requestCallback<_meshrun_v1_MeshLeaveReply__Output>): grpc.ClientUnaryCall;
+  meshLeave(argument: _meshrun_v1_MeshLeaveRequest, callback: grpc.requestCallback<_meshrun_v1_MeshLeaveReply__Output>): grpc.ClientUnaryCall;
+  
+  MeshRotateKey(argument: _meshrun_v1_NodeRef, metadata: grpc.Metadata, options: grpc.CallOptions, callback: grpc.requestCallback<_meshrun_v1_MeshRotateReply__Output>): grpc.ClientUnaryCall;
+  MeshRotateKey(argument: _meshrun_v1_NodeRef, metadata: grpc.Metadata, callback: grpc.requestCallback<_meshrun_v1_MeshRotateReply__Output>): grpc.ClientUnaryCall;
+  MeshRotateKey(argument: _meshrun_v1_NodeRef, options: grpc.CallOptions, callback: grpc.requestCallback<_meshrun_v1_MeshRotateReply__Output>): grpc.ClientUnaryCall;
+  MeshRotateKey(argument: _meshrun_v1_NodeRef, callback: grpc.requestCallback<_meshrun_v1_MeshRotateReply__Output>): grpc.ClientUnaryCall;
+  meshRotateKey(argument: _meshrun_v1_NodeRef, metadata: grpc.Metadata, options: grpc.CallOptions, callback: grpc.requestCallback<_meshrun_v1_MeshRotateReply__Output>): grpc.ClientUnaryCall;
+  meshRotateKey(argument: _meshrun_v1_NodeRef, metadata: grpc.Metadata, callback: grpc.requestCallback<_meshrun_v1_MeshRotateReply__Output>): grpc.ClientUnaryCall;
+  meshRotateKey(argument: _meshrun_v1_NodeRef, options: grpc.CallOptions, callback: grpc.requestCallback<_meshrun_v1_MeshRotateReply__Output>): grpc.ClientUnaryCall;
+  meshRotateKey(argument: _meshrun_v1_NodeRef, callback: grpc.requestCallback<_meshrun_v1_MeshRotateReply__Output>): grpc.ClientUnaryCall;
+  
+  MeshStatus(argument: _meshrun_v1_MeshStatusRequest, metadata: grpc.Metadata, options: grpc.CallOptions, callback: grpc.requestCallback<_meshrun_v1_MeshStatusReply__Output>): grpc.ClientUnaryCall;
+  MeshStatus(argument: _meshrun_v1_MeshStatusRequest, metadata: grpc.Metadata, callback: grpc.requestCallback<_meshrun_v1_MeshStatusReply__Output>): grpc.ClientUnaryCall;
+  MeshStatus(argument: _meshrun_v1_MeshStatusRequest, options: grpc.CallOptions, callback: grpc.requestCallback<_meshrun_v1_MeshStatusReply__Output>): grpc.ClientUnaryCall;
+  MeshStatus(argument: _meshrun_v1_MeshStatusRequest, callback: grpc.requestCallback<_meshrun_v1_MeshStatusReply__Output>): grpc.ClientUnaryCall;
+  meshStatus(argument: _meshrun_v1_MeshStatusRequest, metadata: grpc.Metadata, options: grpc.CallOptions, callback: grpc.requestCallback<_meshrun_v1_MeshStatusReply__Output>): grpc.ClientUnaryCall;
+  meshStatus(argument: _meshrun_v1_MeshStatusRequest, metadata: grpc.Metadata, callback: grpc.requestCallback<_meshrun_v1_MeshStatusReply__Output>): grpc.ClientUnaryCall;
+  meshStatus(argument: _meshrun_v1_MeshStatusRequest, options: grpc.CallOptions, callback: grpc.requestCallback<_meshrun_v1_MeshStatusReply__Output>): grpc.ClientUnaryCall;
+  meshStatus(argument: _meshrun_v1_MeshStatusRequest, callback: grpc.requestCallback<_meshrun_v1_MeshStatusReply__Output>): grpc.ClientUnaryCall;
+  
+  PutBlob(metadata: grpc.Metadata, options: grpc.CallOptions, callback: grpc.requestCallback<_meshrun_v1_BlobRef__Output>): grpc.ClientWritableStream<_meshrun_v1_BlobChunk>;
+  PutBlob(metadata: grpc.Metadata, callback: grpc.requestCallback<_meshrun_v1_BlobRef__Output>): grpc.ClientWritableStream<_meshrun_v1_BlobChunk>;
+  PutBlob(options: grpc.CallOptions, callback: grpc.requestCallback<_meshrun_v1_BlobRef__Output>): grpc.ClientWritableStream<_meshrun_v1_BlobChunk>;
+  PutBlob(callback: grpc.requestCallback<_meshrun_v1_BlobRef__Output>): grpc.ClientWritableStream<_meshrun_v1_BlobChunk>;
+  putBlob(metadata: grpc.Metadata, options: grpc.CallOptions, callback: grpc.requestCallback<_meshrun_v1_BlobRef__Output>): grpc.ClientWritableStream<_meshrun_v1_BlobChunk>;
+  putBlob(metadata: grpc.Metadata, callback: grpc.requestCallback<_meshrun_v1_BlobRef__Output>): grpc.ClientWritableStream<_meshrun_v1_BlobChunk>;
+  putBlob(options: grpc.CallOptions, callback: grpc.requestCallback<_meshrun_v1_BlobRef__Output>): grpc.ClientWritableStream<_meshrun_v1_BlobChunk>;
+  putBlob(callback: grpc.requestCallback<_meshrun_v1_BlobRef__Output>): grpc.ClientWritableStream<_meshrun_v1_BlobChunk>;
+  
+  RemoveNode(argument: _meshrun_v1_NodeRef, metadata: grpc.Metadata, options: grpc.CallOptions, callback: grpc.requestCallback<_meshrun_v1_NodeRemoveReply__Output>): grpc.ClientUnaryCall;
+  RemoveNode(argument: _meshrun_v1_NodeRef, metadata: grpc.Metadata, callback: grpc.requestCallback<_meshrun_v1_NodeRemoveReply__Output>): grpc.ClientUnaryCall;
+  RemoveNode(argument: _meshrun_v1_NodeRef, options: grpc.CallOptions, callback: grpc.requestCallback<_meshrun_v1_NodeRemoveReply__Output>): grpc.ClientUnaryCall;
+  RemoveNode(argument: _meshrun_v1_NodeRef, callback: grpc.requestCallback<_meshrun_v1_NodeRemoveReply__Output>): grpc.ClientUnaryCall;
+  removeNode(argument: _meshrun_v1_NodeRef, metadata: grpc.Metadata, options: grpc.CallOptions, callback: grpc.requestCallback<_meshrun_v1_NodeRemoveReply__Output>): grpc.ClientUnaryCall;
+  removeNode(argument: _meshrun_v1_NodeRef, metadata: grpc.Metadata, callback: grpc.requestCallback<_meshrun_v1_NodeRemoveReply__Output>): grpc.ClientUnaryCall;
+  removeNode(argument: _meshrun_v1_NodeRef, options: grpc.CallOptions, callback: grpc.requestCallback<_meshrun_v1_NodeRemoveReply__Output>): grpc.ClientUnaryCall;
+  removeNode(argument: _meshrun_v1_NodeRef, callback: grpc.requestCallback<_meshrun_v1_NodeRemoveReply__Output>): grpc.ClientUnaryCall;
+  
+  Submit(argument: _meshrun_v1_SubmitRequest, metadata: grpc.Metadata, options: grpc.CallOptions, callback: grpc.requestCallback<_meshrun_v1_SubmitReply__Output>): grpc.ClientUnaryCall;
+  Submit(argument: _meshrun_v1_SubmitRequest, metadata: grpc.Metadata, callback: grpc.requestCallback<_meshrun_v1_SubmitReply__Output>): grpc.ClientUnaryCall;
+  Submit(argument: _meshrun_v1_SubmitRequest, options: grpc.CallOptions, callback: grpc.requestCallback<_meshrun_v1_SubmitReply__Output>): grpc.ClientUnaryCall;
+  Submit(argument: _meshrun_v1_SubmitRequest, callback: grpc.requestCallback<_meshrun_v1_SubmitReply__Output>): grpc.ClientUnaryCall;
+  submit(argument: _meshrun_v1_SubmitRequest, metadata: grpc.Metadata, options: grpc.CallOptions, callback: grpc.requestCallback<_meshrun_v1_SubmitReply__Output>): grpc.ClientUnaryCall;
+  submit(argument: _meshrun_v1_SubmitRequest, metadata: grpc.Metadata, callback: grpc.requestCallback<_meshrun_v1_SubmitReply__Output>): grpc.ClientUnaryCall;
+  submit(argument: _meshrun_v1_SubmitRequest, options: grpc.CallOptions, callback: grpc.requestCallback<_meshrun_v1_SubmitReply__Output>): grpc.ClientUnaryCall;
+  submit(argument: _meshrun_v1_SubmitRequest, callback: grpc.requestCallback<_meshrun_v1_SubmitReply__Output>): grpc.ClientUnaryCall;
+  
+  UndrainNode(argument: _meshrun_v1_NodeRef, metadata: grpc.Metadata, options: grpc.CallOptions, callback: grpc.requestCallback<_meshrun_v1_Node__Output>): grpc.ClientUnaryCall;
+  UndrainNode(argument: _meshrun_v1_NodeRef, metadata: grpc.Metadata, callback: grpc.requestCallback<_meshrun_v1_Node__Output>): grpc.ClientUnaryCall;
+  UndrainNode(argument: _meshrun_v1_NodeRef, options: grpc.CallOptions, callback: grpc.requestCallback<_meshrun_v1_Node__Output>): grpc.ClientUnaryCall;
+  UndrainNode(argument: _meshrun_v1_NodeRef, callback: grpc.requestCallback<_meshrun_v1_Node__Output>): grpc.ClientUnaryCall;
+  undrainNode(argument: _meshrun_v1_NodeRef, metadata: grpc.Metadata, options: grpc.CallOptions, callback: grpc.requestCallback<_meshrun_v1_Node__Output>): grpc.ClientUnaryCall;
+  undrainNode(argument: _meshrun_v1_NodeRef, metadata: grpc.Metadata, callback: grpc.requestCallback<_meshrun_v1_Node__Output>): grpc.ClientUnaryCall;
+  undrainNode(argument: _meshrun_v1_NodeRef, options: grpc.CallOptions, callback: grpc.requestCallback<_meshrun_v1_Node__Output>): grpc.ClientUnaryCall;
+  undrainNode(argument: _meshrun_v1_NodeRef, callback: grpc.requestCallback<_meshrun_v1_Node__Output>): grpc.ClientUnaryCall;
+  
+  WatchJob(argument: _meshrun_v1_JobRef, metadata: grpc.Metadata, options?: grpc.CallOptions): grpc.ClientReadableStream<_meshrun_v1_Job__Output>;
+  WatchJob(argument: _meshrun_v1_JobRef, options?: grpc.CallOptions): grpc.ClientReadableStream<_meshrun_v1_Job__Output>;
+  watchJob(argument: _meshrun_v1_JobRef, metadata: grpc.Metadata, options?: grpc.CallOptions): grpc.ClientReadableStream<_meshrun_v1_Job__Output>;
+  watchJob(argument: _meshrun_v1_JobRef, options?: grpc.CallOptions): grpc.ClientReadableStream<_meshrun_v1_Job__Output>;
+  
+}
+
+export interface MeshrunHandlers extends grpc.UntypedServiceImplementation {
+  CancelJob: grpc.handleUnaryCall<_meshrun_v1_JobRef__Output, _meshrun_v1_Job>;
+  
+  DrainNode: grpc.handleUnaryCall<_meshrun_v1_NodeRef__Output, _meshrun_v1_Node>;
+  
+  FollowLogs: grpc.handleServerStreamingCall<_meshrun_v1_LogsRequest__Output, _meshrun_v1_LogEvent>;
+  
+  GetArtifacts: grpc.handleServerStreamingCall<_meshrun_v1_JobRef__Output, _meshrun_v1_ArtifactChunk>;
+  
+  GetJob: grpc.handleUnaryCall<_meshrun_v1_JobRef__Output, _meshrun_v1_Job>;
+  
+  ListJobs: grpc.handleUnaryCall<_meshrun_v1_ListJobsRequest__Output, _meshrun_v1_JobList>;
+  
+  ListNodes: grpc.handleUnaryCall<_meshrun_v1_ListNodesRequest__Output, _meshrun_v1_NodeList>;
+  
+  MeshJoin: grpc.handleUnaryCall<_meshrun_v1_MeshJoinRequest__Output, _meshrun_v1_MeshJoinReply>;
+  
+  MeshLeave: grpc.handleUnaryCall<_meshrun_v1_MeshLeaveRequest__Output, _meshrun_v1_MeshLeaveReply>;
+  
+  MeshRotateKey: grpc.handleUnaryCall<_meshrun_v1_NodeRef__Output, _meshrun_v1_MeshRotateReply>;
+  
+  MeshStatus: grpc.handleUnaryCall<_meshrun_v1_MeshStatusRequest__Output, _meshrun_v1_MeshStatusReply>;
+  
+  PutBlob: grpc.handleClientStreamingCall<_meshrun_v1_BlobChunk__Output, _meshrun_v1_BlobRef>;
+  
+  RemoveNode: grpc.handleUnaryCall<_meshrun_v1_NodeRef__Output, _meshrun_v1_NodeRemoveReply>;
+  
+  Submit: grpc.handleUnaryCall<_meshrun_v1_SubmitRequest__Output, _meshrun_v1_SubmitReply>;
+  
+  UndrainNode: grpc.handleUnaryCall<_meshrun_v1_NodeRef__Output, _meshrun_v1_Node>;
+  
+  WatchJob: grpc.handleServerStreamingCall<_meshrun_v1_JobRef__Output, _meshrun_v1_Job>;
+  
+}
+
+export interface MeshrunDefinition extends grpc.ServiceDefinition {
+  CancelJob: MethodDefinition<_meshrun_v1_JobRef, _meshrun_v1_Job, _meshrun_v1_JobRef__Output, _meshrun_v1_Job__Output>
+  DrainNode: MethodDefinition<_meshrun_v1_NodeRef, _meshrun_v1_Node, _meshrun_v1_NodeRef__Output, _meshrun_v1_Node__Output>
+  FollowLogs: MethodDefinition<_meshrun_v1_LogsRequest, _meshrun_v1_LogEvent, _meshrun_v1_LogsRequest__Output, _meshrun_v1_LogEvent__Output>
+  GetArtifacts: MethodDefinition<_meshrun_v1_JobRef, _meshrun_v1_ArtifactChunk, _meshrun_v1_JobRef__Output, _meshrun_v1_ArtifactChunk__Output>
+  GetJob: MethodDefinition<_meshrun_v1_JobRef, _meshrun_v1_Job, _meshrun_v1_JobRef__Output, _meshrun_v1_Job__Output>
+  ListJobs: MethodDefinition<_meshrun_v1_ListJobsRequest, _meshrun_v1_JobList, _meshrun_v1_ListJobsRequest__Output, _meshrun_v1_JobList__Output>
+  ListNodes: MethodDefinition<_meshrun_v1_ListNodesRequest, _meshrun_v1_NodeList, _meshrun_v1_ListNodesRequest__Output, _meshrun_v1_NodeList__Output>
+  MeshJoin: MethodDefinition<_meshrun_v1_MeshJoinRequest, _meshrun_v1_MeshJoinReply, _meshrun_v1_MeshJoinRequest__Output, _meshrun_v1_MeshJoinReply__Output>
+  MeshLeave: MethodDefinition<_meshrun_v1_MeshLeaveRequest, _meshrun_v1_MeshLeaveReply, _meshrun_v1_MeshLeaveRequest__Output, _meshrun_v1_MeshLeaveReply__Output>
+  MeshRotateKey: MethodDefinition<_meshrun_v1_NodeRef, _meshrun_v1_MeshRotateReply, _meshrun_v1_NodeRef__Output, _meshrun_v1_MeshRotateReply__Output>
+  MeshStatus: MethodDefinition<_meshrun_v1_MeshStatusRequest, _meshrun_v1_MeshStatusReply, _meshrun_v1_MeshStatusRequest__Output, _meshrun_v1_MeshStatusReply__Output>
+  PutBlob: MethodDefinition<_meshrun_v1_BlobChunk, _meshrun_v1_BlobRef, _meshrun_v1_BlobChunk__Output, _meshrun_v1_BlobRef__Output>
+  RemoveNode: MethodDefinition<_meshrun_v1_NodeRef, _meshrun_v1_NodeRemoveReply, _meshrun_v1_NodeRef__Output, _meshrun_v1_NodeRemoveReply__Output>
+  Submit: MethodDefinition<_meshrun_v1_SubmitRequest, _meshrun_v1_SubmitReply, _meshrun_v1_SubmitRequest__Output, _meshrun_v1_SubmitReply__Output>
+  UndrainNode: MethodDefinition<_meshrun_v1_NodeRef, _meshrun_v1_Node, _meshrun_v1_NodeRef__Output, _meshrun_v1_Node__Output>
+  WatchJob: MethodDefinition<_meshrun_v1_JobRef, _meshrun_v1_Job, _meshrun_v1_JobRef__Output, _meshrun_v1_Job__Output>
+}

@@ -1,0 +1,14 @@
+// Original file: proto/meshrun.proto
+
+
+export interface SubmitRequest {
+  'id'?: (string);
+  'specJson'?: (string);
+  'workspace'?: (string);
+}
+
+export interface SubmitRequest__Output {
+  'id': (string);
+  'specJson': (string);
+  'workspace': (string);
+}
