@@ -1,7 +1,8 @@
 // The handoff marker: when a job moves on to a stage on another node, the earlier
 // run's directory gets <stem>.remote.env saying where the next runner lives.
 import type { HandoffCommand } from '../proto/bus.js';
-import { writeFileAtomic, type RunPaths } from './runner/paths.js';
+import type { RunPaths } from './runner/paths.js';
+import { writeFileAtomic } from '../lib/write-file-atomic.js';
 
 /** Pure: shell-sourceable, every value single-quoted. */
 export function renderRemoteEnv(remote: HandoffCommand['remote']): string {

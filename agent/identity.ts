@@ -3,7 +3,7 @@
 import { randomBytes } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { writeFileAtomic } from './runner/run-files.js';
+import { writeFileAtomic } from '../lib/write-file-atomic.js';
 
 export function loadOrCreateInstance(stateDir: string): string {
   const file = join(stateDir, 'agent.json');

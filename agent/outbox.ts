@@ -5,7 +5,8 @@ import { closeSync, existsSync, fdatasyncSync, openSync, readFileSync, statSync,
 import { join } from 'node:path';
 import { outboxRecordSchema, type OutboxRecord, type RunEvent } from '../proto/bus.js';
 import type { Logger } from '../lib/log.js';
-import { ensurePrivateDir, writeFileAtomic } from './runner/run-files.js';
+import { ensurePrivateDir } from './runner/run-files.js';
+import { writeFileAtomic } from '../lib/write-file-atomic.js';
 
 export interface OutboxOptions {
   dir: string;

@@ -4,7 +4,7 @@ import { isIPv4, isIPv6 } from 'node:net';
 import { z } from 'zod';
 import { nodeNameSchema } from './names.js';
 
-/** Same alphabet as agent/wg/wg-argv.ts isWgKey (proto imports nothing from the agent). */
+/** A WireGuard public key: 32 bytes in base64 (isWgKey in mesh-hash.ts checks with this schema). */
 const WG_KEY_RE = /^[A-Za-z0-9+/]{42}[AEIMQUYcgkosw048]=$/;
 export const wgKeySchema = z.string().regex(WG_KEY_RE, { message: 'must be a base64 WireGuard public key' });
 

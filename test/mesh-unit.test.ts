@@ -2,8 +2,8 @@
 // the wire schemas, and the daemons' mesh flags.
 import { randomBytes } from 'node:crypto';
 import { describe, expect, it } from 'vitest';
-import { meshPeersHash, toDesiredPeers } from '../agent/mesh/desired-peers.js';
-import { desiredStateHash, diffPeers } from '../agent/wg/peer-diff.js';
+import { desiredStateHash, meshPeersHash, toDesiredPeers } from '../proto/mesh-hash.js';
+import { diffPeers } from '../agent/wg/peer-diff.js';
 import { agentMeshOptions, coordinatorMeshSettings } from '../cli/commands/mesh-daemons.js';
 import { ExitError } from '../cli/exit.js';
 import { allocateAddress, capacity, contains, intToIp, ipToInt, parseMeshCidr } from '../coordinator/mesh/allocator.js';

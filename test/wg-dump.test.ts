@@ -4,7 +4,7 @@
 import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import { buildSetPeersArgs, checkIfname, createWgTool, parseDump, WgCommandError } from '../agent/wg/wg-tool.js';
-import { canonicalCidr, canonicalEndpoint } from '../agent/wg/cidr.js';
+import { canonicalCidr, canonicalEndpoint } from '../proto/cidr.js';
 import { InvalidInputError, ToolError } from '../lib/errors.js';
 
 const fixture = (name: string): string => readFileSync(new URL(`./fleet/fixtures/${name}`, import.meta.url), 'utf8');

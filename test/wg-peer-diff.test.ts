@@ -2,7 +2,8 @@
 // touched, and the two hashes agree exactly when the diff is empty.
 
 import { describe, expect, it, vi } from 'vitest';
-import { applyDiff, desiredStateHash, diffPeers, liveStateHash, type DesiredPeer } from '../agent/wg/peer-diff.js';
+import { applyDiff, diffPeers, liveStateHash } from '../agent/wg/peer-diff.js';
+import { desiredStateHash, type DesiredPeer } from '../proto/mesh-hash.js';
 import type { WgDumpPeer, WgTool } from '../agent/wg/wg-tool.js';
 import { InvalidInputError } from '../lib/errors.js';
 

@@ -13,14 +13,15 @@ import {
   type MeshPeerStats,
   type MeshStatus,
 } from '../../proto/mesh.js';
+import { decode } from '../../proto/decode.js';
+import { meshPeersHash, toDesiredPeers } from '../../proto/mesh-hash.js';
 import { Subjects } from '../../proto/subjects.js';
-import { formatIssues } from '../../proto/validation.js';
+import { Lifecycle, SerialQueue } from '../../lib/lifecycle.js';
 import type { Logger } from '../../lib/log.js';
-import { writeFileAtomic } from '../runner/paths.js';
+import { writeFileAtomic } from '../../lib/write-file-atomic.js';
 import { dropOldKeyPair, ensureKeyPair, rotateKeyPair, type KeyPair } from '../wg/keys.js';
 import { liveStateHash, reconcilePeers, type ApplyCounts } from '../wg/peer-diff.js';
 import { wgTool, type WgDump, type WgTool } from '../wg/wg-tool.js';
-import { meshPeersHash, toDesiredPeers } from './desired-peers.js';
 
 export const DEFAULT_MESH_PORT = 51820;
 
@@ -50,7 +51,8 @@ interface Applied {
 }
 
 export class MeshManager {
-  private state: MeshManagerState = 'NEW';
+  private readonly life: Lifecycle<MeshManagerState>;
+  private readonly queue: SerialQueue;
   private readonly dir: string;
   private readonly tool: WgTool;
   private keys: KeyPair | undefined;
@@ -71,27 +73,23 @@ export class MeshManager {
   private readonly rx = new Map<string, { rx: number; changedAt: number }>();
   private sub: Subscription | undefined;
   private timer: NodeJS.Timeout | undefined;
-  private queue: Promise<unknown> = Promise.resolve();
-  private closing: Promise<void> | undefined;
 
   constructor(private readonly opts: MeshManagerOptions) {
     this.dir = join(opts.stateDir, 'mesh');
     this.tool = opts.tool ?? wgTool;
-  }
-
-  private setState(state: MeshManagerState): void {
-    this.state = state;
-    this.opts.log.info('mesh state changed', { state, ifname: this.opts.ifname });
+    this.life = new Lifecycle('mesh', 'NEW', opts.log.child({ ifname: opts.ifname }));
+    // Every step catches its own failure (and reports it via fail()); this message is for the unforeseen.
+    this.queue = new SerialQueue(opts.log, 'mesh step failed');
   }
 
   /** Brings the interface up from what is on disk; never throws (failures are retried and reported). */
   async start(): Promise<void> {
-    if (this.state !== 'NEW') return;
-    this.setState('STARTING');
+    if (this.life.state !== 'NEW') return;
+    this.life.set('STARTING');
     this.desired = this.loadDesired();
-    await this.serial(() => this.bringUp());
-    this.timer = setInterval(() => void this.serial(() => this.refresh()), this.opts.statsEveryMs ?? 2000);
-    this.setState('RUNNING');
+    await this.queue.run(() => this.bringUp());
+    this.timer = setInterval(() => void this.queue.run(() => this.refresh()), this.opts.statsEveryMs ?? 2000);
+    this.life.set('RUNNING');
   }
 
   /** Takes pushes from the coordinator on this node's mesh subject. */
@@ -105,14 +103,13 @@ export class MeshManager {
 
   /** Idempotent. The interface stays up: tunnels outlive the agent, as runs do. */
   close(): Promise<void> {
-    this.closing ??= (async () => {
-      this.setState('STOPPING');
+    return this.life.closeOnce(async () => {
+      this.life.set('STOPPING');
       if (this.timer) clearInterval(this.timer);
       this.sub?.unsubscribe();
-      await this.queue.catch(() => undefined);
-      this.setState('STOPPED');
-    })();
-    return this.closing;
+      await this.queue.idle();
+      this.life.set('STOPPED');
+    });
   }
 
   /** The heartbeat's `mesh` field; per-peer figures only when a new sample was taken since the last call. */
@@ -134,12 +131,6 @@ export class MeshManager {
       error: this.error,
       ...(withPeers ? { peers: this.stats } : {}),
     };
-  }
-
-  private serial<T>(fn: () => Promise<T>): Promise<T> {
-    const p = this.queue.then(fn, fn);
-    this.queue = p.catch(() => undefined);
-    return p;
   }
 
   private fail(what: string, err: unknown): void {
@@ -201,7 +192,7 @@ export class MeshManager {
 
   /** Every few seconds: figures for the heartbeat, and a repair when the interface drifted. */
   private async refresh(): Promise<void> {
-    if (this.state !== 'RUNNING') return;
+    if (this.life.state !== 'RUNNING') return;
     if (!this.up) return this.bringUp();
     let dump: WgDump;
     try {
@@ -272,15 +263,15 @@ export class MeshManager {
 
   private async onCommand(msg: Msg): Promise<void> {
     let reply: MeshCommandReply;
-    const parsed = meshCommandSchema.safeParse(safeJson(msg.data));
-    if (!parsed.success) {
-      reply = { ok: false, error: `invalid mesh command: ${formatIssues(parsed.error).slice(0, 5).join('; ')}` };
+    const parsed = decode(meshCommandSchema, msg.data);
+    if (!parsed.ok) {
+      reply = { ok: false, error: `invalid mesh command: ${parsed.errors.slice(0, 5).join('; ')}` };
       this.opts.log.warn('invalid mesh command ignored', { error: reply.error });
-    } else if (this.state === 'STOPPING' || this.state === 'STOPPED') {
+    } else if (this.life.state === 'STOPPING' || this.life.state === 'STOPPED') {
       reply = { ok: false, error: 'agent is stopping' };
     } else {
-      const cmd = parsed.data;
-      reply = await this.serial(async () => {
+      const cmd = parsed.value;
+      reply = await this.queue.run(async () => {
         try {
           if (cmd.type === 'desired') return await this.onDesired(cmd);
           if (cmd.type === 'rotate-prepare') return await this.prepareRotation();
@@ -366,22 +357,14 @@ export class MeshManager {
     } catch {
       return undefined;
     }
-    const r = meshDesiredSchema.safeParse(safeJson(text));
-    if (r.success) return r.data;
-    this.opts.log.error('saved mesh peers are damaged; waiting for the coordinator', { errors: formatIssues(r.error).slice(0, 5) });
+    const r = decode(meshDesiredSchema, text);
+    if (r.ok) return r.value;
+    this.opts.log.error('saved mesh peers are damaged; waiting for the coordinator', { errors: r.errors.slice(0, 5) });
     return undefined;
   }
 
   private saveDesired(d: MeshDesired): void {
     mkdirSync(this.dir, { recursive: true, mode: 0o700 });
     writeFileAtomic(join(this.dir, 'desired.json'), JSON.stringify(d) + '\n');
-  }
-}
-
-function safeJson(data: Uint8Array | string): unknown {
-  try {
-    return JSON.parse(typeof data === 'string' ? data : new TextDecoder().decode(data));
-  } catch {
-    return undefined;
   }
 }

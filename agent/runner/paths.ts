@@ -1,6 +1,6 @@
-// Paths of a run's runner files and the atomic write they are made with. Free of
-// heavy imports: the detached wrapper loads this on every run start.
-import { closeSync, fsyncSync, mkdirSync, openSync, renameSync, writeSync } from 'node:fs';
+// Paths of a run's runner files. Free of heavy imports: the detached wrapper loads
+// this on every run start.
+import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 
 export interface RunTokenLike {
@@ -44,19 +44,6 @@ export function stemPaths(dir: string, stem: string): RunPaths {
     events: f('events.jsonl'),
     remoteEnv: f('remote.env'),
   };
-}
-
-/** Write-then-rename so a reader never sees half a file, even across a crash. */
-export function writeFileAtomic(path: string, data: string, mode = 0o600): void {
-  const tmp = `${path}.tmp-${process.pid}`;
-  const fd = openSync(tmp, 'w', mode);
-  try {
-    writeSync(fd, data);
-    fsyncSync(fd);
-  } finally {
-    closeSync(fd);
-  }
-  renameSync(tmp, path);
 }
 
 export function ensurePrivateDir(dir: string): void {

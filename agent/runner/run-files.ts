@@ -4,9 +4,10 @@
 import { readFileSync } from 'node:fs';
 import { z } from 'zod';
 import { runTokenSchema } from '../../proto/names.js';
-import { writeFileAtomic, type RunPaths } from './paths.js';
+import { type RunPaths } from './paths.js';
+import { writeFileAtomic } from '../../lib/write-file-atomic.js';
 
-export { ensurePrivateDir, runPaths, stemPaths, writeFileAtomic, type RunPaths } from './paths.js';
+export { ensurePrivateDir, runPaths, stemPaths, type RunPaths } from './paths.js';
 import { failoverModeSchema, stopReasonSchema } from '../../proto/bus.js';
 
 export const runMetaSchema = z.object({

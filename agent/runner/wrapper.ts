@@ -6,7 +6,8 @@ import { spawn } from 'node:child_process';
 import { appendFileSync, openSync, readFileSync, writeSync } from 'node:fs';
 import { constants } from 'node:os';
 import { procStartTicks } from './procfs.js';
-import { stemPaths, writeFileAtomic, type RunPaths } from './paths.js';
+import { stemPaths, type RunPaths } from './paths.js';
+import { writeFileAtomic } from '../../lib/write-file-atomic.js';
 
 const [dir, stem] = process.argv.slice(2);
 if (!dir || !stem) {

@@ -5,7 +5,8 @@ import { randomBytes } from 'node:crypto';
 import { chmod, link, mkdir, open, readFile, rename, rm, stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import { InvalidInputError } from '../../lib/errors.js';
-import { isWgKey, wgTool, type WgTool } from './wg-tool.js';
+import { isWgKey } from '../../proto/mesh-hash.js';
+import { wgTool, type WgTool } from './wg-tool.js';
 
 export interface KeyPair {
   publicKey: string;

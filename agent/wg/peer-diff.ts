@@ -1,20 +1,21 @@
 // Turns a desired peer set plus the live `wg show dump` into the fewest peer operations,
-// so a healthy peer's session is never touched, and hashes both sides so they can be compared.
+// so a healthy peer's session is never touched, and hashes the live side to compare with the desired one.
 
-import { createHash } from 'node:crypto';
-import { InvalidInputError } from '../../lib/errors.js';
-import { canonicalCidr, canonicalEndpoint } from './cidr.js';
-import { isWgKey, type NetnsOption, type PeerSettings, type WgTool } from './wg-tool.js';
+import {
+  byPublicKey,
+  desiredStateHash,
+  hashPeers,
+  normalizeDesired,
+  sortedUnique,
+  type DesiredPeer,
+  type NormalizedPeer,
+} from '../../proto/mesh-hash.js';
+import { canonicalCidr, canonicalEndpoint } from '../../proto/cidr.js';
+import type { NetnsOption, PeerSettings, WgTool } from './wg-tool.js';
 import type { WgDump, WgDumpPeer } from './wg-dump.js';
 
-export interface DesiredPeer {
-  publicKey: string;
-  /** Literal `ip:port`. Leave unset for a roaming peer: then the live endpoint is never compared. */
-  endpoint?: string;
-  allowedIps: readonly string[];
-  /** Seconds; unset means off. Unlike the endpoint, keepalive is always ours to decide. */
-  persistentKeepalive?: number;
-}
+/** The input of diffPeers and reconcilePeers; defined with the hash both ends compute over it. */
+export type { DesiredPeer } from '../../proto/mesh-hash.js';
 
 export type PeerField = 'endpoint' | 'allowedIps' | 'persistentKeepalive';
 export type PeerOp =
@@ -29,13 +30,6 @@ export interface ApplyCounts {
   removed: number;
 }
 
-interface Norm {
-  publicKey: string;
-  endpoint: string | undefined;
-  allowedIps: string[];
-  keepalive: number;
-}
-
 /** Pure. Ordered removes, updates, adds (each by key) so the same inputs always give the same list. */
 export function diffPeers(desired: readonly DesiredPeer[], live: readonly WgDumpPeer[]): PeerOp[] {
   const want = normalizeDesired(desired);
@@ -46,7 +40,7 @@ export function diffPeers(desired: readonly DesiredPeer[], live: readonly WgDump
   for (const key of [...have.keys()].sort()) {
     if (!want.has(key)) removes.push({ kind: 'remove', publicKey: key });
   }
-  for (const d of [...want.values()].sort(byKey)) {
+  for (const d of [...want.values()].sort(byPublicKey)) {
     const l = have.get(d.publicKey);
     if (!l) {
       adds.push({ kind: 'add', publicKey: d.publicKey, settings: settingsOf(d, ['allowedIps', 'endpoint', 'persistentKeepalive'], true) });
@@ -61,11 +55,6 @@ export function diffPeers(desired: readonly DesiredPeer[], live: readonly WgDump
   return [...removes, ...updates, ...adds];
 }
 
-/** sha256 hex of the desired set; equals `liveStateHash(dump, desired)` exactly when the diff is empty. */
-export function desiredStateHash(desired: readonly DesiredPeer[]): string {
-  return hashOf([...normalizeDesired(desired).values()]);
-}
-
 /**
  * sha256 hex of the applied peers. Endpoints count only where `desired` names one (as in the
  * diff), because a roaming peer's live endpoint is not config; without `desired`, none count.
@@ -73,7 +62,7 @@ export function desiredStateHash(desired: readonly DesiredPeer[]): string {
 export function liveStateHash(dump: WgDump | readonly WgDumpPeer[], desired: readonly DesiredPeer[] = []): string {
   const peers = 'peers' in dump ? dump.peers : dump;
   const pinned = new Set(desired.filter((d) => d.endpoint !== undefined).map((d) => d.publicKey));
-  return hashOf(peers.map(normalizeLive).map((n) => ({ ...n, endpoint: pinned.has(n.publicKey) ? n.endpoint : undefined })));
+  return hashPeers(peers.map(normalizeLive).map((n) => ({ ...n, endpoint: pinned.has(n.publicKey) ? n.endpoint : undefined })));
 }
 
 /** Executes the ops as one batched `wg set` (removals first), returning what was touched. */
@@ -107,26 +96,7 @@ export async function reconcilePeers(
   return { ops, counts, desiredHash: desiredStateHash(desired) };
 }
 
-function normalizeDesired(desired: readonly DesiredPeer[]): Map<string, Norm> {
-  const out = new Map<string, Norm>();
-  for (const d of desired) {
-    if (!isWgKey(d.publicKey)) throw new InvalidInputError(`desired peer: not a WireGuard key: ${JSON.stringify(d.publicKey)}`);
-    if (out.has(d.publicKey)) throw new InvalidInputError(`desired peer listed twice: ${d.publicKey}`);
-    const keepalive = d.persistentKeepalive ?? 0;
-    if (!Number.isInteger(keepalive) || keepalive < 0 || keepalive > 65535) {
-      throw new InvalidInputError(`desired peer ${d.publicKey}: bad persistentKeepalive ${keepalive}`);
-    }
-    out.set(d.publicKey, {
-      publicKey: d.publicKey,
-      endpoint: d.endpoint === undefined ? undefined : canonicalEndpoint(d.endpoint),
-      allowedIps: sortedUnique(d.allowedIps.map(canonicalCidr)),
-      keepalive,
-    });
-  }
-  return out;
-}
-
-function normalizeLive(p: WgDumpPeer): Norm {
+function normalizeLive(p: WgDumpPeer): NormalizedPeer {
   return {
     publicKey: p.publicKey,
     endpoint: p.endpoint === undefined ? undefined : tryCanonical(canonicalEndpoint, p.endpoint),
@@ -135,18 +105,13 @@ function normalizeLive(p: WgDumpPeer): Norm {
   };
 }
 
-function settingsOf(d: Norm, fields: readonly PeerField[], isNew: boolean): PeerSettings {
+function settingsOf(d: NormalizedPeer, fields: readonly PeerField[], isNew: boolean): PeerSettings {
   const s: PeerSettings = { publicKey: d.publicKey };
   if (fields.includes('allowedIps')) s.allowedIps = d.allowedIps;
   if (fields.includes('endpoint') && d.endpoint !== undefined) s.endpoint = d.endpoint;
   // A new peer starts with keepalive off, so only a non-zero value needs saying on add.
   if (fields.includes('persistentKeepalive') && (d.keepalive > 0 || !isNew)) s.persistentKeepalive = d.keepalive;
   return s;
-}
-
-function hashOf(peers: readonly Norm[]): string {
-  const rows = [...peers].sort(byKey).map((p) => [p.publicKey, p.allowedIps, p.endpoint ?? null, p.keepalive]);
-  return createHash('sha256').update(JSON.stringify(['meshrun-wg-peers-v1', rows])).digest('hex');
 }
 
 function tryCanonical(f: (s: string) => string, s: string): string {
@@ -156,6 +121,3 @@ function tryCanonical(f: (s: string) => string, s: string): string {
     return s; // Whatever wg printed; it will simply not match a desired value.
   }
 }
-
-const sortedUnique = (xs: string[]): string[] => [...new Set(xs)].sort();
-const byKey = (a: Norm, b: Norm): number => (a.publicKey < b.publicKey ? -1 : a.publicKey > b.publicKey ? 1 : 0);

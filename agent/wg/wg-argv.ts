@@ -2,6 +2,7 @@
 // without running anything: every name here may end up in a path or an argv.
 
 import { InvalidInputError } from '../../lib/errors.js';
+import { isWgKey } from '../../proto/mesh-hash.js';
 
 /** What `wg set` should change on one peer; an absent field is left as it is. */
 export interface PeerSettings {
@@ -33,11 +34,6 @@ export function buildSetPeersArgs(name: string, set: readonly PeerSettings[], re
     out.push(['set', name, ...parts.slice(i, i + PEERS_PER_CALL).flat()]);
   }
   return out;
-}
-
-const KEY_RE = /^[A-Za-z0-9+/]{42}[AEIMQUYcgkosw048]=$/;
-export function isWgKey(s: string): boolean {
-  return KEY_RE.test(s);
 }
 
 function checkKey(k: string): string {

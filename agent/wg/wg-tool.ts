@@ -10,7 +10,7 @@ import { findWireguardGoPids, removeStaleSocket, socketPath, stopProcesses } fro
 import { parseDump, type WgDump } from './wg-dump.js';
 
 export { parseDump } from './wg-dump.js';
-export { buildSetPeersArgs, checkIfname, isWgKey } from './wg-argv.js';
+export { buildSetPeersArgs, checkIfname } from './wg-argv.js';
 export type { PeerSettings } from './wg-argv.js';
 export type { WgDump, WgDumpPeer, WgInterfaceInfo } from './wg-dump.js';
 

@@ -2,12 +2,12 @@
 // registers only the public half, and sets up an interface with peers to the fleet's nodes.
 import { readFileSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
-import { toDesiredPeers } from '../../agent/mesh/desired-peers.js';
-import { writeFileAtomic } from '../../agent/runner/paths.js';
+import { writeFileAtomic } from '../../lib/write-file-atomic.js';
 import { ensureKeyPair } from '../../agent/wg/keys.js';
 import { reconcilePeers } from '../../agent/wg/peer-diff.js';
 import { checkIfname, wgTool } from '../../agent/wg/wg-tool.js';
 import { meshPeerSchema, type MeshJoinMsg } from '../../proto/mesh.js';
+import { toDesiredPeers } from '../../proto/mesh-hash.js';
 import { isValidName } from '../../proto/names.js';
 import type { MeshrunClient } from '../client.js';
 import { defaultStateDir } from '../config.js';

@@ -1,8 +1,8 @@
 // Desired peer sets, pure: who each member peers with and with which allowed IPs. Nodes peer
 // with every node and every client; a client peers with nodes only, and nodes accept from a
 // client nothing but the client's own /32, so a client can never relay for the fleet.
-import { meshPeersHash } from '../../agent/mesh/desired-peers.js';
 import type { MeshDesired, MeshMemberRecord, MeshPeer } from '../../proto/mesh.js';
+import { meshPeersHash } from '../../proto/mesh-hash.js';
 
 export interface BuildOptions {
   /** Persistent keepalive (seconds) towards nodes; 0 = off. */

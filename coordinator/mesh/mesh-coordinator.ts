@@ -19,11 +19,14 @@ import {
   type MeshStatusMsg,
   type NodeRemoveMsg,
 } from '../../proto/mesh.js';
+import { decode } from '../../proto/decode.js';
+import { meshPeersHash } from '../../proto/mesh-hash.js';
 import { Subjects } from '../../proto/subjects.js';
-import { formatIssues } from '../../proto/validation.js';
+import { parseWith } from '../../proto/validation.js';
+import { Backoff, sleep } from '../../lib/backoff.js';
 import { ErrorCode, InvalidInputError, MeshrunError } from '../../lib/errors.js';
+import { Lifecycle, SerialQueue } from '../../lib/lifecycle.js';
 import type { Logger } from '../../lib/log.js';
-import { meshPeersHash } from '../../agent/mesh/desired-peers.js';
 import { allocateAddress, contains, formatNet, parseMeshCidr, type Ipv4Net } from './allocator.js';
 import { buildDesired, buildPeers, contentHash, nextVersion } from './desired-set.js';
 import { memberKey, MeshStore } from './mesh-store.js';
@@ -55,16 +58,19 @@ interface PushState {
   ackedVersion: number;
   sentVersion: number;
   lastSentAt: number;
-  failures: number;
+  /** Counts failed pushes; the next retry waits `peek()`. */
+  backoff: Backoff;
   lastCommitAt: number;
 }
 
+const FIRST_RETRY_MS = 250;
 const MAX_BACKOFF_MS = 5000;
 /** Pushes wait this long after a coordinator start for heartbeats to say what agents already have. */
 const START_QUIET_MS = 3000;
 
 export class MeshCoordinator {
-  private state: MeshCoordinatorState = 'NEW';
+  private readonly life: Lifecycle<MeshCoordinatorState>;
+  private readonly queue: SerialQueue;
   private store!: MeshStore;
   private meta!: MeshMetaRecord;
   private readonly net: Ipv4Net;
@@ -75,23 +81,18 @@ export class MeshCoordinator {
   private readonly warned = new Map<string, string>();
   private sub: Subscription | undefined;
   private timer: NodeJS.Timeout | undefined;
-  private queue: Promise<unknown> = Promise.resolve();
-  private closing: Promise<void> | undefined;
   private startedAt = 0;
   private rebuildPending = false;
 
   constructor(private readonly opts: MeshCoordinatorOptions) {
     this.net = parseMeshCidr(opts.cidr);
-  }
-
-  private setState(state: MeshCoordinatorState): void {
-    this.state = state;
-    this.opts.log.info('mesh coordinator state changed', { state });
+    this.life = new Lifecycle('mesh coordinator', 'NEW', opts.log);
+    this.queue = new SerialQueue(opts.log, 'mesh step failed');
   }
 
   async start(): Promise<void> {
-    if (this.state !== 'NEW') return;
-    this.setState('STARTING');
+    if (this.life.state !== 'NEW') return;
+    this.life.set('STARTING');
     this.store = await MeshStore.open(this.opts.nc, this.opts.log);
     this.meta = await this.store.loadMeta();
     for (const m of await this.store.loadMembers()) this.members.set(memberKey(m.kind, m.name), m);
@@ -112,25 +113,18 @@ export class MeshCoordinator {
     });
     this.startedAt = Date.now();
     this.timer = setInterval(() => this.pushTick(), 250);
-    this.setState('RUNNING');
+    this.life.set('RUNNING');
     this.opts.log.info('mesh state loaded', { cidr: formatNet(this.net), epoch: this.meta.epoch, members: this.members.size, revoked: this.meta.revoked.length });
   }
 
   close(): Promise<void> {
-    this.closing ??= (async () => {
-      this.setState('STOPPING');
+    return this.life.closeOnce(async () => {
+      this.life.set('STOPPING');
       if (this.timer) clearInterval(this.timer);
       this.sub?.unsubscribe();
-      await this.queue.catch(() => undefined);
-      this.setState('STOPPED');
-    })();
-    return this.closing;
-  }
-
-  private serial<T>(fn: () => Promise<T> | T): Promise<T> {
-    const p = this.queue.then(fn, fn);
-    this.queue = p.catch((err) => this.opts.log.error('mesh step failed', { err }));
-    return p;
+      await this.queue.idle();
+      this.life.set('STOPPED');
+    });
   }
 
   // ---- members and desired sets ----
@@ -165,9 +159,9 @@ export class MeshCoordinator {
     if (this.rebuildPending) return;
     this.rebuildPending = true;
     setTimeout(() => {
-      void this.serial(async () => {
+      void this.queue.run(async () => {
         this.rebuildPending = false;
-        if (this.state === 'RUNNING') await this.rebuild();
+        if (this.life.state === 'RUNNING') await this.rebuild();
       });
     }, 20);
   }
@@ -192,24 +186,26 @@ export class MeshCoordinator {
   // ---- heartbeats ----
 
   private onHeartbeat(subject: string, data: Uint8Array): void {
-    if (this.state !== 'RUNNING') return;
+    if (this.life.state !== 'RUNNING') return;
     // The same schema the coordinator core applies: a heartbeat it refuses registers nothing here either.
-    const hb = heartbeatSchema.safeParse(safeJson(data));
-    if (!hb.success || hb.data.mesh === undefined || subject !== Subjects.heartbeat(hb.data.node)) return;
-    const st = meshStatusSchema.safeParse(hb.data.mesh);
-    if (!st.success) {
-      this.warnOnce(hb.data.node, 'invalid mesh status in heartbeat ignored', { errors: formatIssues(st.error).slice(0, 5) });
+    const hb = decode(heartbeatSchema, data);
+    if (!hb.ok || hb.value.mesh === undefined || subject !== Subjects.heartbeat(hb.value.node)) return;
+    const node = hb.value.node;
+    const st = parseWith(meshStatusSchema, hb.value.mesh);
+    if (!st.ok) {
+      this.warnOnce(node, 'invalid mesh status in heartbeat ignored', { errors: st.errors.slice(0, 5) });
       return;
     }
+    const status = st.value;
     const now = Date.now();
-    const prev = this.reported.get(hb.data.node);
-    this.reported.set(hb.data.node, {
-      status: st.data,
+    const prev = this.reported.get(node);
+    this.reported.set(node, {
+      status,
       receivedAt: now,
-      peers: st.data.peers ?? prev?.peers,
-      peersAt: st.data.peers ? now : (prev?.peersAt ?? now),
+      peers: status.peers ?? prev?.peers,
+      peersAt: status.peers ? now : (prev?.peersAt ?? now),
     });
-    void this.serial(() => this.observe(hb.data.node, st.data));
+    void this.queue.run(() => this.observe(node, status));
   }
 
   private warnOnce(node: string, msg: string, meta: Record<string, unknown>): void {
@@ -221,7 +217,7 @@ export class MeshCoordinator {
 
   /** What a node reports about itself: first contact, a new key or endpoint, an applied version. */
   private async observe(node: string, st: MeshStatus): Promise<void> {
-    if (this.state !== 'RUNNING') return;
+    if (this.life.state !== 'RUNNING') return;
     if (this.isRevoked(st.publicKey)) {
       this.warnOnce(node, 'node with a revoked mesh key not admitted (make a new key on it to rejoin)', { publicKey: st.publicKey });
       return;
@@ -278,7 +274,7 @@ export class MeshCoordinator {
     ps.ackedEpoch = st.epoch;
     ps.ackedVersion = st.appliedVersion;
     if (lost && !ps.inFlight) {
-      ps.failures = 0;
+      ps.backoff.reset();
       ps.sentVersion = 0;
     }
   }
@@ -288,7 +284,7 @@ export class MeshCoordinator {
   private pushState(node: string): PushState {
     let ps = this.pushes.get(node);
     if (!ps) {
-      ps = { inFlight: false, ackedEpoch: null, ackedVersion: 0, sentVersion: 0, lastSentAt: 0, failures: 0, lastCommitAt: 0 };
+      ps = { inFlight: false, ackedEpoch: null, ackedVersion: 0, sentVersion: 0, lastSentAt: 0, backoff: new Backoff({ initialMs: FIRST_RETRY_MS, maxMs: MAX_BACKOFF_MS }), lastCommitAt: 0 };
       this.pushes.set(node, ps);
     }
     return ps;
@@ -301,15 +297,14 @@ export class MeshCoordinator {
 
   /** Sends every desired set that is newer than what its node acknowledged; retries with backoff. */
   private pushTick(): void {
-    if (this.state !== 'RUNNING') return;
+    if (this.life.state !== 'RUNNING') return;
     const now = Date.now();
     for (const [node, d] of this.desired) {
       const ps = this.pushState(node);
       if (ps.inFlight || this.isAcked(node, d.version)) continue;
       if (ps.ackedEpoch === null && now - this.startedAt < START_QUIET_MS) continue;
       const fresh = d.version > ps.sentVersion;
-      const backoff = Math.min(MAX_BACKOFF_MS, 250 * 2 ** ps.failures);
-      if (!fresh && now - ps.lastSentAt < backoff) continue;
+      if (!fresh && now - ps.lastSentAt < ps.backoff.peek()) continue;
       void this.send(node, d, ps);
     }
     this.retryCommits(now);
@@ -324,14 +319,14 @@ export class MeshCoordinator {
       if (r.ok && r.epoch === d.epoch && (r.version ?? 0) >= d.version) {
         ps.ackedEpoch = d.epoch;
         ps.ackedVersion = Math.max(ps.ackedVersion, r.version ?? 0);
-        ps.failures = 0;
+        ps.backoff.reset();
         this.opts.log.debug('mesh peers acknowledged', { node, version: r.version, liveHash: r.liveHash?.slice(0, 12), changes: r.changes });
       } else {
-        ps.failures++;
+        ps.backoff.next();
         this.warnOnce(node, 'agent did not apply its mesh peers; retrying', { version: d.version, error: r.error ?? 'version not acknowledged' });
       }
     } catch (err) {
-      ps.failures++;
+      ps.backoff.next();
       this.opts.log.debug('mesh push not delivered; retrying', { node, version: d.version, err });
     } finally {
       ps.inFlight = false;
@@ -341,9 +336,9 @@ export class MeshCoordinator {
 
   private async request(node: string, cmd: MeshCommand, timeout = this.opts.pushTimeoutMs): Promise<MeshCommandReply> {
     const msg = await this.opts.nc.request(Subjects.meshCommand(node), JSON.stringify(cmd), { timeout });
-    const r = meshCommandReplySchema.safeParse(safeJson(msg.data));
-    if (!r.success) return { ok: false, error: `malformed reply: ${formatIssues(r.error).join('; ')}` };
-    return r.data;
+    const r = decode(meshCommandReplySchema, msg.data);
+    if (!r.ok) return { ok: false, error: `malformed reply: ${r.errors.join('; ')}` };
+    return r.value;
   }
 
   /** Waits until each node acknowledged the version it has now (or the time is up). */
@@ -353,7 +348,7 @@ export class MeshCoordinator {
     for (;;) {
       const pending = nodes.filter((n) => !this.isAcked(n, target.get(n)!));
       if (pending.length === 0 || Date.now() >= deadline) return { acked: nodes.filter((n) => !pending.includes(n)), pending };
-      await new Promise((r) => setTimeout(r, 10));
+      await sleep(10);
     }
   }
 
@@ -361,7 +356,7 @@ export class MeshCoordinator {
 
   async removeNode(name: string): Promise<NodeRemoveMsg> {
     const t0 = Date.now();
-    const r = await this.serial(async () => {
+    const r = await this.queue.run(async () => {
       const m = this.nodeMember(name);
       if (!m) return undefined;
       for (const key of [m.publicKey, m.rotation?.to]) {
@@ -400,7 +395,7 @@ export class MeshCoordinator {
     const prep = await this.request(name, { type: 'rotate-prepare' }, 10_000).catch((err: Error) => ({ ok: false, error: err.message }) as MeshCommandReply);
     if (!prep.ok || !prep.publicKey) throw new MeshrunError(ErrorCode.ToolFailed, `node ${name} could not make a new key: ${prep.error ?? 'no key in reply'}`);
     const next = prep.publicKey;
-    const wait = await this.serial(async () => {
+    const wait = await this.queue.run(async () => {
       const m = this.nodeMember(name);
       if (!m) throw new MeshrunError(ErrorCode.NotFound, `node ${name} left the mesh during the rotation`);
       if (this.isRevoked(next) || (this.keyOwner(next) && this.keyOwner(next) !== m)) throw new MeshrunError(ErrorCode.Conflict, `node ${name} made a key that is already in use`);
@@ -418,7 +413,7 @@ export class MeshCoordinator {
       committed = await this.request(name, { type: 'rotate-commit', publicKey: next }, 5000).catch((err: Error) => ({ ok: false, error: err.message }));
     }
     if (!committed.ok) throw new MeshrunError(ErrorCode.ToolFailed, `node ${name} did not switch to its new key (${committed.error}); peers already know it, so the node will use it at its next start`);
-    await this.serial(async () => {
+    await this.queue.run(async () => {
       const m = this.nodeMember(name);
       if (m && m.rotation?.to === next) {
         m.publicKey = next;
@@ -443,7 +438,7 @@ export class MeshCoordinator {
   }
 
   async join(client: string, publicKey: string, endpoint: string | null): Promise<MeshJoinMsg> {
-    const r = await this.serial(async () => {
+    const r = await this.queue.run(async () => {
       if (this.isRevoked(publicKey)) throw new InvalidInputError('this key was revoked by `meshrun node remove`; make a new one (delete the client key file) and join again');
       let m = this.members.get(memberKey('client', client));
       const owner = this.keyOwner(publicKey);
@@ -474,7 +469,7 @@ export class MeshCoordinator {
   }
 
   async leave(client: string): Promise<MeshLeaveMsg> {
-    const r = await this.serial(async () => {
+    const r = await this.queue.run(async () => {
       const m = this.members.get(memberKey('client', client));
       if (!m) throw new MeshrunError(ErrorCode.NotFound, `no mesh client ${client}`);
       await this.store.deleteMember('client', client);
@@ -502,13 +497,5 @@ export class MeshCoordinator {
         );
       });
     return { cidr: formatNet(this.net), epoch: this.meta.epoch, keepaliveS: this.opts.keepaliveS, members, revokedKeys: this.meta.revoked.length };
-  }
-}
-
-function safeJson(data: Uint8Array): unknown {
-  try {
-    return JSON.parse(new TextDecoder().decode(data));
-  } catch {
-    return undefined;
   }
 }

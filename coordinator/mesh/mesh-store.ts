@@ -4,8 +4,8 @@ import { randomBytes } from 'node:crypto';
 import type { NatsConnection } from '@nats-io/transport-node';
 import type { KV } from '@nats-io/kv';
 import { meshMemberRecordSchema, meshMetaRecordSchema, type MeshMemberKind, type MeshMemberRecord, type MeshMetaRecord } from '../../proto/mesh.js';
+import { decode } from '../../proto/decode.js';
 import { Buckets } from '../../proto/subjects.js';
-import { formatIssues } from '../../proto/validation.js';
 import { openKv } from '../../lib/nats.js';
 import type { Logger } from '../../lib/log.js';
 
@@ -31,9 +31,9 @@ export class MeshStore {
   async loadMeta(): Promise<MeshMetaRecord> {
     const e = await this.kv.get(META_KEY);
     if (e && e.operation === 'PUT') {
-      const r = meshMetaRecordSchema.safeParse(safeJson(e.string()));
-      if (r.success) return r.data;
-      this.log.error('damaged mesh meta record replaced; agents will re-apply their peers', { errors: formatIssues(r.error) });
+      const r = decode(meshMetaRecordSchema, e.value);
+      if (r.ok) return r.value;
+      this.log.error('damaged mesh meta record replaced; agents will re-apply their peers', { errors: r.errors });
     }
     const meta: MeshMetaRecord = { epoch: randomBytes(8).toString('hex'), revoked: [] };
     await this.saveMeta(meta);
@@ -50,9 +50,9 @@ export class MeshStore {
     for await (const key of await this.kv.keys('member.>')) {
       const e = await this.kv.get(key);
       if (!e || e.operation !== 'PUT') continue;
-      const r = meshMemberRecordSchema.safeParse(safeJson(e.string()));
-      if (r.success) out.push(r.data);
-      else this.log.warn('damaged mesh member record skipped', { key, errors: formatIssues(r.error) });
+      const r = decode(meshMemberRecordSchema, e.value);
+      if (r.ok) out.push(r.value);
+      else this.log.warn('damaged mesh member record skipped', { key, errors: r.errors });
     }
     return out;
   }
@@ -63,13 +63,5 @@ export class MeshStore {
 
   async deleteMember(kind: MeshMemberKind, name: string): Promise<void> {
     await this.kv.delete(memberKey(kind, name));
-  }
-}
-
-function safeJson(s: string): unknown {
-  try {
-    return JSON.parse(s);
-  } catch {
-    return undefined;
   }
 }

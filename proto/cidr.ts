@@ -2,7 +2,7 @@
 // `wg show dump` prints (WireGuard masks host bits and prints IPv6 in RFC 5952 form).
 
 import { isIPv4, isIPv6 } from 'node:net';
-import { InvalidInputError } from '../../lib/errors.js';
+import { InvalidInputError } from '../lib/errors.js';
 
 /** `10.0.0.5/24` -> `10.0.0.0/24`; a bare address gets a host prefix (/32 or /128). */
 export function canonicalCidr(input: string): string {
