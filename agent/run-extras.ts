@@ -5,7 +5,7 @@ import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import type { ObjectStore } from '@nats-io/obj';
 import { parseEventLine } from '../proto/ansible-events.js';
 import { tokenKey, type RunToken } from '../proto/names.js';
-import { initialProgress, reduceProgress } from './ansible/progress.js';
+import { initialProgress, reduceProgress } from '../lib/playbook-progress.js';
 import { collectArtifacts } from '../lib/workspace/index.js';
 import type { RunExtras } from './run-supervisor.js';
 import type { RunPaths } from './runner/paths.js';

@@ -16,6 +16,16 @@ export function table(rows: string[][]): string {
 
 const exit = (c: number | null | undefined): string => (c === null || c === undefined ? '-' : String(c));
 
+/** ` (exit N)` when the exit code is known, else nothing. */
+export function exitText(c: number | null | undefined): string {
+  return c === null || c === undefined ? '' : ` (exit ${c})`;
+}
+
+/** How a job ended, e.g. `job build-1 failed (exit 2): stage test failed`. */
+export function jobEndText(j: JobMsg): string {
+  return `job ${j.id} ${j.state}${exitText(j.exitCode)}${j.reason ? `: ${j.reason}` : ''}`;
+}
+
 export function currentStage(j: JobMsg): JobMsg['stages'][number] | undefined {
   return j.stages.find((s) => s.state === 'running') ?? j.stages.find((s) => s.state === 'queued') ?? j.stages[j.stages.length - 1];
 }
@@ -41,7 +51,7 @@ export function nodesTable(nodes: NodeMsg[]): string {
 export function jobDetail(j: JobMsg): string {
   const lines = [
     `job ${j.id}  ${j.name}`,
-    `state: ${j.state}${j.exitCode !== null && j.exitCode !== undefined ? ` (exit ${j.exitCode})` : ''}${j.reason ? ` - ${j.reason}` : ''}`,
+    `state: ${j.state}${exitText(j.exitCode)}${j.reason ? ` - ${j.reason}` : ''}`,
     `authoritative node: ${j.authoritativeNode || '-'}`,
     '',
   ];

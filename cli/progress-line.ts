@@ -1,7 +1,7 @@
 // A live status line for playbook stages on a terminal (current play and task, task
 // N of M, host counts), redrawn on stderr and cleared before log bytes are written.
 import type { AnsibleEvent } from '../proto/ansible-events.js';
-import { initialProgress, reduceProgress, renderProgressLine, type ProgressState } from '../agent/ansible/progress.js';
+import { initialProgress, reduceProgress, renderProgressLine, type ProgressState } from '../lib/playbook-progress.js';
 
 export class ProgressLine {
   private state: ProgressState = initialProgress();

@@ -7,7 +7,7 @@ import { execa } from 'execa';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { parseEventLine, type AnsibleEvent } from '../proto/ansible-events.js';
 import { buildPlaybookCommand, type PlaybookRunSpec } from '../agent/ansible/playbook-command.js';
-import { initialProgress, reduceProgress, renderProgressLine, summarizeFailures } from '../agent/ansible/progress.js';
+import { initialProgress, reduceProgress, renderProgressLine, summarizeFailures } from '../lib/playbook-progress.js';
 
 let ws: string;
 beforeEach(async () => {

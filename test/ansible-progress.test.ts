@@ -8,7 +8,7 @@ import {
   renderProgressLine,
   summarizeFailures,
   type ProgressState,
-} from '../agent/ansible/progress.js';
+} from '../lib/playbook-progress.js';
 
 type NoSeq<T> = T extends AnsibleEvent ? Omit<T, 'seq' | 'ts'> : never;
 

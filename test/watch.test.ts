@@ -7,7 +7,8 @@ import { rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { JobMsg } from '../proto/grpc.js';
-import { cleanLine, LogTail, markerText, renderFrame } from '../cli/commands/watch.js';
+import { cleanLine, LogTail } from '../cli/watch/log-tail.js';
+import { markerText, renderFrame } from '../cli/watch/frame.js';
 import { requireTools } from './fleet/netns.js';
 import { BIN, Fleet, freePort, runCli, waitFor } from './harness/processes.js';
 

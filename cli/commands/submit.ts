@@ -7,12 +7,11 @@ import { loadJobFile, newJobId, validateSpec } from '../job-file.js';
 import { followJob } from './logs.js';
 import { packWorkspace } from '../../lib/workspace/index.js';
 import { isMeshrunError } from '../../lib/errors.js';
-
-const WORKSPACE_MAX_BYTES = 1024 * 1024 * 1024;
+import { Limits } from '../../lib/limits.js';
 
 async function packOrExit(dir: string): Promise<Awaited<ReturnType<typeof packWorkspace>>> {
   try {
-    return await packWorkspace(dir, { maxBytes: WORKSPACE_MAX_BYTES });
+    return await packWorkspace(dir, { maxBytes: Limits.workspaceMaxBytes });
   } catch (err) {
     if (isMeshrunError(err)) throw new ExitError(ExitCode.Usage, `--workspace ${dir}: ${err.message}`);
     throw new ExitError(ExitCode.Usage, `--workspace ${dir}: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}`);

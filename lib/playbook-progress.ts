@@ -1,6 +1,6 @@
 // Folds the ansible event stream into a progress snapshot (current play/task, host counts,
 // failures) and renders it as one status line; pure, so CLI, agent and coordinator share it.
-import type { AnsibleEvent, HostStatus, RecapCounts } from '../../proto/ansible-events.js';
+import type { AnsibleEvent, HostStatus, RecapCounts } from '../proto/ansible-events.js';
 
 /** Per-status counts. Unlike Ansible's recap, `ok` excludes `changed` here. */
 export type HostCounts = Record<HostStatus, number>;
