@@ -1,47 +1,30 @@
-// The coordinator daemon: keeps the node registry from heartbeats, accepts jobs,
-// places stages, dispatches runs to agents and applies their events. All state is
-// in JetStream KV and written before acting, so a kill -9 at any point loses nothing.
-import { EventEmitter } from 'node:events';
+// The coordinator daemon: keeps the node registry from heartbeats, accepts jobs, places
+// stages, dispatches runs to agents and applies their events. Every state change is an
+// event given to the job machine (job-machine.ts); this class persists the result, then
+// sends what it says, and schedules the next pass. All state is in JetStream KV and
+// written before acting, so a kill -9 at any point loses nothing.
 import type { Msg, NatsConnection, Subscription } from '@nats-io/transport-node';
-import { AckPolicy, DeliverPolicy, jetstream, jetstreamManager, type ConsumerMessages, type JetStreamClient } from '@nats-io/jetstream';
+import { jetstream, type JetStreamClient } from '@nats-io/jetstream';
 import type { KV } from '@nats-io/kv';
-import { Objm, type ObjectStore } from '@nats-io/obj';
-import { createHash } from 'node:crypto';
-import {
-  commandReplySchema,
-  heartbeatSchema,
-  nodeRecordSchema,
-  outboxRecordSchema,
-  type AgentCommand,
-  type HeartbeatReply,
-  type RunEvent,
-} from '../proto/bus.js';
-import { dependenciesOf, jobSpecSchema, resolveFailover, type JobSpec } from '../proto/job-spec.js';
+import { heartbeatSchema, nodeRecordSchema, type HeartbeatReply, type RunEvent } from '../proto/bus.js';
+import { decode } from '../proto/decode.js';
+import { jobSpecSchema, type JobSpec, type StageSpec } from '../proto/job-spec.js';
 import { tokenKey, type RunToken } from '../proto/names.js';
-import { isActiveAttempt, jobRecordSchema, type JobRecord } from '../proto/records.js';
-import { Buckets, Durables, Streams, Subjects } from '../proto/subjects.js';
-import { formatIssues } from '../proto/validation.js';
+import type { JobRecord } from '../proto/records.js';
+import { Buckets, Subjects } from '../proto/subjects.js';
+import { parseWith } from '../proto/validation.js';
 import { ErrorCode, InvalidInputError, MeshrunError } from '../lib/errors.js';
+import { Lifecycle, SerialQueue } from '../lib/lifecycle.js';
 import type { Logger } from '../lib/log.js';
 import { connectNats, ensureStreams, openKv } from '../lib/nats.js';
-import {
-  activeAttemptsOn,
-  advance,
-  applyExited,
-  applyStarted,
-  currentAttempt,
-  findAttempt,
-  loseAttempt,
-  newJobRecord,
-  requestCancel,
-  stageSpec,
-  summarize,
-  type StartIntent,
-  type StopIntent,
-} from './job-machine.js';
+import { BlobStore, workspaceObject } from './blob-store.js';
+import { Dispatcher } from './dispatcher.js';
+import { consumeRunEvents, type EventConsumer } from './event-consumer.js';
+import { activeAttemptNodes, findAttempt, newJobRecord, prunesDue, runVerdict, startingAttempts, step, type Effect, type JobEvent } from './job-machine.js';
+import { JobStore } from './job-store.js';
+import { LivenessMonitor } from './liveness-monitor.js';
 import { NodeRegistry, type NodeEntry } from './node-registry.js';
-import { place } from './scheduler.js';
-import { buildStartCommand } from './start-command.js';
+import { place, type PlacementResult } from './scheduler.js';
 
 export interface CoordinatorOptions {
   nats: string;
@@ -54,45 +37,47 @@ export interface CoordinatorOptions {
 
 export type CoordinatorState = 'NEW' | 'STARTING' | 'RUNNING' | 'STOPPING' | 'STOPPED';
 
-const RESEND_START_MS = 2000;
+const SWEEP_MS = 250;
 
 export class Coordinator {
-  private state: CoordinatorState = 'NEW';
+  private readonly life: Lifecycle<CoordinatorState>;
+  private readonly queue: SerialQueue;
   private nc!: NatsConnection;
   private js!: JetStreamClient;
   private kvJobs!: KV;
   private kvNodes!: KV;
   private hbSub: Subscription | undefined;
-  private events: ConsumerMessages | undefined;
+  private events: EventConsumer | undefined;
   private timers: NodeJS.Timeout[] = [];
-  private closing: Promise<void> | undefined;
-  private queue: Promise<unknown> = Promise.resolve();
   private busAway = false;
-  private readonly jobs = new Map<string, JobRecord>();
-  private readonly written = new Map<string, string>();
-  private readonly startSentAt = new Map<string, number>();
-  private readonly otherSentAt = new Map<string, number>();
+  private readonly jobs: JobStore;
+  private readonly blobs: BlobStore;
+  private readonly dispatch: Dispatcher;
+  private readonly liveness: LivenessMonitor;
   readonly nodes: NodeRegistry;
-  /** Emits 'job' (JobRecord) after every persisted change. */
-  readonly changes = new EventEmitter();
 
   constructor(private readonly opts: CoordinatorOptions) {
+    this.life = new Lifecycle<CoordinatorState>('coordinator', 'NEW', opts.log);
+    this.queue = new SerialQueue(opts.log, 'coordinator step failed');
     this.nodes = new NodeRegistry({ suspectAfterMs: opts.suspectAfterMs, downAfterMs: opts.downAfterMs });
-    this.changes.setMaxListeners(0);
+    this.jobs = new JobStore(() => this.kvJobs, opts.log);
+    this.blobs = new BlobStore(() => this.nc, opts.log);
+    this.dispatch = new Dispatcher(() => this.nc, opts.log);
+    this.liveness = new LivenessMonitor(this.nodes, opts.log);
   }
 
   get connection(): NatsConnection {
     return this.nc;
   }
 
-  private setState(state: CoordinatorState): void {
-    this.state = state;
-    this.opts.log.info('coordinator state changed', { state });
+  /** Emits 'job' (JobRecord) after every persisted change. */
+  get changes(): JobStore['changes'] {
+    return this.jobs.changes;
   }
 
   async start(): Promise<void> {
-    if (this.state !== 'NEW') return;
-    this.setState('STARTING');
+    if (this.life.state !== 'NEW') return;
+    this.life.set('STARTING');
     this.nc = await connectNats({ servers: this.opts.nats, name: 'meshrun-coordinator', log: this.opts.log });
     void this.watchConnection();
     await ensureStreams(this.nc);
@@ -100,9 +85,9 @@ export class Coordinator {
     this.kvJobs = await openKv(this.nc, Buckets.jobs);
     this.kvNodes = await openKv(this.nc, Buckets.nodes);
     await this.load();
-    await this.startEventConsumer();
-    this.timers.push(setInterval(() => void this.serial(() => this.monitor()), 250));
-    this.setState('RUNNING');
+    this.events = await consumeRunEvents(this.nc, this.js, (ev) => this.serial(() => this.applyRunEvent(ev)), this.opts.log);
+    this.timers.push(setInterval(() => void this.serial(() => this.sweep()), SWEEP_MS));
+    this.life.set('RUNNING');
     // Heartbeats are answered only from here on: until then agents see "no responders"
     // and hold their runs rather than fence them.
     this.nodes.refreshAll(Date.now());
@@ -115,27 +100,24 @@ export class Coordinator {
   }
 
   close(): Promise<void> {
-    this.closing ??= (async () => {
-      this.setState('STOPPING');
+    return this.life.closeOnce(async () => {
+      this.life.set('STOPPING');
       for (const t of this.timers) clearInterval(t);
       try {
         this.hbSub?.unsubscribe();
         this.events?.stop();
-        await this.queue.catch(() => undefined);
+        await this.queue.idle();
         await this.nc?.drain();
       } catch (err) {
         this.opts.log.warn('nats drain failed', { err });
       }
-      this.setState('STOPPED');
-    })();
-    return this.closing;
+      this.life.set('STOPPED');
+    });
   }
 
   /** Every state change runs one at a time, in order. */
   private serial<T>(fn: () => Promise<T> | T): Promise<T> {
-    const p = this.queue.then(fn, fn);
-    this.queue = p.catch((err) => this.opts.log.error('coordinator step failed', { err }));
-    return p;
+    return this.queue.run(fn);
   }
 
   private async watchConnection(): Promise<void> {
@@ -150,45 +132,32 @@ export class Coordinator {
   }
 
   private async load(): Promise<void> {
-    const now = Date.now();
     const nodeRecords = [];
     for await (const key of await this.kvNodes.keys()) {
       const e = await this.kvNodes.get(key);
       if (!e || e.operation !== 'PUT') continue;
-      const r = nodeRecordSchema.safeParse(safeJson(e.string()));
-      if (r.success) nodeRecords.push(r.data);
-      else this.opts.log.warn('damaged node record skipped', { key, errors: formatIssues(r.error) });
+      const r = decode(nodeRecordSchema, e.string());
+      if (r.ok) nodeRecords.push(r.value);
+      else this.opts.log.warn('damaged node record skipped', { key, errors: r.errors });
     }
-    this.nodes.load(nodeRecords, now);
-    for await (const key of await this.kvJobs.keys()) {
-      const e = await this.kvJobs.get(key);
-      if (!e || e.operation !== 'PUT') continue;
-      const r = jobRecordSchema.safeParse(safeJson(e.string()));
-      if (!r.success) {
-        this.opts.log.warn('damaged job record skipped', { key, errors: formatIssues(r.error) });
-        continue;
-      }
-      this.jobs.set(r.data.id, r.data);
-      this.written.set(r.data.id, JSON.stringify({ ...r.data, revision: 0 }));
-    }
-    this.opts.log.info('state loaded', { nodes: nodeRecords.length, jobs: this.jobs.size });
-  }
-
-  /** Writes the job to KV if it changed since the last write (compared without its revision). */
-  private async persist(job: JobRecord): Promise<void> {
-    const rev = job.revision;
-    job.revision = 0;
-    const key = JSON.stringify(job);
-    job.revision = rev;
-    if (this.written.get(job.id) === key) return;
-    job.revision += 1;
-    await this.kvJobs.put(job.id, JSON.stringify(job));
-    this.written.set(job.id, key);
-    this.changes.emit('job', job);
+    this.nodes.load(nodeRecords, Date.now());
+    const jobs = await this.jobs.load();
+    this.opts.log.info('state loaded', { nodes: nodeRecords.length, jobs });
   }
 
   private async persistNode(e: NodeEntry): Promise<void> {
     await this.kvNodes.put(e.record.name, JSON.stringify(e.record));
+  }
+
+  /**
+   * Gives one event to the job machine and persists the result before anything is sent.
+   * Returns the effects for the caller to carry out, and whether the job changed.
+   */
+  private async apply(job: JobRecord, event: JobEvent, now = Date.now()): Promise<{ changed: boolean; effects: Effect[] }> {
+    const r = step(job, event, now);
+    if (r.illegal.length > 0) this.opts.log.error('job machine made a transition its table does not allow', { job: job.id, transitions: r.illegal });
+    if (r.changed || event.kind === 'place') await this.jobs.persist(job);
+    return { changed: r.changed, effects: r.effects };
   }
 
   // ---- client API (called by the gRPC server) ----
@@ -200,18 +169,17 @@ export class Coordinator {
     } catch (err) {
       throw new InvalidInputError(`job spec is not valid JSON: ${(err as Error).message}`);
     }
-    const parsed = jobSpecSchema.safeParse(raw);
-    if (!parsed.success) throw new InvalidInputError(formatIssues(parsed.error).join('; '));
-    if (workspace) {
-      const info = await (await this.objectStore()).info(`ws-${workspace}`);
-      if (!info || info.deleted) throw new InvalidInputError(`workspace ${workspace.slice(0, 12)} is not stored: upload it first (meshrun submit --workspace DIR does)`);
+    const parsed = parseWith(jobSpecSchema, raw);
+    if (!parsed.ok) throw new InvalidInputError(parsed.errors.join('; '));
+    if (workspace && !(await this.blobs.has(workspaceObject(workspace)))) {
+      throw new InvalidInputError(`workspace ${workspace.slice(0, 12)} is not stored: upload it first (meshrun submit --workspace DIR does)`);
     }
     return this.serial(async () => {
       const existing = this.jobs.get(id);
       if (existing) return { job: existing, created: false };
-      const job = newJobRecord(id, parsed.data as JobSpec, Date.now(), workspace);
-      this.jobs.set(id, job);
-      await this.persist(job);
+      const job = newJobRecord(id, parsed.value as JobSpec, Date.now(), workspace);
+      this.jobs.add(job);
+      await this.jobs.persist(job);
       this.opts.log.info('job submitted', { job: id, name: job.name, stages: job.stages.length });
       await this.schedule(job);
       return { job, created: true };
@@ -223,18 +191,17 @@ export class Coordinator {
   }
 
   listJobs(): JobRecord[] {
-    return [...this.jobs.values()].sort((a, b) => a.submittedAt - b.submittedAt);
+    return this.jobs.list();
   }
 
   async cancel(id: string): Promise<JobRecord> {
     return this.serial(async () => {
       const job = this.jobs.get(id);
       if (!job) throw new MeshrunError(ErrorCode.NotFound, `no job ${id}`);
-      const stops = requestCancel(job);
+      const { effects } = await this.apply(job, { kind: 'cancel' });
       await this.schedule(job);
       await this.scheduleAll();
-      await this.persist(job);
-      this.sendStops(stops);
+      this.carryOut(job, effects);
       return job;
     });
   }
@@ -262,46 +229,24 @@ export class Coordinator {
       e.record.removed = true;
       await this.persistNode(e);
       this.opts.log.info('node removed', { node: name });
-      await this.failNodeRuns(name, `node ${name} was removed`, () => true);
+      await this.nodeLost(name, `node ${name} was removed`);
       await this.scheduleAll();
       return true;
     });
   }
 
-  private blobStore: Promise<ObjectStore> | undefined;
-  private objectStore(): Promise<ObjectStore> {
-    this.blobStore ??= new Objm(this.nc).create(Buckets.blobs);
-    return this.blobStore;
-  }
-
   /** Stores a workspace archive once by content hash (checked against the client's claim). */
-  async putBlob(data: Buffer, claimed: string): Promise<{ sha256: string; size: number; existed: boolean }> {
-    const sha256 = createHash('sha256').update(data).digest('hex');
-    if (claimed && claimed !== sha256) throw new InvalidInputError(`workspace upload damaged: content hash ${sha256.slice(0, 12)}, expected ${claimed.slice(0, 12)}`);
-    const os = await this.objectStore();
-    const name = `ws-${sha256}`;
-    const info = await os.info(name);
-    if (info && !info.deleted) return { sha256, size: data.length, existed: true };
-    await os.putBlob({ name }, data);
-    this.opts.log.info('workspace stored', { sha256, bytes: data.length });
-    return { sha256, size: data.length, existed: false };
+  putBlob(data: Buffer, claimed: string): Promise<{ sha256: string; size: number; existed: boolean }> {
+    return this.blobs.putWorkspace(data, claimed);
   }
 
-  async getBlob(name: string): Promise<Buffer | undefined> {
-    const os = await this.objectStore();
-    const data = await os.getBlob(name);
-    return data ? Buffer.from(data) : undefined;
+  getBlob(name: string): Promise<Buffer | undefined> {
+    return this.blobs.get(name);
   }
 
   runningByNode(): Map<string, number> {
     const m = new Map<string, number>();
-    for (const job of this.jobs.values()) {
-      if (job.endedAt !== null) continue;
-      for (const s of job.stages) {
-        const a = currentAttempt(s);
-        if (a && isActiveAttempt(a.state)) m.set(a.node, (m.get(a.node) ?? 0) + 1);
-      }
-    }
+    for (const job of this.jobs.values()) for (const node of activeAttemptNodes(job)) m.set(node, (m.get(node) ?? 0) + 1);
     return m;
   }
 
@@ -309,7 +254,7 @@ export class Coordinator {
 
   /** Advances one job (its dependencies, cancel, placement) and sends its starts. */
   private async schedule(job: JobRecord): Promise<void> {
-    await this.advanceJobs([job], false);
+    await this.placeJobs([job], false);
   }
 
   /**
@@ -317,142 +262,88 @@ export class Coordinator {
    * early once no node has a free slot, so a long queue costs nothing per event.
    */
   private async scheduleAll(): Promise<void> {
-    await this.advanceJobs(this.listJobs().filter((j) => j.endedAt === null), true);
+    await this.placeJobs(this.jobs.active(), true);
   }
 
-  private async advanceJobs(jobs: JobRecord[], stopWhenFull: boolean): Promise<void> {
+  private async placeJobs(jobs: JobRecord[], stopWhenFull: boolean): Promise<void> {
     const now = Date.now();
     const views = this.nodes.views(now, this.runningByNode());
-    const starts: StartIntent[] = [];
+    const runRootOf = (node: string): string => this.nodes.entries.get(node)?.record.runRoot ?? '';
+    const todo: { job: JobRecord; effects: Effect[] }[] = [];
     for (const job of jobs) {
       if (stopWhenFull && !views.some((v) => v.state === 'ready' && !v.draining && !v.removed && v.running < v.slots)) break;
-      const s = advance(job, now, (spec) => {
+      const placer = (spec: StageSpec): PlacementResult => {
         const r = place(spec.on, views);
         if (r.ok) views.find((v) => v.name === r.node)!.running += 1;
         return r;
-      });
-      for (const x of s) this.recordHandoffs(job, x, now);
-      await this.persist(job);
-      starts.push(...s);
+      };
+      const { effects } = await this.apply(job, { kind: 'place', place: placer, runRootOf }, now);
+      todo.push({ job, effects });
     }
-    for (const s of starts) void this.sendStart(s.token);
-    for (const job of jobs) for (const h of job.handoffs) if (!h.acked && !this.otherSentAt.has(handoffKey(job, h))) void this.sendHandoff(job, h);
+    for (const { job, effects } of todo) this.carryOut(job, effects);
+    // markers recorded before a restart, or whose first delivery is still to be made
+    for (const job of jobs) for (const h of job.handoffs) if (!h.acked && !this.dispatch.handoffSent(job.id, h)) void this.sendHandoff(job, h);
+  }
+
+  /** Sends what the job machine asked for (after the record was persisted). */
+  private carryOut(job: JobRecord, effects: readonly Effect[]): void {
+    for (const e of effects) {
+      if (e.type === 'start') void this.sendStart(e.token);
+      else if (e.type === 'stop') this.dispatch.stops([e]);
+      else if (!this.dispatch.handoffSent(job.id, e.handoff)) void this.sendHandoff(job, e.handoff);
+    }
   }
 
   private async sendStart(token: RunToken): Promise<void> {
     const job = this.jobs.get(token.job);
     const f = job && findAttempt(job, token);
     if (!job || !f || f.attempt.state !== 'starting') return;
-    this.startSentAt.set(tokenKey(token), Date.now());
-    const cmd = buildStartCommand(job, stageSpec(job, token.stage), token);
-    await this.command(f.attempt.node, cmd);
-  }
-
-  private sendStops(stops: StopIntent[]): void {
-    for (const s of stops) void this.command(s.node, { type: 'stop', token: s.token, reason: s.reason });
-  }
-
-  private async command(node: string, cmd: AgentCommand): Promise<boolean> {
-    try {
-      const msg = await this.nc.request(Subjects.agentCommand(node), JSON.stringify(cmd), { timeout: 2000 });
-      const r = commandReplySchema.safeParse(safeJson(msg.data));
-      const ok = r.success && r.data.ok;
-      if (!ok) this.opts.log.warn('agent refused command', { node, type: cmd.type, error: r.success ? r.data.error : 'malformed reply' });
-      return ok;
-    } catch (err) {
-      // retried by the monitor (starts, handoffs, prunes) or the heartbeat reply (stops)
-      this.opts.log.debug('command not delivered', { node, type: cmd.type, err });
-      return false;
-    }
-  }
-
-  /** Records where the job moves next and tells the earlier nodes (their <stem>.remote.env). */
-  private recordHandoffs(job: JobRecord, s: StartIntent, now: number): void {
-    const deps = dependenciesOf(job.spec.stages).get(s.token.stage) ?? [];
-    const runRoot = this.nodes.entries.get(s.node)?.record.runRoot ?? '';
-    const runDir = runRoot ? `${runRoot}/${job.id}` : '';
-    for (const d of deps) {
-      const from = currentAttempt(job.stages.find((x) => x.name === d)!);
-      if (!from || from.node === s.node || from.state === 'stale') continue;
-      job.handoffs.push({
-        from: { stage: d, attempt: from.attempt, node: from.node },
-        to: { stage: s.token.stage, attempt: s.token.attempt, node: s.node, runDir, log: runDir ? `${runDir}/${s.token.stage}.${s.token.attempt}.log` : '' },
-        at: now,
-        acked: false,
-      });
-    }
+    await this.dispatch.start(job, token, f.attempt.node);
   }
 
   private async sendHandoff(job: JobRecord, h: JobRecord['handoffs'][number]): Promise<void> {
-    const key = `${job.id}/${h.from.stage}/${h.from.attempt}->${h.to.stage}/${h.to.attempt}`;
-    this.otherSentAt.set(key, Date.now());
-    const ok = await this.command(h.from.node, {
-      type: 'handoff',
-      token: { job: job.id, stage: h.from.stage, attempt: h.from.attempt },
-      remote: { node: h.to.node, runDir: h.to.runDir, log: h.to.log, token: { job: job.id, stage: h.to.stage, attempt: h.to.attempt } },
-    });
-    if (ok)
-      await this.serial(async () => {
-        h.acked = true;
-        await this.persist(job);
-      });
+    if (await this.dispatch.handoff(job.id, h)) await this.serial(() => this.apply(job, { kind: 'handoff-acked', handoff: h }));
   }
 
   private async sendPrune(job: JobRecord, node: string): Promise<void> {
-    this.otherSentAt.set(`prune/${job.id}/${node}`, Date.now());
-    const ok = await this.command(node, { type: 'prune', job: job.id, globs: job.spec.prune ?? [] });
-    if (ok)
-      await this.serial(async () => {
-        if (!job.pruned.includes(node)) job.pruned.push(node);
-        await this.persist(job);
-      });
+    if (await this.dispatch.prune(job, node)) await this.serial(() => this.apply(job, { kind: 'pruned', node }));
   }
 
   // ---- heartbeats and liveness ----
 
   private onHeartbeat(msg: Msg): void {
-    const parsed = heartbeatSchema.safeParse(safeJson(msg.data));
-    if (!parsed.success) {
-      this.opts.log.warn('invalid heartbeat ignored', { subject: msg.subject, errors: formatIssues(parsed.error).slice(0, 5) });
+    const parsed = decode(heartbeatSchema, msg.data);
+    if (!parsed.ok) {
+      this.opts.log.warn('invalid heartbeat ignored', { subject: msg.subject, errors: parsed.errors.slice(0, 5) });
       if (msg.reply) msg.respond(JSON.stringify({ ok: false, superseded: [], cancel: [], draining: false, error: 'invalid heartbeat' } satisfies HeartbeatReply));
       return;
     }
-    const hb = parsed.data;
+    const hb = parsed.value;
     if (msg.subject !== Subjects.heartbeat(hb.node)) {
       this.opts.log.warn('heartbeat on another node\'s subject ignored', { subject: msg.subject, node: hb.node });
       return;
     }
-    if (this.state !== 'RUNNING') return; // stopping: no reply, agents see no responders and hold
+    if (this.life.state !== 'RUNNING') return; // stopping: no reply, agents see no responders and hold
     const now = Date.now();
     const { entry, changed, instanceChanged } = this.nodes.seen(hb, now);
     const reply: HeartbeatReply = { ok: true, superseded: [], cancel: [], draining: entry.record.draining };
     for (const r of hb.runs) {
       if (r.state === 'exited') continue;
-      const job = this.jobs.get(r.token.job);
-      const f = job && findAttempt(job, r.token);
-      if (!job || !f || !isActiveAttempt(f.attempt.state) || f.attempt.node !== hb.node) reply.superseded.push(r.token);
-      else if (f.attempt.stopRequested === 'cancelled') reply.cancel.push(r.token);
+      const verdict = runVerdict(this.jobs.get(r.token.job), r.token, hb.node);
+      if (verdict === 'superseded') reply.superseded.push(r.token);
+      else if (verdict === 'cancel') reply.cancel.push(r.token);
     }
     if (msg.reply) msg.respond(JSON.stringify(reply));
     void this.serial(async () => {
       if (changed) await this.persistNode(entry);
       if (changed && !instanceChanged) this.opts.log.info('node registered', { node: hb.node, labels: hb.labels, slots: hb.slots });
       if (instanceChanged) await this.onNodeWiped(entry);
-      const was = entry.handled;
-      entry.handled = 'ready';
-      if (was === 'down') this.opts.log.info('node back', { node: hb.node });
-      // a stage waiting out a `failover: wait` on this node stops waiting; only a node
-      // that was down has such stages, so an ordinary heartbeat scans no jobs
+      const was = this.liveness.heard(entry);
       if (was === 'down') {
-        for (const job of this.jobs.values()) {
-          if (job.endedAt !== null) continue;
-          for (const { stage } of activeAttemptsOn(job, hb.node)) {
-            if (stage.nodeDownSince !== null) {
-              stage.nodeDownSince = null;
-              await this.persist(job);
-            }
-          }
-        }
+        this.opts.log.info('node back', { node: hb.node });
+        // a stage waiting out a `failover: wait` on this node stops waiting; only a node
+        // that was down has such stages, so an ordinary heartbeat scans no jobs
+        for (const job of this.jobs.values()) await this.apply(job, { kind: 'node-back', node: hb.node }, now);
       }
       if (changed || was !== 'ready') await this.scheduleAll();
     });
@@ -461,172 +352,63 @@ export class Coordinator {
   /** The node came back with a new instance id (its state dir is gone): its runs are lost. */
   private async onNodeWiped(entry: NodeEntry): Promise<void> {
     this.opts.log.warn('node restarted with a new identity; its unreported runs are lost', { node: entry.record.name });
-    await this.failNodeRuns(entry.record.name, 'the node lost its runner files', (key) => !entry.reported.has(key));
+    await this.nodeLost(entry.record.name, 'the node lost its runner files', (t) => !entry.reported.has(tokenKey(t)));
   }
 
-  private async monitor(): Promise<void> {
-    if (this.state !== 'RUNNING' || this.busAway) return;
+  /** Node lost (down, removed or wiped): each active attempt there follows its stage's failover policy. */
+  private async nodeLost(node: string, why: string, only?: (t: RunToken) => boolean): Promise<void> {
+    const now = Date.now();
+    for (const job of this.jobs.values()) await this.apply(job, { kind: 'node-lost', node, why, only }, now);
+  }
+
+  /** Every SWEEP_MS: liveness, `failover: wait` deadlines, and re-sends of unanswered commands. */
+  private async sweep(): Promise<void> {
+    if (this.life.state !== 'RUNNING' || this.busAway) return;
     const now = Date.now();
     let reschedule = false;
-    for (const e of this.nodes.entries.values()) {
-      const live = this.nodes.liveness(e, now);
-      if (live === e.handled) continue;
-      const prev = e.handled;
-      e.handled = live;
-      if (live === 'suspect') this.opts.log.warn('node suspect', { node: e.record.name, silentMs: now - e.lastSeenAt });
-      if (live === 'down') {
-        this.opts.log.warn('node down', { node: e.record.name, silentMs: now - e.lastSeenAt });
-        await this.failNodeRuns(e.record.name, `node ${e.record.name} down`, () => true);
-      }
-      if (prev === 'down' || live === 'down') reschedule = true;
+    for (const c of this.liveness.sweep(now)) {
+      if (c.to === 'down') await this.nodeLost(c.entry.record.name, `node ${c.entry.record.name} down`);
+      if (c.from === 'down' || c.to === 'down') reschedule = true;
     }
-    // failover: wait -> reassign when the wait is over
-    for (const job of this.jobs.values()) {
-      if (job.endedAt !== null) continue;
-      for (const stage of job.stages) {
-        const a = currentAttempt(stage);
-        if (stage.nodeDownSince === null || !a || !isActiveAttempt(a.state)) continue;
-        const policy = resolveFailover(stageSpec(job, stage.name).failover);
-        const waitMs = policy.mode === 'wait' ? policy.waitMs : 0;
-        if (now - stage.nodeDownSince >= waitMs) {
-          loseAttempt(job, stage, a, stageSpec(job, stage.name), `node ${a.node} did not come back within ${waitMs}ms`, now);
-          await this.persist(job);
-          reschedule = true;
-        }
-      }
-    }
-    // starts that got no answer are re-sent (agents de-duplicate by token)
-    for (const job of this.jobs.values()) {
-      if (job.endedAt !== null) continue;
-      for (const stage of job.stages) {
-        const a = currentAttempt(stage);
-        if (!a || a.state !== 'starting') continue;
-        const token = { job: job.id, stage: stage.name, attempt: a.attempt };
-        const node = this.nodes.entries.get(a.node);
-        if (!node || this.nodes.liveness(node, now) !== 'ready') continue;
-        if (node.reported.has(tokenKey(token))) continue;
-        if (now - (this.startSentAt.get(tokenKey(token)) ?? 0) >= RESEND_START_MS) void this.sendStart(token);
-      }
-    }
-    this.resendHousekeeping(now);
+    for (const job of this.jobs.values()) if ((await this.apply(job, { kind: 'wait-expired' }, now)).changed) reschedule = true;
+    this.resend(now);
     if (reschedule) await this.scheduleAll();
   }
 
-  /** Handoff markers and prunes are delivered at least once, whenever the node is there. */
-  private resendHousekeeping(now: number): void {
-    const ready = (node: string): boolean => {
-      const e = this.nodes.entries.get(node);
-      return e !== undefined && this.nodes.liveness(e, now) === 'ready';
-    };
-    const due = (key: string): boolean => now - (this.otherSentAt.get(key) ?? 0) >= RESEND_START_MS;
+  /** Starts, handoff markers and prunes are delivered at least once, whenever the node is there. */
+  private resend(now: number): void {
+    const ready = (node: string): boolean => this.liveness.isReady(node, now);
     for (const job of this.jobs.values()) {
-      for (const h of job.handoffs) if (!h.acked && ready(h.from.node) && due(handoffKey(job, h))) void this.sendHandoff(job, h);
-      if (job.endedAt === null || !job.spec.prune?.length) continue;
-      const nodes = new Set(job.stages.flatMap((s) => s.attempts.map((a) => a.node)));
-      for (const n of nodes) if (!job.pruned.includes(n) && ready(n) && due(`prune/${job.id}/${n}`)) void this.sendPrune(job, n);
-    }
-  }
-
-  /** Node lost (or wiped): each active attempt there follows its stage's failover policy. */
-  private async failNodeRuns(node: string, why: string, which: (tokenKey: string) => boolean): Promise<void> {
-    const now = Date.now();
-    for (const job of this.jobs.values()) {
-      if (job.endedAt !== null) continue;
-      let changed = false;
-      for (const { stage, attempt } of activeAttemptsOn(job, node)) {
-        if (!which(`${job.id}/${stage.name}/${attempt.attempt}`)) continue;
-        const spec = stageSpec(job, stage.name);
-        const policy = resolveFailover(spec.failover);
-        if (policy.mode === 'wait' && !job.cancelRequested) {
-          stage.nodeDownSince ??= now;
-          stage.reason = `node ${node} down; waiting up to ${policy.waitMs}ms for it to return`;
-        } else {
-          loseAttempt(job, stage, attempt, spec, why, now);
-        }
-        changed = true;
+      // starts that got no answer are re-sent (agents de-duplicate by token)
+      for (const { token, node } of startingAttempts(job)) {
+        const entry = this.nodes.entries.get(node);
+        if (!entry || !ready(node) || entry.reported.has(tokenKey(token))) continue;
+        if (this.dispatch.startDue(token, now)) void this.sendStart(token);
       }
-      if (changed) {
-        summarize(job, now);
-        await this.persist(job);
-      }
+      for (const h of job.handoffs) if (!h.acked && ready(h.from.node) && this.dispatch.handoffDue(job.id, h, now)) void this.sendHandoff(job, h);
+      for (const n of prunesDue(job)) if (ready(n) && this.dispatch.pruneDue(job.id, n, now)) void this.sendPrune(job, n);
     }
   }
 
   // ---- run events from agents ----
 
-  private async startEventConsumer(): Promise<void> {
-    const jsm = await jetstreamManager(this.nc);
-    try {
-      await jsm.consumers.info(Streams.events, Durables.coordinatorEvents);
-    } catch {
-      await jsm.consumers.add(Streams.events, {
-        durable_name: Durables.coordinatorEvents,
-        ack_policy: AckPolicy.Explicit,
-        deliver_policy: DeliverPolicy.All,
-        ack_wait: 30_000_000_000,
-        max_ack_pending: 1000,
-      });
-    }
-    const consumer = await this.js.consumers.get(Streams.events, Durables.coordinatorEvents);
-    this.events = await consumer.consume({ max_messages: 200 });
-    void (async () => {
-      for await (const m of this.events!) {
-        const rec = outboxRecordSchema.safeParse(safeJson(m.data));
-        if (!rec.success) {
-          this.opts.log.warn('invalid run event dropped', { subject: m.subject, errors: formatIssues(rec.error).slice(0, 5) });
-          m.term();
-          continue;
-        }
-        try {
-          await this.serial(() => this.applyEvent(rec.data.event));
-          m.ack();
-        } catch (err) {
-          this.opts.log.error('run event not applied; will be redelivered', { err });
-          m.nak(1000);
-        }
-      }
-    })().catch((err) => this.opts.log.error('event consumer stopped', { err }));
-  }
-
-  private async applyEvent(ev: RunEvent): Promise<void> {
+  private async applyRunEvent(ev: RunEvent): Promise<void> {
     const job = this.jobs.get(ev.token.job);
     if (!job) {
       this.opts.log.warn('event for unknown job ignored', { token: tokenKey(ev.token), kind: ev.kind });
       return;
     }
-    const now = Date.now();
-    let changed = false;
-    if (ev.kind === 'started') changed = applyStarted(job, ev.token, ev.startedAt);
-    else if (ev.kind === 'exited') {
-      changed = applyExited(job, ev.token, ev, now);
-      if (changed) this.opts.log.info('run ended', { token: tokenKey(ev.token), exitCode: ev.exitCode, stopReason: ev.stopReason, vanished: ev.vanished });
-    } else if (ev.kind === 'rejected') {
-      const f = findAttempt(job, ev.token);
-      if (f && isActiveAttempt(f.attempt.state)) {
-        f.attempt.state = 'failed';
-        f.attempt.reason = `agent rejected the run: ${ev.reason}`;
-        f.stage.state = 'failed';
-        f.stage.reason = f.attempt.reason;
-        changed = true;
-      }
-    }
+    const event: JobEvent =
+      ev.kind === 'started'
+        ? { kind: 'started', token: ev.token, startedAt: ev.startedAt }
+        : ev.kind === 'exited'
+          ? { kind: 'exited', token: ev.token, report: ev }
+          : { kind: 'rejected', token: ev.token, reason: ev.reason };
+    const { changed } = await this.apply(job, event);
     if (!changed) return;
-    summarize(job, now);
-    await this.persist(job);
+    if (ev.kind === 'exited') this.opts.log.info('run ended', { token: tokenKey(ev.token), exitCode: ev.exitCode, stopReason: ev.stopReason, vanished: ev.vanished });
     await this.schedule(job);
     // a run that ended freed a slot
     if (ev.kind !== 'started') await this.scheduleAll();
-  }
-}
-
-function handoffKey(job: JobRecord, h: JobRecord['handoffs'][number]): string {
-  return `${job.id}/${h.from.stage}/${h.from.attempt}->${h.to.stage}/${h.to.attempt}`;
-}
-
-function safeJson(data: Uint8Array | string): unknown {
-  try {
-    return JSON.parse(typeof data === 'string' ? data : new TextDecoder().decode(data));
-  } catch {
-    return undefined;
   }
 }

@@ -1,6 +1,12 @@
-// The job state machine, pure: given a job record and what happened (a placement,
-// a run event, a node lost, a cancel), change the record and say what to send.
-// The coordinator persists the record before it acts on the returned intents.
+// The job state machine, pure and whole: `step(job, event, now)` is the only way a job,
+// its stages and their attempts change state. It updates the record in place (linear in
+// the job's size, no copy per event) and returns the effects to carry out: runs to start
+// or stop, handoff markers to deliver. The coordinator persists the record first, then
+// carries out the effects; it decides nothing about states itself.
+//
+// Where does a stage go from `running` to `lost`? Here: an `exited` event with a fenced
+// or vanished run, a `node-lost` event, or a `wait-expired` check, each under the stage's
+// failover policy `fail` (or any policy once the job is being cancelled) - see loseAttempt.
 import { dependenciesOf, resolveFailover, type JobSpec, type StageSpec } from '../proto/job-spec.js';
 import type { RunToken } from '../proto/names.js';
 import {
@@ -10,9 +16,36 @@ import {
   type AttemptRecord,
   type AttemptState,
   type JobRecord,
+  type JobState,
   type StageRecord,
+  type StageState,
 } from '../proto/records.js';
 import type { PlacementResult } from './scheduler.js';
+
+// ---------------------------------------------------------------------------------
+// Events in, effects out.
+
+export type JobEvent =
+  /** A placement pass: settle what can be settled, place every stage that can start now. */
+  | { kind: 'place'; place: (s: StageSpec) => PlacementResult; runRootOf: (node: string) => string }
+  | { kind: 'started'; token: RunToken; startedAt: number }
+  | { kind: 'exited'; token: RunToken; report: ExitReport }
+  /** The agent refused the run before it started (workspace missing or damaged...). */
+  | { kind: 'rejected'; token: RunToken; reason: string }
+  | { kind: 'cancel' }
+  /** The node is down, removed or wiped: its active attempts (those `only` accepts) follow their failover policy. */
+  | { kind: 'node-lost'; node: string; why: string; only?: (token: RunToken) => boolean }
+  /** The node heartbeats again: stages waiting out `failover: wait` on it stop waiting. */
+  | { kind: 'node-back'; node: string }
+  /** Time passed: a `failover: wait` that is over reassigns (or fails) its stage. */
+  | { kind: 'wait-expired' }
+  /** The earlier node wrote its `<stem>.remote.env` marker. */
+  | { kind: 'handoff-acked'; handoff: Handoff }
+  /** The node removed the job's pruned files. */
+  | { kind: 'pruned'; node: string };
+export type JobEventKind = JobEvent['kind'];
+
+export type Handoff = JobRecord['handoffs'][number];
 
 export interface StartIntent {
   type: 'start';
@@ -26,7 +59,207 @@ export interface StopIntent {
   token: RunToken;
   reason: 'cancelled' | 'timeout' | 'superseded';
 }
+/** A handoff marker the earlier node must write (delivered at least once, until acked). */
+export interface HandoffIntent {
+  type: 'handoff';
+  handoff: Handoff;
+}
+export type Effect = StartIntent | StopIntent | HandoffIntent;
+/** @deprecated the older name of Effect without handoffs */
 export type Intent = StartIntent | StopIntent;
+
+/** One state change seen by `step`, at one of the three levels. `from` null: the attempt is new. */
+export interface Transition {
+  level: 'job' | 'stage' | 'attempt';
+  /** job id, stage name, or `stage/attempt` */
+  what: string;
+  from: string | null;
+  to: string;
+  event: JobEventKind;
+}
+
+export interface StepResult {
+  job: JobRecord;
+  /** Something in the record changed (the coordinator still compares before writing). */
+  changed: boolean;
+  effects: Effect[];
+  transitions: Transition[];
+  /** Transitions not in the table below: a bug in this module; the coordinator logs them. */
+  illegal: Transition[];
+}
+
+// ---------------------------------------------------------------------------------
+// The legal transitions, written down once. `step` checks every change it makes
+// against these tables and the unit tests walk every row. A state missing as a key
+// is terminal: nothing leaves it.
+
+type Table<S extends string> = Partial<Record<S | 'new', Partial<Record<S, readonly JobEventKind[]>>>>;
+
+export const ATTEMPT_TRANSITIONS: Table<AttemptState> = {
+  new: { starting: ['place'] },
+  starting: {
+    running: ['started'],
+    succeeded: ['exited'],
+    failed: ['exited', 'rejected'],
+    cancelled: ['exited'],
+    timeout: ['exited'],
+    stale: ['exited', 'node-lost', 'wait-expired'],
+    lost: ['exited', 'node-lost', 'wait-expired'],
+  },
+  running: {
+    succeeded: ['exited'],
+    // an agent rejects a run before starting it; a `rejected` after `started` comes only
+    // from a broken agent, and fails the stage all the same
+    failed: ['exited', 'rejected'],
+    cancelled: ['exited'],
+    timeout: ['exited'],
+    stale: ['exited', 'node-lost', 'wait-expired'],
+    lost: ['exited', 'node-lost', 'wait-expired'],
+  },
+};
+
+export const STAGE_TRANSITIONS: Table<StageState> = {
+  queued: { running: ['place'], skipped: ['place'], cancelled: ['place'] },
+  running: {
+    succeeded: ['exited'],
+    failed: ['exited', 'rejected'],
+    timeout: ['exited'],
+    lost: ['exited', 'node-lost', 'wait-expired'],
+    // reassign: the attempt was superseded and the stage waits for its next placement;
+    // `place` when the current attempt itself reported `superseded` (it is then stale and
+    // the stage, still `running`, is placed again, or waits, or is cancelled)
+    queued: ['exited', 'node-lost', 'wait-expired', 'place'],
+    cancelled: ['exited', 'place'],
+  },
+};
+
+export const JOB_TRANSITIONS: Table<JobState> = {
+  queued: {
+    running: ['place'],
+    // a cancel before anything started ends the job in the next placement pass
+    cancelled: ['place'],
+  },
+  // The job's outcome is its first bad stage's in file order (a cancel wins over all), so
+  // the event that ends the last stage need not be the one that made the outcome: a lost
+  // cleanup after a timed-out build ends the job as `timeout` on `node-lost`; a placement
+  // pass ends it when it skips what is left after a failure.
+  running: {
+    succeeded: ['exited'],
+    failed: ['exited', 'rejected', 'place', 'node-lost'],
+    timeout: ['exited', 'rejected', 'place', 'node-lost'],
+    lost: ['exited', 'rejected', 'place', 'node-lost'],
+    // a `failover: wait` that runs out after a cancel ends the stage lost and the job cancelled
+    cancelled: ['exited', 'rejected', 'place', 'node-lost', 'wait-expired'],
+  },
+};
+
+function legal<S extends string>(table: Table<S>, from: S | 'new', to: S, event: JobEventKind): boolean {
+  return table[from]?.[to]?.includes(event) ?? false;
+}
+
+/**
+ * The one transition function: applies `event` to `job` at time `now` and returns what
+ * to do about it. Events that do not apply (a stale token, a finished job) change nothing.
+ */
+export function step(job: JobRecord, event: JobEvent, now: number): StepResult {
+  const before = snapshot(job);
+  const effects: Effect[] = [];
+  let changed = false;
+  switch (event.kind) {
+    case 'place': {
+      const handoffsBefore = job.handoffs.length;
+      const starts = advance(job, now, event.place);
+      for (const s of starts) recordHandoffs(job, s, event.runRootOf(s.node), now);
+      effects.push(...starts, ...job.handoffs.slice(handoffsBefore).map((handoff): HandoffIntent => ({ type: 'handoff', handoff })));
+      changed = starts.length > 0;
+      break;
+    }
+    case 'started':
+      changed = applyStarted(job, event.token, event.startedAt);
+      break;
+    case 'exited':
+      changed = applyExited(job, event.token, event.report, now);
+      break;
+    case 'rejected':
+      changed = applyRejected(job, event.token, event.reason);
+      break;
+    case 'cancel': {
+      const was = job.cancelRequested;
+      effects.push(...requestCancel(job));
+      changed = !was && job.cancelRequested;
+      break;
+    }
+    case 'node-lost':
+      changed = loseNode(job, event.node, event.why, event.only ?? (() => true), now);
+      break;
+    case 'node-back':
+      changed = nodeBack(job, event.node);
+      break;
+    case 'wait-expired':
+      changed = expireWaits(job, now);
+      break;
+    case 'handoff-acked': {
+      const h = job.handoffs.find((x) => sameHandoff(x, event.handoff));
+      if (h && !h.acked) h.acked = changed = true;
+      break;
+    }
+    case 'pruned':
+      if (!job.pruned.includes(event.node)) {
+        job.pruned.push(event.node);
+        changed = true;
+      }
+      break;
+  }
+  if (changed && event.kind !== 'place') summarize(job, now);
+  const transitions = diffSnapshot(before, snapshot(job), event.kind);
+  const illegal = transitions.filter((t) =>
+    t.level === 'job'
+      ? !legal(JOB_TRANSITIONS, t.from as JobState, t.to as JobState, t.event)
+      : t.level === 'stage'
+        ? !legal(STAGE_TRANSITIONS, t.from as StageState, t.to as StageState, t.event)
+        : !legal(ATTEMPT_TRANSITIONS, (t.from ?? 'new') as AttemptState | 'new', t.to as AttemptState, t.event),
+  );
+  return { job, changed: changed || transitions.length > 0, effects, transitions, illegal };
+}
+
+interface Snapshot {
+  job: JobState;
+  stages: Map<string, StageState>;
+  attempts: Map<string, AttemptState>;
+}
+
+function snapshot(job: JobRecord): Snapshot {
+  const stages = new Map<string, StageState>();
+  const attempts = new Map<string, AttemptState>();
+  for (const s of job.stages) {
+    stages.set(s.name, s.state);
+    for (const a of s.attempts) attempts.set(`${s.name}/${a.attempt}`, a.state);
+  }
+  return { job: job.state, stages, attempts };
+}
+
+function diffSnapshot(a: Snapshot, b: Snapshot, event: JobEventKind): Transition[] {
+  const out: Transition[] = [];
+  for (const [what, to] of b.attempts) {
+    const from = a.attempts.get(what) ?? null;
+    if (from !== to) out.push({ level: 'attempt', what, from, to, event });
+  }
+  for (const [what, to] of b.stages) {
+    const from = a.stages.get(what)!;
+    if (from !== to) out.push({ level: 'stage', what, from, to, event });
+  }
+  if (a.job !== b.job) out.push({ level: 'job', what: '', from: a.job, to: b.job, event });
+  return out;
+}
+
+function sameHandoff(a: Handoff, b: Handoff): boolean {
+  return a.from.stage === b.from.stage && a.from.attempt === b.from.attempt && a.to.stage === b.to.stage && a.to.attempt === b.to.attempt;
+}
+
+/** Stable identity of a handoff marker, for delivery bookkeeping. */
+export function handoffKey(jobId: string, h: Handoff): string {
+  return `${jobId}/${h.from.stage}/${h.from.attempt}->${h.to.stage}/${h.to.attempt}`;
+}
 
 export function newJobRecord(id: string, spec: JobSpec, now: number, workspace: string | null): JobRecord {
   return {
@@ -240,8 +473,8 @@ export function applyExited(job: JobRecord, t: RunToken, e: ExitReport, now: num
 
 /**
  * The attempt's node is gone (or gave the run up). `reassign` supersedes it and
- * queues a new attempt; `fail` ends the stage as lost. `wait` is handled by the
- * caller, which calls this once the wait is over.
+ * queues a new attempt; `fail` ends the stage as lost. `wait` is handled by loseNode,
+ * which starts the clock, and expireWaits, which calls this once the wait is over.
  */
 export function loseAttempt(job: JobRecord, stage: StageRecord, attempt: AttemptRecord, spec: StageSpec, why: string, now: number): void {
   const policy = resolveFailover(spec.failover);
@@ -299,3 +532,121 @@ export function authoritativeNode(job: JobRecord): string {
   }
   return last;
 }
+
+/** The agent refused the run before starting it: the stage fails with the agent's reason. */
+function applyRejected(job: JobRecord, t: RunToken, reason: string): boolean {
+  const f = findAttempt(job, t);
+  if (!f || !isActiveAttempt(f.attempt.state)) return false;
+  f.attempt.state = 'failed';
+  f.attempt.reason = `agent rejected the run: ${reason}`;
+  f.stage.state = 'failed';
+  f.stage.reason = f.attempt.reason;
+  return true;
+}
+
+/** Each active attempt on the lost node follows its stage's failover policy; `wait` starts the clock. */
+function loseNode(job: JobRecord, node: string, why: string, only: (t: RunToken) => boolean, now: number): boolean {
+  if (job.endedAt !== null) return false;
+  let changed = false;
+  for (const { stage, attempt } of activeAttemptsOn(job, node)) {
+    if (!only({ job: job.id, stage: stage.name, attempt: attempt.attempt })) continue;
+    const spec = stageSpec(job, stage.name);
+    const policy = resolveFailover(spec.failover);
+    if (policy.mode === 'wait' && !job.cancelRequested) {
+      stage.nodeDownSince ??= now;
+      stage.reason = `node ${node} down; waiting up to ${policy.waitMs}ms for it to return`;
+    } else {
+      loseAttempt(job, stage, attempt, spec, why, now);
+    }
+    changed = true;
+  }
+  return changed;
+}
+
+function nodeBack(job: JobRecord, node: string): boolean {
+  if (job.endedAt !== null) return false;
+  let changed = false;
+  for (const { stage } of activeAttemptsOn(job, node)) {
+    if (stage.nodeDownSince === null) continue;
+    stage.nodeDownSince = null;
+    changed = true;
+  }
+  return changed;
+}
+
+/** `failover: wait` is over for a stage whose node stayed away: reassign (or fail) it now. */
+function expireWaits(job: JobRecord, now: number): boolean {
+  if (job.endedAt !== null) return false;
+  let changed = false;
+  for (const stage of job.stages) {
+    const a = currentAttempt(stage);
+    if (stage.nodeDownSince === null || !a || !isActiveAttempt(a.state)) continue;
+    const spec = stageSpec(job, stage.name);
+    const policy = resolveFailover(spec.failover);
+    const waitMs = policy.mode === 'wait' ? policy.waitMs : 0;
+    if (now - stage.nodeDownSince < waitMs) continue;
+    loseAttempt(job, stage, a, spec, `node ${a.node} did not come back within ${waitMs}ms`, now);
+    changed = true;
+  }
+  return changed;
+}
+
+/** Records where the job moves next, so the earlier nodes write their <stem>.remote.env. */
+function recordHandoffs(job: JobRecord, s: StartIntent, runRoot: string, now: number): void {
+  const deps = dependenciesOf(job.spec.stages).get(s.token.stage) ?? [];
+  const runDir = runRoot ? `${runRoot}/${job.id}` : '';
+  for (const d of deps) {
+    const from = currentAttempt(job.stages.find((x) => x.name === d)!);
+    if (!from || from.node === s.node || from.state === 'stale') continue;
+    job.handoffs.push({
+      from: { stage: d, attempt: from.attempt, node: from.node },
+      to: { stage: s.token.stage, attempt: s.token.attempt, node: s.node, runDir, log: runDir ? `${runDir}/${s.token.stage}.${s.token.attempt}.log` : '' },
+      at: now,
+      acked: false,
+    });
+  }
+}
+
+// ---------------------------------------------------------------------------------
+// Questions the coordinator asks about a job (reads only).
+
+/**
+ * What a node reporting a live run should do with it: keep it (`current`), stop it because
+ * it was superseded or its job is unknown (`superseded`), or stop it because the job is
+ * being cancelled (`cancel`).
+ */
+export function runVerdict(job: JobRecord | undefined, t: RunToken, node: string): 'current' | 'superseded' | 'cancel' {
+  const f = job && findAttempt(job, t);
+  if (!f || !isActiveAttempt(f.attempt.state) || f.attempt.node !== node) return 'superseded';
+  return f.attempt.stopRequested === 'cancelled' ? 'cancel' : 'current';
+}
+
+/** Attempts placed but not yet reported started: their start command may need sending again. */
+export function startingAttempts(job: JobRecord): { token: RunToken; node: string }[] {
+  if (job.endedAt !== null) return [];
+  const out: { token: RunToken; node: string }[] = [];
+  for (const stage of job.stages) {
+    const a = currentAttempt(stage);
+    if (a && a.state === 'starting') out.push({ token: { job: job.id, stage: stage.name, attempt: a.attempt }, node: a.node });
+  }
+  return out;
+}
+
+/** Nodes that still hold files of this ended job to prune. */
+export function prunesDue(job: JobRecord): string[] {
+  if (job.endedAt === null || !job.spec.prune?.length) return [];
+  const nodes = new Set(job.stages.flatMap((s) => s.attempts.map((a) => a.node)));
+  return [...nodes].filter((n) => !job.pruned.includes(n));
+}
+
+/** How many active attempts of this job each node holds (for slot accounting). */
+export function activeAttemptNodes(job: JobRecord): string[] {
+  if (job.endedAt !== null) return [];
+  const out: string[] = [];
+  for (const s of job.stages) {
+    const a = currentAttempt(s);
+    if (a && isActiveAttempt(a.state)) out.push(a.node);
+  }
+  return out;
+}
+

@@ -56,7 +56,10 @@ export const jobRecordSchema = z.object({
   cancelRequested: z.boolean().default(false),
   workspace: z.string().nullable().default(null),
   stages: z.array(stageRecordSchema),
-  /** Bumped on every change; guards KV writes against a stale coordinator. */
+  /**
+   * Bumped on every write. Nothing checks it yet: KV writes are plain puts, so two
+   * coordinators would overwrite each other (compare-and-set on it comes with leadership).
+   */
   revision: z.number().int().default(0),
   /** Where the job moved between nodes; each marker is acked by the earlier node. */
   handoffs: z

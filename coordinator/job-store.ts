@@ -1,0 +1,75 @@
+// The coordinator's jobs: held in memory, loaded from and written to JetStream KV. A
+// write happens only when the record changed (compared without its revision), and every
+// write is announced on `changes` for followers (gRPC watch and logs streams).
+import { EventEmitter } from 'node:events';
+import type { KV } from '@nats-io/kv';
+import { decode } from '../proto/decode.js';
+import { jobRecordSchema, type JobRecord } from '../proto/records.js';
+import type { Logger } from '../lib/log.js';
+
+export class JobStore {
+  private readonly jobs = new Map<string, JobRecord>();
+  /** The record as last written, without its revision: a write of the same content is skipped. */
+  private readonly written = new Map<string, string>();
+  /** Emits 'job' (JobRecord) after every persisted change. */
+  readonly changes = new EventEmitter();
+
+  constructor(
+    private readonly kv: () => KV,
+    private readonly log: Logger,
+  ) {
+    this.changes.setMaxListeners(0);
+  }
+
+  /** Reads every record; a damaged one is reported and skipped, never fatal. */
+  async load(): Promise<number> {
+    const kv = this.kv();
+    for await (const key of await kv.keys()) {
+      const e = await kv.get(key);
+      if (!e || e.operation !== 'PUT') continue;
+      const r = decode(jobRecordSchema, e.string());
+      if (!r.ok) {
+        this.log.warn('damaged job record skipped', { key, errors: r.errors });
+        continue;
+      }
+      this.jobs.set(r.value.id, r.value);
+      this.written.set(r.value.id, JSON.stringify({ ...r.value, revision: 0 }));
+    }
+    return this.jobs.size;
+  }
+
+  get(id: string): JobRecord | undefined {
+    return this.jobs.get(id);
+  }
+
+  add(job: JobRecord): void {
+    this.jobs.set(job.id, job);
+  }
+
+  values(): IterableIterator<JobRecord> {
+    return this.jobs.values();
+  }
+
+  /** Every job, oldest submission first. */
+  list(): JobRecord[] {
+    return [...this.jobs.values()].sort((a, b) => a.submittedAt - b.submittedAt);
+  }
+
+  /** Jobs that have not ended, oldest submission first. */
+  active(): JobRecord[] {
+    return this.list().filter((j) => j.endedAt === null);
+  }
+
+  /** Writes the job to KV if it changed since the last write (compared without its revision). */
+  async persist(job: JobRecord): Promise<void> {
+    const rev = job.revision;
+    job.revision = 0;
+    const key = JSON.stringify(job);
+    job.revision = rev;
+    if (this.written.get(job.id) === key) return;
+    job.revision += 1;
+    await this.kv().put(job.id, JSON.stringify(job));
+    this.written.set(job.id, key);
+    this.changes.emit('job', job);
+  }
+}
