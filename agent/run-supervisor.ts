@@ -5,16 +5,49 @@ import { closeSync, existsSync, openSync, readdirSync, readSync, statSync, write
 import { join } from 'node:path';
 import type { RunEvent, RunReport, StartCommand, StopReason } from '../proto/bus.js';
 import { tokenKey, type RunToken } from '../proto/names.js';
+import { ErrorCode, MeshrunError } from '../lib/errors.js';
 import type { Logger } from '../lib/log.js';
 import { launchRun } from './runner/launcher.js';
-import { isSameProcessAlive } from './runner/procfs.js';
-import { readCursor, readMeta, readRc, runPaths, stemPaths, writeCursor, type RunPaths } from './runner/run-files.js';
+import { isSameProcessAlive, type ProcIdentity } from './runner/procfs.js';
+import { readCursor, readMeta, readRc, runPaths, stemPaths, writeCursor, type RunMeta, type RunPaths } from './runner/run-files.js';
 
 const CHUNK = 64 * 1024;
 const EXITED_RETENTION_MS = 60_000;
 const WRAPPER_START_GRACE_MS = 15_000;
 
 export type Channel = 'log' | 'pev';
+
+/**
+ * Where a run is in its life. The one setter (`moveTo`) allows only these moves:
+ *
+ * | phase     | what is happening                                                  | next                               |
+ * |-----------|--------------------------------------------------------------------|------------------------------------|
+ * | starting  | wrapper launched (or adopted), the process not started yet         | running, ending                    |
+ * | running   | the process runs (a stop asked for before the start is sent now)   | stopping, ending                   |
+ * | stopping  | stop signalled: SIGTERM sent to the run's process group            | killing, ending                    |
+ * | killing   | the grace ran out: SIGKILL sent, waiting for the rc                | ending                             |
+ * | ending    | exit seen; its extras not gathered yet (retried on every check)    | reporting                          |
+ * | reporting | extras (outputs, failures, artifacts) being gathered               | exited, ending (could not finish)  |
+ * | exited    | exit reported (queued in the outbox); log/event bytes still relay  | relayed                            |
+ * | relayed   | everything relayed; kept EXITED_RETENTION_MS, then forgotten       | -                                  |
+ *
+ * An adopted run (agent restart) begins in starting, running or exited.
+ */
+export type RunPhase = 'starting' | 'running' | 'stopping' | 'killing' | 'ending' | 'reporting' | 'exited' | 'relayed';
+
+const NEXT: Record<RunPhase, readonly RunPhase[]> = {
+  starting: ['running', 'ending'],
+  running: ['stopping', 'ending'],
+  stopping: ['killing', 'ending'],
+  killing: ['ending'],
+  ending: ['reporting'],
+  reporting: ['exited', 'ending'],
+  exited: ['relayed'],
+  relayed: [],
+};
+
+/** Phases in which the process may still be alive (no exit seen yet). */
+const LIVE: ReadonlySet<RunPhase> = new Set(['starting', 'running', 'stopping', 'killing']);
 
 /** What a run leaves besides its rc, gathered when it ends (may need the bus: artifacts). */
 export interface RunExtras {
@@ -53,21 +86,26 @@ interface ActiveRun {
   failoverWaitMs: number;
   timeoutMs: number | null;
   createdAt: number;
-  wrapper: { pid: number; startTicks: number } | null;
-  proc: { pid: number; startTicks: number } | null;
-  startedAt: number | null;
-  logOffset: number;
-  eventsOffset: number;
   artifacts: string[];
   playbook: boolean;
-  /** Exit seen in the runner files, extras (artifacts, outputs) being gathered. */
-  ending: ExitInfo | null;
-  finishing: boolean;
+  phase: RunPhase;
+  /** When the run entered its phase: the kill grace and the retention count from it. */
+  phaseAt: number;
+  wrapper: ProcIdentity | null;
+  proc: ProcIdentity | null;
+  /** The process's start time, from the runner files (timeouts count from it). */
+  startedAt: number | null;
+  /** Set once a stop is asked for; it is signalled as soon as there is a process. */
+  stopReason: StopReason | null;
+  /** Set from `ending` on. */
   exit: ExitInfo | null;
-  stop: { reason: StopReason; at: number; signalled: boolean; killed: boolean } | null;
+  logOffset: number;
+  eventsOffset: number;
+  /** A relay of the run's files is in flight (one at a time). */
   pumping: boolean;
-  doneAt: number | null;
 }
+
+type RunSpec = Pick<ActiveRun, 'token' | 'paths' | 'failover' | 'failoverWaitMs' | 'timeoutMs' | 'createdAt' | 'artifacts' | 'playbook'>;
 
 export class RunSupervisor {
   private readonly runs = new Map<string, ActiveRun>();
@@ -109,11 +147,17 @@ export class RunSupervisor {
         error: null,
       },
     });
-    const run = this.newRun(cmd.token, paths, cmd.failover, cmd.timeoutMs ?? null, now, 0);
-    run.failoverWaitMs = cmd.failoverWaitMs ?? 0;
-    run.artifacts = cmd.artifacts ?? [];
-    run.playbook = cmd.playbook !== undefined;
-    this.runs.set(key, run);
+    const spec: RunSpec = {
+      token: cmd.token,
+      paths,
+      failover: cmd.failover,
+      failoverWaitMs: cmd.failoverWaitMs ?? 0,
+      timeoutMs: cmd.timeoutMs ?? null,
+      createdAt: now,
+      artifacts: cmd.artifacts ?? [],
+      playbook: cmd.playbook !== undefined,
+    };
+    this.runs.set(key, newRun(spec, 'starting', now));
     return { known: false };
   }
 
@@ -139,18 +183,25 @@ export class RunSupervisor {
         const key = tokenKey(meta.token);
         if (this.runs.has(key)) continue;
         if (cursor.exitReported && cursor.logOffset >= fileSize(paths.log) && cursor.eventsOffset >= fileSize(paths.events)) continue;
-        const run = this.newRun(meta.token, paths, meta.failover, meta.timeoutMs, meta.createdAt, cursor.logOffset);
-        run.failoverWaitMs = meta.failoverWaitMs ?? 0;
-        run.artifacts = meta.artifacts;
-        run.playbook = meta.playbook;
+        const spec: RunSpec = {
+          token: meta.token,
+          paths,
+          failover: meta.failover,
+          failoverWaitMs: meta.failoverWaitMs ?? 0,
+          timeoutMs: meta.timeoutMs,
+          createdAt: meta.createdAt,
+          artifacts: meta.artifacts,
+          playbook: meta.playbook,
+        };
+        // exit already queued in the outbox: only log bytes remain to relay
+        const phase: RunPhase = cursor.exitReported ? 'exited' : meta.startedAt !== null ? 'running' : 'starting';
+        const run = newRun(spec, phase, Date.now());
+        run.logOffset = cursor.logOffset;
         run.eventsOffset = cursor.eventsOffset;
         if (meta.wrapperPid !== null && meta.wrapperStartTicks !== null) run.wrapper = { pid: meta.wrapperPid, startTicks: meta.wrapperStartTicks };
         if (meta.pid !== null && meta.startTicks !== null) run.proc = { pid: meta.pid, startTicks: meta.startTicks };
         run.startedAt = meta.startedAt;
-        if (cursor.exitReported) {
-          // exit already queued in the outbox; only log bytes remain to relay
-          run.exit = exitFromMeta(meta, fileSize(paths.log), false);
-        }
+        if (phase === 'exited') run.exit = exitFromMeta(meta, fileSize(paths.log), false);
         this.runs.set(key, run);
         adopted++;
         this.host.log.info('run adopted', { token: key, pid: meta.pid, exitReported: cursor.exitReported });
@@ -161,9 +212,9 @@ export class RunSupervisor {
 
   stop(token: RunToken, reason: StopReason): boolean {
     const run = this.runs.get(tokenKey(token));
-    if (!run || run.exit || run.ending) return false;
-    if (!run.stop) {
-      run.stop = { reason, at: Date.now(), signalled: false, killed: false };
+    if (!run || !LIVE.has(run.phase)) return false;
+    if (run.stopReason === null) {
+      run.stopReason = reason;
       if (!existsSync(run.paths.stop)) writeFileSync(run.paths.stop, `${reason}\n`, { mode: 0o600 });
       this.host.log.info('stopping run', { token: run.key, reason });
     }
@@ -174,16 +225,13 @@ export class RunSupervisor {
   /** Runs that should stop when this node loses its lease (their work will be redone elsewhere). */
   fenceable(leaseExpiredForMs: number): RunToken[] {
     return [...this.runs.values()]
-      .filter((r) => !r.exit && !r.ending && !r.stop)
+      .filter((r) => LIVE.has(r.phase) && r.stopReason === null)
       .filter((r) => r.failover === 'reassign' || (r.failover === 'wait' && leaseExpiredForMs >= r.failoverWaitMs))
       .map((r) => r.token);
   }
 
   reports(): RunReport[] {
-    return [...this.runs.values()].map((r) => ({
-      token: r.token,
-      state: r.exit ? 'exited' : r.startedAt !== null ? 'running' : 'starting',
-    }));
+    return [...this.runs.values()].map((r) => ({ token: r.token, state: reportedState(r) }));
   }
 
   /** Every run directory this agent holds of a job (for prune). */
@@ -207,54 +255,32 @@ export class RunSupervisor {
         this.host.log.error('run check failed', { token: run.key, err });
       }
       void this.pump(run);
-      if (run.doneAt !== null && now - run.doneAt > EXITED_RETENTION_MS) this.runs.delete(run.key);
+      if (run.phase === 'relayed' && now - run.phaseAt > EXITED_RETENTION_MS) this.runs.delete(run.key);
     }
   }
 
-  private newRun(token: RunToken, paths: RunPaths, failover: ActiveRun['failover'], timeoutMs: number | null, createdAt: number, logOffset: number): ActiveRun {
-    return {
-      token,
-      key: tokenKey(token),
-      paths,
-      failover,
-      failoverWaitMs: 0,
-      timeoutMs,
-      createdAt,
-      wrapper: null,
-      proc: null,
-      startedAt: null,
-      logOffset,
-      eventsOffset: 0,
-      artifacts: [],
-      playbook: false,
-      ending: null,
-      finishing: false,
-      exit: null,
-      stop: null,
-      pumping: false,
-      doneAt: null,
-    };
+  /** The one way a run changes phase; a move the table above does not list is a bug. */
+  private moveTo(run: ActiveRun, to: RunPhase, at = Date.now()): void {
+    if (!NEXT[run.phase].includes(to)) throw new MeshrunError(ErrorCode.Internal, `run ${run.key}: no move from ${run.phase} to ${to}`);
+    run.phase = to;
+    run.phaseAt = at;
+    this.host.log.debug('run phase changed', { token: run.key, phase: to });
   }
 
   private check(run: ActiveRun, now: number): void {
-    if (run.exit) {
-      if (run.doneAt === null && run.logOffset >= run.exit.logBytes && run.eventsOffset >= fileSize(run.paths.events)) run.doneAt = now;
-      return;
+    switch (run.phase) {
+      case 'exited':
+        if (run.logOffset >= run.exit!.logBytes && run.eventsOffset >= fileSize(run.paths.events)) this.moveTo(run, 'relayed', now);
+        return;
+      case 'ending':
+        this.finish(run);
+        return;
+      case 'reporting':
+      case 'relayed':
+        return;
     }
-    if (run.ending) {
-      this.finish(run);
-      return;
-    }
-    if (run.startedAt === null || run.wrapper === null) {
-      const meta = readMeta(run.paths);
-      if (meta?.wrapperPid && meta.wrapperStartTicks !== null) run.wrapper = { pid: meta.wrapperPid, startTicks: meta.wrapperStartTicks };
-      if (meta?.startedAt && meta.pid !== null) {
-        run.startedAt = meta.startedAt;
-        if (meta.startTicks !== null) run.proc = { pid: meta.pid, startTicks: meta.startTicks };
-        this.host.emit({ kind: 'started', node: this.host.node, token: run.token, pid: meta.pid, startedAt: meta.startedAt });
-      }
-    }
-    if (run.stop && !run.stop.signalled) this.signalStop(run);
+    this.readStart(run);
+    this.signalStop(run);
     if (existsSync(run.paths.rc)) {
       this.recordExit(run, false);
       return;
@@ -268,56 +294,71 @@ export class RunSupervisor {
         return;
       }
     }
-    if (run.timeoutMs !== null && run.startedAt !== null && !run.stop && now - run.startedAt > run.timeoutMs) {
+    if (run.phase === 'running' && run.timeoutMs !== null && run.stopReason === null && now - run.startedAt! > run.timeoutMs) {
       this.stop(run.token, 'timeout');
     }
-    if (run.stop && run.stop.signalled && !run.stop.killed && now - run.stop.at > this.host.killGraceMs) {
-      run.stop.killed = true;
+    if (run.phase === 'stopping' && now - run.phaseAt > this.host.killGraceMs) {
+      this.moveTo(run, 'killing');
       this.signal(run, 'SIGKILL');
     }
+  }
+
+  /** Picks up what the wrapper wrote since: its own identity, then the process's start. */
+  private readStart(run: ActiveRun): void {
+    if (run.phase !== 'starting' && run.wrapper !== null) return;
+    const meta = readMeta(run.paths);
+    if (meta?.wrapperPid && meta.wrapperStartTicks !== null) run.wrapper = { pid: meta.wrapperPid, startTicks: meta.wrapperStartTicks };
+    if (run.phase === 'starting' && meta?.startedAt && meta.pid !== null) {
+      if (meta.startTicks !== null) run.proc = { pid: meta.pid, startTicks: meta.startTicks };
+      this.markStarted(run, meta.startedAt, meta.pid);
+      this.moveTo(run, 'running');
+    }
+  }
+
+  private markStarted(run: ActiveRun, startedAt: number, pid: number): void {
+    run.startedAt = startedAt;
+    this.host.emit({ kind: 'started', node: this.host.node, token: run.token, pid, startedAt });
   }
 
   private recordExit(run: ActiveRun, vanished: boolean): void {
     const meta = readMeta(run.paths);
     const logBytes = fileSize(run.paths.log);
     if (vanished || !meta) {
-      run.ending = { exitCode: -1, signal: null, endedAt: Date.now(), logBytes, stopReason: run.stop?.reason ?? null, vanished: true };
+      run.exit = { exitCode: -1, signal: null, endedAt: Date.now(), logBytes, stopReason: run.stopReason, vanished: true };
       this.host.log.warn('run vanished without an exit status', { token: run.key });
     } else {
-      run.ending = exitFromMeta(meta, logBytes, false);
-      if (run.ending.exitCode === -1) run.ending.exitCode = readRc(run.paths) ?? -1;
+      run.exit = exitFromMeta(meta, logBytes, false);
+      if (run.exit.exitCode === -1) run.exit.exitCode = readRc(run.paths) ?? -1;
     }
-    if (run.startedAt === null && meta?.startedAt && meta.pid !== null) {
-      run.startedAt = meta.startedAt;
-      this.host.emit({ kind: 'started', node: this.host.node, token: run.token, pid: meta.pid, startedAt: meta.startedAt });
-    }
+    // an exit seen before its start (a short run between two checks): report the start first
+    const unreported = run.phase === 'starting' && meta?.startedAt && meta.pid !== null ? { startedAt: meta.startedAt, pid: meta.pid } : undefined;
+    this.moveTo(run, 'ending');
+    if (unreported) this.markStarted(run, unreported.startedAt, unreported.pid);
     this.finish(run);
   }
 
   /** Gathers outputs, failures and artifacts, then reports the exit (retried until it can). */
   private finish(run: ActiveRun): void {
-    if (run.finishing || !run.ending) return;
-    run.finishing = true;
-    const ending = run.ending;
+    if (run.phase !== 'ending' || !run.exit) return;
+    const exit = run.exit;
+    this.moveTo(run, 'reporting');
     this.host
       .collectExtras(run.token, run.paths, run.artifacts, run.playbook)
       .then((extras) => {
-        run.exit = ending;
-        run.ending = null;
-        this.host.emit({ kind: 'exited', node: this.host.node, token: run.token, ...ending, ...extras, error: null });
+        this.moveTo(run, 'exited');
+        this.host.emit({ kind: 'exited', node: this.host.node, token: run.token, ...exit, ...extras, error: null });
         writeCursor(run.paths, { logOffset: run.logOffset, eventsOffset: run.eventsOffset, exitReported: true });
       })
-      .catch((err) => this.host.log.debug('run end not reported yet', { token: run.key, err }))
-      .finally(() => {
-        run.finishing = false;
+      .catch((err) => {
+        this.host.log.debug('run end not reported yet', { token: run.key, err });
+        if (run.phase === 'reporting') this.moveTo(run, 'ending');
       });
   }
 
+  /** Sends SIGTERM for a stop asked for; before the process has started, the first check after does. */
   private signalStop(run: ActiveRun): void {
-    if (!run.stop || run.stop.signalled) return;
-    if (!run.proc) return; // not started yet: signalled on the first check after it starts
-    run.stop.signalled = true;
-    run.stop.at = Date.now();
+    if (run.phase !== 'running' || run.stopReason === null || !run.proc) return;
+    this.moveTo(run, 'stopping');
     this.signal(run, 'SIGTERM');
   }
 
@@ -356,12 +397,45 @@ export class RunSupervisor {
       await this.host.publishChunk(channel, run.token, offset, buf);
       if (channel === 'log') run.logOffset += buf.length;
       else run.eventsOffset += buf.length;
-      writeCursor(run.paths, { logOffset: run.logOffset, eventsOffset: run.eventsOffset, exitReported: run.exit !== null });
+      writeCursor(run.paths, { logOffset: run.logOffset, eventsOffset: run.eventsOffset, exitReported: run.phase === 'exited' || run.phase === 'relayed' });
     }
   }
 }
 
-function exitFromMeta(meta: NonNullable<ReturnType<typeof readMeta>>, logBytes: number, vanished: boolean): ExitInfo {
+function newRun(spec: RunSpec, phase: RunPhase, now: number): ActiveRun {
+  return {
+    ...spec,
+    key: tokenKey(spec.token),
+    phase,
+    phaseAt: now,
+    wrapper: null,
+    proc: null,
+    startedAt: null,
+    stopReason: null,
+    exit: null,
+    logOffset: 0,
+    eventsOffset: 0,
+    pumping: false,
+  };
+}
+
+/** The state heartbeats report; a run whose exit was seen before its start still counts as starting. */
+function reportedState(run: ActiveRun): RunReport['state'] {
+  switch (run.phase) {
+    case 'starting':
+      return 'starting';
+    case 'exited':
+    case 'relayed':
+      return 'exited';
+    case 'ending':
+    case 'reporting':
+      return run.startedAt === null ? 'starting' : 'running';
+    default:
+      return 'running';
+  }
+}
+
+function exitFromMeta(meta: RunMeta, logBytes: number, vanished: boolean): ExitInfo {
   return {
     exitCode: meta.exitCode ?? -1,
     signal: meta.signal,

@@ -2,10 +2,13 @@
 // is the only place that turns errors into an exit code and one clear line.
 import { Command, CommanderError, Option } from 'commander';
 import { isMeshrunError, ErrorCode } from '../lib/errors.js';
-import { VERSION } from '../agent/index.js';
+import { VERSION } from '../lib/version.js';
 import { coordinatorAddress, MeshrunClient } from './client.js';
 import { ExitCode, ExitError } from './exit.js';
 import { runAgent, runCoordinator } from './commands/daemons.js';
+import { agentDefaults } from '../agent/main.js';
+import { coordinatorDefaults } from '../coordinator/main.js';
+import { formatDuration } from '../proto/duration.js';
 import { dev } from './commands/dev.js';
 import { install } from './commands/install.js';
 import { artifactsCmd } from './commands/artifacts.js';
@@ -33,10 +36,10 @@ function buildProgram(run: (p: Promise<number>) => void): Command {
     .option('--listen <host:port>', 'gRPC listen address for clients')
     .option('--state-dir <dir>', 'local state directory')
     .option('--config <file>', 'YAML config file (flags override it)')
-    .option('--suspect-after <duration>', 'silence before a node is suspect (default 1.5s)')
-    .option('--down-after <duration>', 'silence before a node is down and its work fails over (default 3.5s)')
-    .option('--mesh-cidr <cidr>', 'IPv4 range mesh addresses are allocated from (default 10.99.0.0/16)')
-    .option('--mesh-keepalive <duration>', 'WireGuard persistent keepalive between nodes, 0 = off (default 25s)')
+    .option('--suspect-after <duration>', `silence before a node is suspect (default ${formatDuration(coordinatorDefaults.suspectAfterMs)})`)
+    .option('--down-after <duration>', `silence before a node is down and its work fails over (default ${formatDuration(coordinatorDefaults.downAfterMs)})`)
+    .option('--mesh-cidr <cidr>', `IPv4 range mesh addresses are allocated from (default ${coordinatorDefaults.meshCidr})`)
+    .option('--mesh-keepalive <duration>', `WireGuard persistent keepalive between nodes, 0 = off (default ${coordinatorDefaults.meshKeepaliveS}s)`)
     .action((o) => run(runCoordinator(o)));
 
   program
@@ -46,15 +49,15 @@ function buildProgram(run: (p: Promise<number>) => void): Command {
     .option('--node <name>', 'node name (default: hostname)')
     .option('--labels <k=v,...>', 'labels for placement')
     .option('--state-dir <dir>', 'runner files and agent state (default /var/lib/meshrun as root)')
-    .option('--slots <n>', 'runs at once (default 4)')
+    .option('--slots <n>', `runs at once (default ${agentDefaults.slots})`)
     .option('--standby', 'take work only when no ready non-standby node has the labels')
     .option('--config <file>', 'YAML config file (flags override it)')
-    .option('--heartbeat <duration>', 'heartbeat interval (default 500ms)')
-    .option('--lease <duration>', 'fence reassignable runs after this long without the coordinator (default 1.5s)')
-    .option('--kill-grace <duration>', 'SIGTERM to SIGKILL grace (default 1.5s)')
+    .option('--heartbeat <duration>', `heartbeat interval (default ${formatDuration(agentDefaults.heartbeatMs)})`)
+    .option('--lease <duration>', `fence reassignable runs after this long without the coordinator (default ${formatDuration(agentDefaults.leaseMs)})`)
+    .option('--kill-grace <duration>', `SIGTERM to SIGKILL grace (default ${formatDuration(agentDefaults.killGraceMs)})`)
     .option('--mesh-if <name>', 'own this WireGuard interface and join the mesh (default: no mesh)')
     .option('--mesh-endpoint <ip:port>', 'where other nodes reach this node\'s mesh interface')
-    .option('--mesh-port <n>', 'UDP listen port of the mesh interface (default 51820)')
+    .option('--mesh-port <n>', `UDP listen port of the mesh interface (default ${agentDefaults.meshPort})`)
     .action((o) => run(runAgent(o)));
 
   program

@@ -1,6 +1,7 @@
 // Durations as written by people ("90s", "5m", "1h30m", "250ms", or a number of
 // seconds) parsed once into milliseconds.
 import { z } from 'zod';
+import { ErrorCode, MeshrunError } from '../lib/errors.js';
 
 const UNIT_MS: Record<string, number> = { ms: 1, s: 1000, m: 60_000, h: 3_600_000, d: 86_400_000 };
 const PART_RE = /(\d+(?:\.\d+)?)(ms|s|m|h|d)/g;
@@ -38,4 +39,12 @@ export function formatDuration(ms: number): string {
   }
   const m = Math.round(ms / 60_000);
   return `${Math.floor(m / 60)}h${m % 60}m`;
+}
+
+/** A duration flag of a daemon (`--lease 2s`): undefined when not given, a usage error naming the flag when unreadable. */
+export function durationFlag(name: string, v: string | undefined): number | undefined {
+  if (v === undefined) return undefined;
+  const ms = parseDuration(v);
+  if (ms === undefined) throw new MeshrunError(ErrorCode.Usage, `--${name} ${v}: expected a duration like 500ms, 2s or 1m`);
+  return ms;
 }

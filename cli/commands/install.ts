@@ -4,6 +4,7 @@
 import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { stringify } from 'yaml';
+import { DEFAULT_NATS_URL } from '../../proto/config.js';
 import { parseLabelList } from '../../proto/names.js';
 import { ExitCode, ExitError } from '../exit.js';
 import { selfCommand } from '../self.js';
@@ -43,7 +44,7 @@ export interface InstallFile {
 export function renderInstall(kind: 'agent' | 'coordinator', o: InstallOptions): InstallFile[] {
   const [node, bin] = selfCommand();
   const configPath = `/etc/meshrun/${kind}.yaml`;
-  const config: Record<string, unknown> = { nats: o.nats ?? 'nats://127.0.0.1:4222' };
+  const config: Record<string, unknown> = { nats: o.nats ?? DEFAULT_NATS_URL };
   if (kind === 'agent') {
     if (o.node) config.node = o.node;
     if (o.labels) {

@@ -1,15 +1,13 @@
 // Mesh settings of the two daemons, resolved from flags and config files (flags win) and
 // checked before anything starts, so a typo in --mesh-cidr or --mesh-endpoint is one clear line.
 import type { AgentOptions } from '../../agent/index.js';
-import { DEFAULT_MESH_PORT } from '../../agent/mesh/mesh-manager.js';
+import { agentDefaults } from '../../agent/main.js';
 import { checkIfname } from '../../agent/wg/wg-argv.js';
-import type { Coordinator } from '../../coordinator/coordinator.js';
+import { coordinatorDefaults, type MeshCoordinatorSettings } from '../../coordinator/main.js';
 import { parseMeshCidr } from '../../coordinator/mesh/allocator.js';
-import { DEFAULT_MESH_CIDR, DEFAULT_MESH_KEEPALIVE_S, MeshCoordinator } from '../../coordinator/mesh/mesh-coordinator.js';
 import type { AgentConfigFile, CoordinatorConfigFile } from '../../proto/config.js';
 import { parseDuration } from '../../proto/duration.js';
 import { meshEndpointSchema } from '../../proto/mesh.js';
-import type { Logger } from '../../lib/log.js';
 import { ExitCode, ExitError } from '../exit.js';
 
 export interface AgentMeshFlags {
@@ -27,7 +25,7 @@ export interface CoordinatorMeshFlags {
 export function agentMeshOptions(f: AgentMeshFlags, cfg: Partial<AgentConfigFile>): AgentOptions['mesh'] {
   const ifname = f.meshIf ?? cfg.meshIf;
   const endpoint = f.meshEndpoint ?? cfg.meshEndpoint;
-  const port = f.meshPort !== undefined ? Number(f.meshPort) : (cfg.meshPort ?? DEFAULT_MESH_PORT);
+  const port = f.meshPort !== undefined ? Number(f.meshPort) : (cfg.meshPort ?? agentDefaults.meshPort);
   if (ifname === undefined) {
     if (endpoint !== undefined || f.meshPort !== undefined) throw new ExitError(ExitCode.Usage, '--mesh-endpoint and --mesh-port need --mesh-if');
     return undefined;
@@ -44,19 +42,14 @@ export function agentMeshOptions(f: AgentMeshFlags, cfg: Partial<AgentConfigFile
   return { ifname, listenPort: port, ...(endpoint === undefined ? {} : { endpoint }) };
 }
 
-export interface MeshCoordinatorSettings {
-  cidr: string;
-  keepaliveS: number;
-}
-
 export function coordinatorMeshSettings(f: CoordinatorMeshFlags, cfg: Partial<CoordinatorConfigFile>): MeshCoordinatorSettings {
-  const cidr = f.meshCidr ?? cfg.meshCidr ?? DEFAULT_MESH_CIDR;
+  const cidr = f.meshCidr ?? cfg.meshCidr ?? coordinatorDefaults.meshCidr;
   try {
     parseMeshCidr(cidr);
   } catch (err) {
     throw new ExitError(ExitCode.Usage, `--mesh-cidr: ${(err as Error).message}`);
   }
-  let keepaliveMs = cfg.meshKeepalive ?? DEFAULT_MESH_KEEPALIVE_S * 1000;
+  let keepaliveMs = cfg.meshKeepalive ?? coordinatorDefaults.meshKeepaliveS * 1000;
   if (f.meshKeepalive !== undefined) {
     const ms = parseDuration(f.meshKeepalive);
     if (ms === undefined) throw new ExitError(ExitCode.Usage, `--mesh-keepalive ${f.meshKeepalive}: expected a duration like 25s (0 turns it off)`);
@@ -65,22 +58,4 @@ export function coordinatorMeshSettings(f: CoordinatorMeshFlags, cfg: Partial<Co
   const keepaliveS = Math.round(keepaliveMs / 1000);
   if (keepaliveS > 65535 || (keepaliveMs > 0 && keepaliveS === 0)) throw new ExitError(ExitCode.Usage, '--mesh-keepalive: whole seconds between 1s and 65535s, or 0 for off');
   return { cidr, keepaliveS };
-}
-
-/** Starts the mesh half of the coordinator on the coordinator's own bus connection. */
-export async function startMeshCoordinator(c: Coordinator, s: MeshCoordinatorSettings, log: Logger): Promise<MeshCoordinator> {
-  const mesh = new MeshCoordinator({
-    nc: c.connection,
-    cidr: s.cidr,
-    keepaliveS: s.keepaliveS,
-    log: log.child({ part: 'mesh' }),
-    nodeState: (name) => {
-      const e = c.nodes.entries.get(name);
-      return e && !e.record.removed ? c.nodes.liveness(e, Date.now()) : undefined;
-    },
-    ackWaitMs: 5000,
-    pushTimeoutMs: 2000,
-  });
-  await mesh.start();
-  return mesh;
 }

@@ -1,0 +1,93 @@
+// The agent's lease on its runs: every heartbeat the coordinator answers renews it; once it
+// runs out the node counts as cut off, and runs whose work will be redone elsewhere are fenced.
+import type { NatsConnection } from '@nats-io/transport-node';
+import { RequestError } from '@nats-io/transport-node';
+import { heartbeatReplySchema, type Heartbeat, type StopReason } from '../proto/bus.js';
+import { decode } from '../proto/decode.js';
+import { tokenKey, type RunToken } from '../proto/names.js';
+import { Subjects } from '../proto/subjects.js';
+import type { Logger } from '../lib/log.js';
+
+export interface LeaseOptions {
+  node: string;
+  leaseMs: number;
+  heartbeatMs: number;
+  log: Logger;
+  /** This node's runs (the supervisor): which a lost lease stops, and how to stop one. */
+  runs: {
+    fenceable(leaseExpiredForMs: number): RunToken[];
+    stop(token: RunToken, reason: StopReason): boolean;
+  };
+}
+
+export class Lease {
+  private renewedAt = Date.now();
+  private fenced = false;
+  private noCoordinator = false;
+  private heartbeatInFlight = false;
+
+  constructor(private readonly opts: LeaseOptions) {}
+
+  /** On every supervisor tick: past the lease, fence what would be reassigned (and what has become so since). */
+  check(now = Date.now()): void {
+    const { runs, log, leaseMs } = this.opts;
+    const expiredFor = now - this.renewedAt - leaseMs;
+    if (expiredFor <= 0) return;
+    const toFence = runs.fenceable(expiredFor);
+    if (toFence.length === 0 && this.fenced) return;
+    if (!this.fenced) log.warn('lease expired: cut off from the coordinator, fencing runs that will be reassigned', { leaseMs, runs: toFence.map(tokenKey) });
+    this.fenced = true;
+    for (const t of toFence) runs.stop(t, 'fenced');
+  }
+
+  /** Sends one heartbeat (none while the last is unanswered) and applies the coordinator's reply. */
+  async heartbeat(nc: NatsConnection, build: () => Heartbeat): Promise<void> {
+    if (this.heartbeatInFlight) return;
+    this.heartbeatInFlight = true;
+    const hb = build();
+    try {
+      const msg = await nc.request(Subjects.heartbeat(this.opts.node), JSON.stringify(hb), { timeout: Math.max(1000, this.opts.heartbeatMs * 2) });
+      this.onReply(msg.data, hb.sentAt);
+    } catch (err) {
+      this.onNoReply(err, hb.sentAt);
+    } finally {
+      this.heartbeatInFlight = false;
+    }
+  }
+
+  private onReply(data: Uint8Array, sentAt: number): void {
+    const { log, runs } = this.opts;
+    const reply = decode(heartbeatReplySchema, data);
+    if (!reply.ok) {
+      log.warn('malformed heartbeat reply ignored', { errors: reply.errors });
+      return;
+    }
+    if (!reply.value.ok) {
+      log.warn('coordinator refused heartbeat', { error: reply.value.error });
+      return;
+    }
+    this.renewedAt = sentAt;
+    if (this.noCoordinator) log.info('coordinator answering again');
+    this.noCoordinator = false;
+    if (this.fenced) {
+      this.fenced = false;
+      log.info('lease renewed: back in contact with the coordinator');
+    }
+    for (const t of reply.value.superseded) runs.stop(t, 'superseded');
+    for (const t of reply.value.cancel) runs.stop(t, 'cancelled');
+  }
+
+  private onNoReply(err: unknown, sentAt: number): void {
+    const { log } = this.opts;
+    if (err instanceof RequestError && err.isNoResponders()) {
+      // Connected to the bus and nobody serves heartbeats: no coordinator is running,
+      // so nobody can reassign our runs. Hold them (a coordinator that starts gives
+      // every node a full heartbeat grace before it fails anything over).
+      this.renewedAt = sentAt;
+      if (!this.noCoordinator) log.warn('no coordinator on the bus; holding runs until one answers');
+      this.noCoordinator = true;
+    } else {
+      log.debug('heartbeat not acknowledged', { err });
+    }
+  }
+}

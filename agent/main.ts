@@ -1,0 +1,104 @@
+// The agent daemon's entry: flags over the config file over `agentDefaults`, resolved once
+// into the Agent's options (every flag checked before anything starts), then started.
+import { DEFAULT_NATS_URL, type AgentConfigFile } from '../proto/config.js';
+import { durationFlag } from '../proto/duration.js';
+import { isValidName, parseLabelList } from '../proto/names.js';
+import { ErrorCode, MeshrunError } from '../lib/errors.js';
+import { Limits } from '../lib/limits.js';
+import { createLogger } from '../lib/log.js';
+import { Agent, type AgentOptions } from './index.js';
+import { DEFAULT_MESH_PORT } from './mesh/mesh-manager.js';
+
+export const agentDefaults = {
+  /** @default 'nats://127.0.0.1:4222' */
+  nats: DEFAULT_NATS_URL,
+  /** Runs at once. @default 4 */
+  slots: 4,
+  /** Take work only when no ready non-standby node has the labels. @default false */
+  standby: false,
+  /** @default 500 */
+  heartbeatMs: 500,
+  /** Runs with failover `reassign` are stopped when no heartbeat was acknowledged for this long. @default 1500 */
+  leaseMs: 1500,
+  /** SIGTERM -> SIGKILL grace for cancel, timeout and fencing. @default 1500 */
+  killGraceMs: 1500,
+  /** @default 64 MiB (`Limits.outboxMaxBytes`) */
+  outboxMaxBytes: Limits.outboxMaxBytes,
+  /** UDP listen port of the mesh interface (with --mesh-if). @default 51820 */
+  meshPort: DEFAULT_MESH_PORT,
+} as const;
+
+/** `meshrun agent` flags, as commander hands them over. */
+export interface AgentFlags {
+  nats?: string;
+  node?: string;
+  labels?: string;
+  stateDir?: string;
+  slots?: string;
+  standby?: boolean;
+  config?: string;
+  heartbeat?: string;
+  lease?: string;
+  killGrace?: string;
+  meshIf?: string;
+  meshEndpoint?: string;
+  meshPort?: string;
+}
+
+/** Where the agent's settings come from; the CLI reads the file and knows the machine. */
+export interface AgentSources {
+  flags: AgentFlags;
+  /** The --config file's values (flags win over them). */
+  file: Partial<AgentConfigFile>;
+  /** Defaults that depend on the machine: its host name, and whether it runs as root. */
+  machine: { node(): string; stateDir(): string };
+  /** The mesh settings, checked last (by the CLI's mesh module, which `install` shares). */
+  mesh(): AgentOptions['mesh'];
+}
+
+/** Every setting resolved once; a bad flag is a usage error naming it. */
+export function resolveAgentOptions({ flags: f, file, machine, mesh }: AgentSources): AgentOptions {
+  const node = f.node ?? file.node ?? machine.node();
+  if (!isValidName(node)) throw usage(`--node ${node}: must be letters, digits, "-" and "_" (at most 63)`);
+  let labels = file.labels ?? {};
+  if (f.labels !== undefined) {
+    try {
+      labels = parseLabelList(f.labels);
+    } catch (err) {
+      throw usage(`--labels: ${(err as Error).message}`);
+    }
+  }
+  const slots = f.slots !== undefined ? Number(f.slots) : (file.slots ?? agentDefaults.slots);
+  if (!Number.isInteger(slots) || slots < 1) throw usage(`--slots ${f.slots}: expected a whole number >= 1`);
+  return {
+    nats: f.nats ?? file.nats ?? agentDefaults.nats,
+    node,
+    labels,
+    stateDir: f.stateDir ?? file.stateDir ?? machine.stateDir(),
+    slots,
+    standby: f.standby ?? file.standby ?? agentDefaults.standby,
+    heartbeatMs: durationFlag('heartbeat', f.heartbeat) ?? file.heartbeat ?? agentDefaults.heartbeatMs,
+    leaseMs: durationFlag('lease', f.lease) ?? file.lease ?? agentDefaults.leaseMs,
+    killGraceMs: durationFlag('kill-grace', f.killGrace) ?? file.killGrace ?? agentDefaults.killGraceMs,
+    outboxMaxBytes: file.outboxMaxBytes ?? agentDefaults.outboxMaxBytes,
+    log: createLogger({ daemon: 'agent', node }),
+    mesh: mesh(),
+  };
+}
+
+/**
+ * Starts the agent and closes it when `untilStopped` calls for it (the CLI: on SIGINT or
+ * SIGTERM); its exit code is the caller's. Stopping is possible while the agent still connects.
+ */
+export async function runAgentDaemon(options: AgentOptions, untilStopped: (close: () => Promise<void>) => Promise<number>): Promise<number> {
+  const agent = new Agent(options);
+  const started = agent.start();
+  const code = untilStopped(() => agent.close());
+  await started;
+  return code;
+}
+
+
+function usage(message: string): MeshrunError {
+  return new MeshrunError(ErrorCode.Usage, message);
+}

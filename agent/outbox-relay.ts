@@ -1,0 +1,119 @@
+// Relays the outbox to JetStream in order (one record in flight, acknowledged before the
+// next) and publishes the runs' log chunks, giving up on a publish the moment the bus drops.
+import type { NatsConnection } from '@nats-io/transport-node';
+import { headers } from '@nats-io/transport-node';
+import { jetstream, type JetStreamClient } from '@nats-io/jetstream';
+import { Subjects } from '../proto/subjects.js';
+import { tokenKey, type RunToken } from '../proto/names.js';
+import { Backoff, sleep } from '../lib/backoff.js';
+import { ErrorCode, MeshrunError } from '../lib/errors.js';
+import type { Logger } from '../lib/log.js';
+import type { Outbox } from './outbox.js';
+import type { Channel } from './run-supervisor.js';
+
+/** Idle: looked at again this often even without a wake (a record appended elsewhere). */
+const IDLE_WAKE_MS = 500;
+/** After a failed publish; constant, the bus is either back soon or the reconnect wakes us. */
+const RETRY_PAUSE_MS = 250;
+
+/** The bus is away: nothing can be published until it reconnects. */
+export class BusUnavailableError extends MeshrunError {
+  constructor(message = 'bus not connected') {
+    super(ErrorCode.Unreachable, message);
+    this.name = 'BusUnavailableError';
+  }
+}
+
+export interface OutboxRelayOptions {
+  node: string;
+  outbox: Outbox;
+  log: Logger;
+  /** The relay runs while this holds (the agent's state is RUNNING). */
+  running(): boolean;
+}
+
+export class OutboxRelay {
+  private js: JetStreamClient | undefined;
+  /**
+   * A publish sent just before the connection dropped is never answered after the
+   * reconnect: it would sit out its whole timeout. Abandon such publishes when the bus
+   * goes away (JetStream's message ids make the retry safe) and wake the relay when it
+   * is back.
+   */
+  private busDown = false;
+  private busLost = newBusLost();
+  private idle: AbortController | undefined;
+  private readonly retry = new Backoff({ initialMs: RETRY_PAUSE_MS, maxMs: RETRY_PAUSE_MS });
+
+  constructor(private readonly opts: OutboxRelayOptions) {}
+
+  /** Publishes go over `nc` from now on; the bus's status is watched from here. */
+  attach(nc: NatsConnection): void {
+    this.js = jetstream(nc, { timeout: 5000 });
+    void this.watchBus(nc);
+  }
+
+  /** Relays the outbox until `running()` turns false (checked after each record or wait). */
+  start(): void {
+    void this.loop();
+  }
+
+  /** Cuts an idle wait short: a record was appended, the bus is back, or the agent stops. */
+  wake(): void {
+    this.idle?.abort();
+  }
+
+  /** Publishes one log or playbook-event chunk; its message id makes a re-send a no-op. */
+  async publishChunk(channel: Channel, token: RunToken, offset: number, data: Uint8Array): Promise<void> {
+    if (!this.js) throw new BusUnavailableError();
+    const h = headers();
+    h.set('Mr-Offset', String(offset));
+    const subject = channel === 'log' ? Subjects.log(token) : Subjects.playbookEvents(token);
+    await this.publish(subject, data, { msgID: `${channel}:${tokenKey(token)}@${offset}+${data.length}`, headers: h, timeout: 2000 });
+  }
+
+  private async watchBus(nc: NatsConnection): Promise<void> {
+    for await (const s of nc.status()) {
+      if (s.type === 'disconnect') {
+        this.busDown = true;
+        this.busLost.reject(new BusUnavailableError('bus disconnected'));
+      } else if (s.type === 'reconnect') {
+        this.busDown = false;
+        this.busLost = newBusLost();
+        this.wake();
+      }
+    }
+  }
+
+  private publish(subject: string, data: Uint8Array | string, opts: Parameters<JetStreamClient['publish']>[2]): Promise<unknown> {
+    if (!this.js || this.busDown) return Promise.reject(new BusUnavailableError());
+    return Promise.race([this.js.publish(subject, data, opts), this.busLost.promise]);
+  }
+
+  private async loop(): Promise<void> {
+    const { outbox, log } = this.opts;
+    while (this.opts.running()) {
+      const rec = outbox.peek();
+      if (!rec || !this.js || this.busDown) {
+        this.idle = new AbortController();
+        await sleep(IDLE_WAKE_MS, this.idle.signal);
+        continue;
+      }
+      try {
+        await this.publish(Subjects.runEvents(this.opts.node), JSON.stringify(rec), { msgID: rec.id, timeout: 5000 });
+        outbox.ack(rec.seq);
+        this.retry.reset();
+      } catch (err) {
+        log.debug('outbox relay paused', { err, pending: outbox.size });
+        await this.retry.wait();
+      }
+    }
+  }
+}
+
+function newBusLost(): { promise: Promise<never>; reject: (e: Error) => void } {
+  let reject!: (e: Error) => void;
+  const promise = new Promise<never>((_, rej) => (reject = rej));
+  promise.catch(() => undefined); // observed by whichever publish races it
+  return { promise, reject };
+}

@@ -1,0 +1,122 @@
+// The coordinator daemon's entry: flags over the config file over `coordinatorDefaults`,
+// resolved once (every flag checked before anything starts), then started in order.
+import { mkdirSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { DEFAULT_COORDINATOR_ADDRESS, DEFAULT_NATS_URL, type CoordinatorConfigFile } from '../proto/config.js';
+import { durationFlag } from '../proto/duration.js';
+
+import { createLogger, type Logger } from '../lib/log.js';
+import { Coordinator } from './coordinator.js';
+import { startGrpcServer } from './grpc-server.js';
+import { DEFAULT_MESH_CIDR, DEFAULT_MESH_KEEPALIVE_S, MeshCoordinator } from './mesh/mesh-coordinator.js';
+
+export const coordinatorDefaults = {
+  /** @default 'nats://127.0.0.1:4222' */
+  nats: DEFAULT_NATS_URL,
+  /** gRPC listen address for clients. @default '127.0.0.1:7433' */
+  listen: DEFAULT_COORDINATOR_ADDRESS,
+  /** Silence before a node is suspect. @default 1500 */
+  suspectAfterMs: 1500,
+  /** Silence before a node is down and its work fails over. @default 3500 */
+  downAfterMs: 3500,
+  /** IPv4 range mesh addresses are allocated from. @default '10.99.0.0/16' */
+  meshCidr: DEFAULT_MESH_CIDR,
+  /** WireGuard persistent keepalive between nodes, 0 = off. @default 25 */
+  meshKeepaliveS: DEFAULT_MESH_KEEPALIVE_S,
+} as const;
+
+/** `meshrun coordinator` flags, as commander hands them over. */
+export interface CoordinatorFlags {
+  nats?: string;
+  listen?: string;
+  stateDir?: string;
+  config?: string;
+  suspectAfter?: string;
+  downAfter?: string;
+  meshCidr?: string;
+  meshKeepalive?: string;
+}
+
+export interface MeshCoordinatorSettings {
+  cidr: string;
+  keepaliveS: number;
+}
+
+/** Where the coordinator's settings come from; the CLI reads the file and knows the machine. */
+export interface CoordinatorSources {
+  flags: CoordinatorFlags;
+  /** The --config file's values (flags win over them). */
+  file: Partial<CoordinatorConfigFile>;
+  /** The state directory when none is named (depends on whether it runs as root). */
+  machine: { stateDir(): string };
+  /** The mesh settings, checked by the CLI's mesh module (which `install` shares). */
+  mesh(): MeshCoordinatorSettings;
+}
+
+export interface CoordinatorDaemonOptions {
+  nats: string;
+  listen: string;
+  stateDir: string;
+  suspectAfterMs: number;
+  downAfterMs: number;
+  mesh: MeshCoordinatorSettings;
+  log: Logger;
+}
+
+/** Every setting resolved once; a bad flag is a usage error naming it. */
+export function resolveCoordinatorOptions({ flags: f, file, machine, mesh }: CoordinatorSources): CoordinatorDaemonOptions {
+  const nats = f.nats ?? file.nats ?? coordinatorDefaults.nats;
+  const listen = f.listen ?? file.listen ?? coordinatorDefaults.listen;
+  const stateDir = f.stateDir ?? file.stateDir ?? machine.stateDir();
+  const log = createLogger({ daemon: 'coordinator' });
+  const meshSettings = mesh();
+  return {
+    nats,
+    listen,
+    stateDir,
+    suspectAfterMs: durationFlag('suspect-after', f.suspectAfter) ?? file.suspectAfter ?? coordinatorDefaults.suspectAfterMs,
+    downAfterMs: durationFlag('down-after', f.downAfter) ?? file.downAfter ?? coordinatorDefaults.downAfterMs,
+    mesh: meshSettings,
+    log,
+  };
+}
+
+/**
+ * Starts the coordinator, its mesh half and its gRPC server, writes coordinator.json to the
+ * state directory, then waits for `untilStopped` (the CLI: SIGINT or SIGTERM) to close them
+ * in the reverse order. The exit code is the caller's.
+ */
+export async function runCoordinatorDaemon(o: CoordinatorDaemonOptions, untilStopped: (close: () => Promise<void>) => Promise<number>): Promise<number> {
+  const { log } = o;
+  const coordinator = new Coordinator({ nats: o.nats, suspectAfterMs: o.suspectAfterMs, downAfterMs: o.downAfterMs, log });
+  await coordinator.start();
+  const mesh = await startMeshCoordinator(coordinator, o.mesh, log);
+  const { server, port } = await startGrpcServer(coordinator, o.listen, log, mesh);
+  mkdirSync(o.stateDir, { recursive: true, mode: 0o700 });
+  writeFileSync(join(o.stateDir, 'coordinator.json'), JSON.stringify({ pid: process.pid, listen: o.listen, port, nats: o.nats }) + '\n');
+  log.info('coordinator listening', { listen: o.listen, port, nats: o.nats });
+  return untilStopped(async () => {
+    await new Promise<void>((r) => server.tryShutdown(() => r()));
+    await mesh.close();
+    await coordinator.close();
+  });
+}
+
+/** Starts the mesh half of the coordinator on the coordinator's own bus connection. */
+export async function startMeshCoordinator(c: Coordinator, s: MeshCoordinatorSettings, log: Logger): Promise<MeshCoordinator> {
+  const mesh = new MeshCoordinator({
+    nc: c.connection,
+    cidr: s.cidr,
+    keepaliveS: s.keepaliveS,
+    log: log.child({ part: 'mesh' }),
+    nodeState: (name) => {
+      const e = c.nodes.entries.get(name);
+      return e && !e.record.removed ? c.nodes.liveness(e, Date.now()) : undefined;
+    },
+    ackWaitMs: 5000,
+    pushTimeoutMs: 2000,
+  });
+  await mesh.start();
+  return mesh;
+}
+
