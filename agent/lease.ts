@@ -20,11 +20,18 @@ export interface LeaseOptions {
   };
 }
 
+const MAX_HEARTBEATS_IN_FLIGHT = 3;
+
 export class Lease {
   private renewedAt = Date.now();
   private fenced = false;
   private noCoordinator = false;
-  private heartbeatInFlight = false;
+  /**
+   * Heartbeats overlap (a few at most): one sent to a coordinator that just died waits out
+   * its whole timeout, and the lease must not run out meanwhile when the next heartbeat,
+   * one interval later, would learn at once that no coordinator is there (and hold).
+   */
+  private inFlight = 0;
 
   constructor(private readonly opts: LeaseOptions) {}
 
@@ -42,8 +49,8 @@ export class Lease {
 
   /** Sends one heartbeat (none while the last is unanswered) and applies the coordinator's reply. */
   async heartbeat(nc: NatsConnection, build: () => Heartbeat): Promise<void> {
-    if (this.heartbeatInFlight) return;
-    this.heartbeatInFlight = true;
+    if (this.inFlight >= MAX_HEARTBEATS_IN_FLIGHT) return;
+    this.inFlight += 1;
     const hb = build();
     try {
       const msg = await nc.request(Subjects.heartbeat(this.opts.node), JSON.stringify(hb), { timeout: Math.max(1000, this.opts.heartbeatMs * 2) });
@@ -51,7 +58,7 @@ export class Lease {
     } catch (err) {
       this.onNoReply(err, hb.sentAt);
     } finally {
-      this.heartbeatInFlight = false;
+      this.inFlight -= 1;
     }
   }
 
@@ -66,7 +73,7 @@ export class Lease {
       log.warn('coordinator refused heartbeat', { error: reply.value.error });
       return;
     }
-    this.renewedAt = sentAt;
+    this.renew(sentAt);
     if (this.noCoordinator) log.info('coordinator answering again');
     this.noCoordinator = false;
     if (this.fenced) {
@@ -77,13 +84,18 @@ export class Lease {
     for (const t of reply.value.cancel) runs.stop(t, 'cancelled');
   }
 
+  /** Answers may arrive out of order: the lease runs from the latest heartbeat answered. */
+  private renew(sentAt: number): void {
+    this.renewedAt = Math.max(this.renewedAt, sentAt);
+  }
+
   private onNoReply(err: unknown, sentAt: number): void {
     const { log } = this.opts;
     if (err instanceof RequestError && err.isNoResponders()) {
       // Connected to the bus and nobody serves heartbeats: no coordinator is running,
       // so nobody can reassign our runs. Hold them (a coordinator that starts gives
       // every node a full heartbeat grace before it fails anything over).
-      this.renewedAt = sentAt;
+      this.renew(sentAt);
       if (!this.noCoordinator) log.warn('no coordinator on the bus; holding runs until one answers');
       this.noCoordinator = true;
     } else {
