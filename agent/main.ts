@@ -1,32 +1,14 @@
 // The agent daemon's entry: flags over the config file over `agentDefaults`, resolved once
 // into the Agent's options (every flag checked before anything starts), then started.
-import { DEFAULT_NATS_URL, type AgentConfigFile } from '../proto/config.js';
+import type { AgentConfigFile } from '../proto/config.js';
 import { durationFlag } from '../proto/duration.js';
 import { isValidName, parseLabelList } from '../proto/names.js';
 import { ErrorCode, MeshrunError } from '../lib/errors.js';
-import { Limits } from '../lib/limits.js';
 import { createLogger } from '../lib/log.js';
 import { Agent, type AgentOptions } from './index.js';
-import { DEFAULT_MESH_PORT } from './mesh/mesh-manager.js';
+import { agentDefaults } from './defaults.js';
 
-export const agentDefaults = {
-  /** @default 'nats://127.0.0.1:4222' */
-  nats: DEFAULT_NATS_URL,
-  /** Runs at once. @default 4 */
-  slots: 4,
-  /** Take work only when no ready non-standby node has the labels. @default false */
-  standby: false,
-  /** @default 500 */
-  heartbeatMs: 500,
-  /** Runs with failover `reassign` are stopped when no heartbeat was acknowledged for this long. @default 1500 */
-  leaseMs: 1500,
-  /** SIGTERM -> SIGKILL grace for cancel, timeout and fencing. @default 1500 */
-  killGraceMs: 1500,
-  /** @default 64 MiB (`Limits.outboxMaxBytes`) */
-  outboxMaxBytes: Limits.outboxMaxBytes,
-  /** UDP listen port of the mesh interface (with --mesh-if). @default 51820 */
-  meshPort: DEFAULT_MESH_PORT,
-} as const;
+export { agentDefaults };
 
 /** `meshrun agent` flags, as commander hands them over. */
 export interface AgentFlags {

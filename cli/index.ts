@@ -5,9 +5,8 @@ import { isMeshrunError, ErrorCode } from '../lib/errors.js';
 import { VERSION } from '../lib/version.js';
 import { coordinatorAddress, MeshrunClient } from './client.js';
 import { ExitCode, ExitError } from './exit.js';
-import { runAgent, runCoordinator } from './commands/daemons.js';
-import { agentDefaults } from '../agent/main.js';
-import { coordinatorDefaults } from '../coordinator/main.js';
+import { agentDefaults } from '../agent/defaults.js';
+import { coordinatorDefaults } from '../coordinator/defaults.js';
 import { formatDuration } from '../proto/duration.js';
 import { dev } from './commands/dev.js';
 import { install } from './commands/install.js';
@@ -40,7 +39,7 @@ function buildProgram(run: (p: Promise<number>) => void): Command {
     .option('--down-after <duration>', `silence before a node is down and its work fails over (default ${formatDuration(coordinatorDefaults.downAfterMs)})`)
     .option('--mesh-cidr <cidr>', `IPv4 range mesh addresses are allocated from (default ${coordinatorDefaults.meshCidr})`)
     .option('--mesh-keepalive <duration>', `WireGuard persistent keepalive between nodes, 0 = off (default ${coordinatorDefaults.meshKeepaliveS}s)`)
-    .action((o) => run(runCoordinator(o)));
+    .action((o) => run(import('./commands/daemons.js').then((d) => d.runCoordinator(o))));
 
   program
     .command('agent')
@@ -58,7 +57,7 @@ function buildProgram(run: (p: Promise<number>) => void): Command {
     .option('--mesh-if <name>', 'own this WireGuard interface and join the mesh (default: no mesh)')
     .option('--mesh-endpoint <ip:port>', 'where other nodes reach this node\'s mesh interface')
     .option('--mesh-port <n>', `UDP listen port of the mesh interface (default ${agentDefaults.meshPort})`)
-    .action((o) => run(runAgent(o)));
+    .action((o) => run(import('./commands/daemons.js').then((d) => d.runAgent(o))));
 
   program
     .command('submit')

@@ -95,27 +95,23 @@ export interface StepResult {
 
 type Table<S extends string> = Partial<Record<S | 'new', Partial<Record<S, readonly JobEventKind[]>>>>;
 
+/** How an active attempt (starting or running) ends. */
+const ATTEMPT_ENDINGS: Partial<Record<AttemptState, readonly JobEventKind[]>> = {
+  succeeded: ['exited'],
+  // an agent rejects a run before starting it; a `rejected` after `started` comes only
+  // from a broken agent, and fails the stage all the same
+  failed: ['exited', 'rejected'],
+  cancelled: ['exited'],
+  timeout: ['exited'],
+  stale: ['exited', 'node-lost', 'wait-expired'],
+  lost: ['exited', 'node-lost', 'wait-expired'],
+};
+
 export const ATTEMPT_TRANSITIONS: Table<AttemptState> = {
   new: { starting: ['place'] },
-  starting: {
-    running: ['started'],
-    succeeded: ['exited'],
-    failed: ['exited', 'rejected'],
-    cancelled: ['exited'],
-    timeout: ['exited'],
-    stale: ['exited', 'node-lost', 'wait-expired'],
-    lost: ['exited', 'node-lost', 'wait-expired'],
-  },
-  running: {
-    succeeded: ['exited'],
-    // an agent rejects a run before starting it; a `rejected` after `started` comes only
-    // from a broken agent, and fails the stage all the same
-    failed: ['exited', 'rejected'],
-    cancelled: ['exited'],
-    timeout: ['exited'],
-    stale: ['exited', 'node-lost', 'wait-expired'],
-    lost: ['exited', 'node-lost', 'wait-expired'],
-  },
+  // an exit can be reported before the started event is applied
+  starting: { running: ['started'], ...ATTEMPT_ENDINGS },
+  running: ATTEMPT_ENDINGS,
 };
 
 export const STAGE_TRANSITIONS: Table<StageState> = {

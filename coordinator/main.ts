@@ -2,28 +2,15 @@
 // resolved once (every flag checked before anything starts), then started in order.
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { DEFAULT_COORDINATOR_ADDRESS, DEFAULT_NATS_URL, type CoordinatorConfigFile } from '../proto/config.js';
+import type { CoordinatorConfigFile } from '../proto/config.js';
 import { durationFlag } from '../proto/duration.js';
-
 import { createLogger, type Logger } from '../lib/log.js';
 import { Coordinator } from './coordinator.js';
 import { startGrpcServer } from './grpc-server.js';
-import { DEFAULT_MESH_CIDR, DEFAULT_MESH_KEEPALIVE_S, MeshCoordinator } from './mesh/mesh-coordinator.js';
+import { MeshCoordinator } from './mesh/mesh-coordinator.js';
+import { coordinatorDefaults } from './defaults.js';
 
-export const coordinatorDefaults = {
-  /** @default 'nats://127.0.0.1:4222' */
-  nats: DEFAULT_NATS_URL,
-  /** gRPC listen address for clients. @default '127.0.0.1:7433' */
-  listen: DEFAULT_COORDINATOR_ADDRESS,
-  /** Silence before a node is suspect. @default 1500 */
-  suspectAfterMs: 1500,
-  /** Silence before a node is down and its work fails over. @default 3500 */
-  downAfterMs: 3500,
-  /** IPv4 range mesh addresses are allocated from. @default '10.99.0.0/16' */
-  meshCidr: DEFAULT_MESH_CIDR,
-  /** WireGuard persistent keepalive between nodes, 0 = off. @default 25 */
-  meshKeepaliveS: DEFAULT_MESH_KEEPALIVE_S,
-} as const;
+export { coordinatorDefaults };
 
 /** `meshrun coordinator` flags, as commander hands them over. */
 export interface CoordinatorFlags {

@@ -6,6 +6,12 @@ import { labelsSchema, nodeNameSchema } from './names.js';
 
 /** The bus a daemon connects to when neither --nats nor the config file names one. */
 export const DEFAULT_NATS_URL = 'nats://127.0.0.1:4222';
+/** UDP listen port of an agent's mesh interface. */
+export const DEFAULT_MESH_PORT = 51820;
+/** IPv4 range the coordinator allocates mesh addresses from. */
+export const DEFAULT_MESH_CIDR = '10.99.0.0/16';
+/** WireGuard persistent keepalive between nodes, in seconds. */
+export const DEFAULT_MESH_KEEPALIVE_S = 25;
 /** Where the coordinator listens for gRPC clients by default, and where clients look for it. */
 export const DEFAULT_COORDINATOR_ADDRESS = '127.0.0.1:7433';
 

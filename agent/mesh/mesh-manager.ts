@@ -23,7 +23,7 @@ import { dropOldKeyPair, ensureKeyPair, rotateKeyPair, type KeyPair } from '../w
 import { liveStateHash, reconcilePeers, type ApplyCounts } from '../wg/peer-diff.js';
 import { wgTool, type WgDump, type WgTool } from '../wg/wg-tool.js';
 
-export const DEFAULT_MESH_PORT = 51820;
+export { DEFAULT_MESH_PORT } from '../../proto/config.js';
 
 export interface MeshManagerOptions {
   node: string;

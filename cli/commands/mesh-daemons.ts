@@ -1,9 +1,10 @@
 // Mesh settings of the two daemons, resolved from flags and config files (flags win) and
 // checked before anything starts, so a typo in --mesh-cidr or --mesh-endpoint is one clear line.
 import type { AgentOptions } from '../../agent/index.js';
-import { agentDefaults } from '../../agent/main.js';
+import { agentDefaults } from '../../agent/defaults.js';
 import { checkIfname } from '../../agent/wg/wg-argv.js';
-import { coordinatorDefaults, type MeshCoordinatorSettings } from '../../coordinator/main.js';
+import { coordinatorDefaults } from '../../coordinator/defaults.js';
+import type { MeshCoordinatorSettings } from '../../coordinator/main.js';
 import { parseMeshCidr } from '../../coordinator/mesh/allocator.js';
 import type { AgentConfigFile, CoordinatorConfigFile } from '../../proto/config.js';
 import { parseDuration } from '../../proto/duration.js';

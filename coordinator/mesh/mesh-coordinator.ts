@@ -32,8 +32,7 @@ import { buildDesired, buildPeers, contentHash, nextVersion } from './desired-se
 import { memberKey, MeshStore } from './mesh-store.js';
 import { keyIndex, memberMsg, type ReportedStatus } from './status-view.js';
 
-export const DEFAULT_MESH_CIDR = '10.99.0.0/16';
-export const DEFAULT_MESH_KEEPALIVE_S = 25;
+export { DEFAULT_MESH_CIDR, DEFAULT_MESH_KEEPALIVE_S } from '../../proto/config.js';
 
 export interface MeshCoordinatorOptions {
   nc: NatsConnection;

@@ -1,0 +1,18 @@
+// The coordinator's defaults, defined once: the entry resolves options against them and the
+// CLI's help strings print them. Free of heavy imports, so `meshrun --help` stays quick.
+import { DEFAULT_COORDINATOR_ADDRESS, DEFAULT_MESH_CIDR, DEFAULT_MESH_KEEPALIVE_S, DEFAULT_NATS_URL } from '../proto/config.js';
+
+export const coordinatorDefaults = {
+  /** @default 'nats://127.0.0.1:4222' */
+  nats: DEFAULT_NATS_URL,
+  /** gRPC listen address for clients. @default '127.0.0.1:7433' */
+  listen: DEFAULT_COORDINATOR_ADDRESS,
+  /** Silence before a node is suspect. @default 1500 */
+  suspectAfterMs: 1500,
+  /** Silence before a node is down and its work fails over. @default 3500 */
+  downAfterMs: 3500,
+  /** IPv4 range mesh addresses are allocated from. @default '10.99.0.0/16' */
+  meshCidr: DEFAULT_MESH_CIDR,
+  /** WireGuard persistent keepalive between nodes, 0 = off. @default 25 */
+  meshKeepaliveS: DEFAULT_MESH_KEEPALIVE_S,
+} as const;
