@@ -6,7 +6,9 @@ import { Objm, type ObjectStore } from '@nats-io/obj';
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { agentCommandSchema, type CommandReply, type HandoffCommand, type Heartbeat, type PruneCommand, type RunEvent, type StartCommand } from '../proto/bus.js';
+import type { NatsAuth } from '../proto/config.js';
 import { decode } from '../proto/decode.js';
+import { nodeInboxPrefix } from '../proto/permissions.js';
 import { tokenKey, type Labels } from '../proto/names.js';
 import { Buckets, Subjects } from '../proto/subjects.js';
 import { Lifecycle } from '../lib/lifecycle.js';
@@ -27,6 +29,7 @@ import { ensurePrivateDir, runPaths } from './runner/run-files.js';
 
 export interface AgentOptions {
   nats: string;
+  natsAuth?: NatsAuth;
   node: string;
   labels: Labels;
   stateDir: string;
@@ -101,7 +104,7 @@ export class Agent {
     this.lifecycle.set('RUNNING');
     // Tunnels first, from the peers saved on disk: the bus may be reachable only through them.
     await this.mesh?.start();
-    this.nc = await connectNats({ servers: this.opts.nats, name: `meshrun-agent-${this.opts.node}`, log: this.opts.log });
+    this.nc = await connectNats({ servers: this.opts.nats, name: `meshrun-agent-${this.opts.node}`, log: this.opts.log, ...this.opts.natsAuth, inboxPrefix: nodeInboxPrefix(this.opts.node) });
     if (!this.running()) return;
     this.relay.attach(this.nc);
     this.mesh?.attach(this.nc);

@@ -13,6 +13,8 @@ export { agentDefaults };
 /** `meshrun agent` flags, as commander hands them over. */
 export interface AgentFlags {
   nats?: string;
+  natsCreds?: string;
+  natsCa?: string;
   node?: string;
   labels?: string;
   stateDir?: string;
@@ -54,6 +56,7 @@ export function resolveAgentOptions({ flags: f, file, machine, mesh }: AgentSour
   if (!Number.isInteger(slots) || slots < 1) throw usage(`--slots ${f.slots}: expected a whole number >= 1`);
   return {
     nats: f.nats ?? file.nats ?? agentDefaults.nats,
+    natsAuth: { credsFile: f.natsCreds ?? file.natsCreds, caFile: f.natsCa ?? file.natsCa },
     node,
     labels,
     stateDir: f.stateDir ?? file.stateDir ?? machine.stateDir(),

@@ -32,6 +32,8 @@ function buildProgram(run: (p: Promise<number>) => void): Command {
     .command('coordinator')
     .description('run the coordinator daemon')
     .option('--nats <url>', 'NATS server URL(s), comma-separated')
+    .option('--nats-creds <file>', 'NATS credential made by meshrun init (coordinator/coordinator.creds)')
+    .option('--nats-ca <file>', 'the fleet CA certificate (ca.pem): connect to NATS with TLS')
     .option('--listen <host:port>', 'gRPC listen address for clients')
     .option('--state-dir <dir>', 'local state directory')
     .option('--config <file>', 'YAML config file (flags override it)')
@@ -45,6 +47,8 @@ function buildProgram(run: (p: Promise<number>) => void): Command {
     .command('agent')
     .description('run the agent daemon on this machine')
     .option('--nats <url>', 'NATS server URL(s), comma-separated')
+    .option('--nats-creds <file>', 'this node\'s NATS credential')
+    .option('--nats-ca <file>', 'the fleet CA certificate: connect to NATS with TLS')
     .option('--node <name>', 'node name (default: hostname)')
     .option('--labels <k=v,...>', 'labels for placement')
     .option('--state-dir <dir>', 'runner files and agent state (default /var/lib/meshrun as root)')
@@ -58,6 +62,17 @@ function buildProgram(run: (p: Promise<number>) => void): Command {
     .option('--mesh-endpoint <ip:port>', 'where other nodes reach this node\'s mesh interface')
     .option('--mesh-port <n>', `UDP listen port of the mesh interface (default ${agentDefaults.meshPort})`)
     .action((o) => run(import('./commands/daemons.js').then((d) => d.runAgent(o))));
+
+  program
+    .command('init')
+    .description('make the fleet\'s trust root here: NATS operator and account, a CA, nats-server\'s TLS config, the coordinator\'s credentials')
+    .option('--dir <dir>', 'where (default: <state dir>/trust)')
+    .option('--nats-host <name|ip>', 'a name or address agents reach nats-server by (repeatable; default 127.0.0.1 and localhost)', collect)
+    .option('--nats-listen <ip>', 'address nats-server listens on (default 127.0.0.1)')
+    .option('--nats-port <n>', 'port nats-server listens on (default 4222)')
+    .option('--force', 'replace an existing trust root (every credential issued from it stops working)')
+    .option('--json', 'machine-readable output')
+    .action((o) => run(import('./commands/init.js').then((m) => m.init(o))));
 
   program
     .command('submit')

@@ -7,6 +7,7 @@ import type { Msg, NatsConnection, Subscription } from '@nats-io/transport-node'
 import { jetstream, type JetStreamClient } from '@nats-io/jetstream';
 import type { KV } from '@nats-io/kv';
 import { heartbeatSchema, nodeRecordSchema, type HeartbeatReply, type RunEvent } from '../proto/bus.js';
+import type { NatsAuth } from '../proto/config.js';
 import { decode } from '../proto/decode.js';
 import { jobSpecSchema, type JobSpec, type StageSpec } from '../proto/job-spec.js';
 import { tokenKey, type RunToken } from '../proto/names.js';
@@ -28,6 +29,7 @@ import { place, type PlacementResult } from './scheduler.js';
 
 export interface CoordinatorOptions {
   nats: string;
+  natsAuth?: NatsAuth;
   /** @default 1500 */
   suspectAfterMs: number;
   /** @default 3500 */
@@ -78,7 +80,7 @@ export class Coordinator {
   async start(): Promise<void> {
     if (this.life.state !== 'NEW') return;
     this.life.set('STARTING');
-    this.nc = await connectNats({ servers: this.opts.nats, name: 'meshrun-coordinator', log: this.opts.log });
+    this.nc = await connectNats({ servers: this.opts.nats, name: 'meshrun-coordinator', log: this.opts.log, ...this.opts.natsAuth });
     void this.watchConnection();
     await ensureStreams(this.nc);
     this.js = jetstream(this.nc, { timeout: 5000 });

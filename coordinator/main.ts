@@ -2,7 +2,7 @@
 // resolved once (every flag checked before anything starts), then started in order.
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import type { CoordinatorConfigFile } from '../proto/config.js';
+import type { CoordinatorConfigFile, NatsAuth } from '../proto/config.js';
 import { durationFlag } from '../proto/duration.js';
 import { createLogger, type Logger } from '../lib/log.js';
 import { Coordinator } from './coordinator.js';
@@ -15,6 +15,8 @@ export { coordinatorDefaults };
 /** `meshrun coordinator` flags, as commander hands them over. */
 export interface CoordinatorFlags {
   nats?: string;
+  natsCreds?: string;
+  natsCa?: string;
   listen?: string;
   stateDir?: string;
   config?: string;
@@ -42,6 +44,7 @@ export interface CoordinatorSources {
 
 export interface CoordinatorDaemonOptions {
   nats: string;
+  natsAuth: NatsAuth;
   listen: string;
   stateDir: string;
   suspectAfterMs: number;
@@ -59,6 +62,7 @@ export function resolveCoordinatorOptions({ flags: f, file, machine, mesh }: Coo
   const meshSettings = mesh();
   return {
     nats,
+    natsAuth: { credsFile: f.natsCreds ?? file.natsCreds, caFile: f.natsCa ?? file.natsCa },
     listen,
     stateDir,
     suspectAfterMs: durationFlag('suspect-after', f.suspectAfter) ?? file.suspectAfter ?? coordinatorDefaults.suspectAfterMs,
@@ -75,7 +79,7 @@ export function resolveCoordinatorOptions({ flags: f, file, machine, mesh }: Coo
  */
 export async function runCoordinatorDaemon(o: CoordinatorDaemonOptions, untilStopped: (close: () => Promise<void>) => Promise<number>): Promise<number> {
   const { log } = o;
-  const coordinator = new Coordinator({ nats: o.nats, suspectAfterMs: o.suspectAfterMs, downAfterMs: o.downAfterMs, log });
+  const coordinator = new Coordinator({ nats: o.nats, natsAuth: o.natsAuth, suspectAfterMs: o.suspectAfterMs, downAfterMs: o.downAfterMs, log });
   await coordinator.start();
   const mesh = await startMeshCoordinator(coordinator, o.mesh, log);
   const { server, port } = await startGrpcServer(coordinator, o.listen, log, mesh);

@@ -1,6 +1,8 @@
 // Connecting to NATS and creating the JetStream streams and KV buckets meshrun
 // needs (idempotent: every daemon may call it on start).
-import { connect, type NatsConnection } from '@nats-io/transport-node';
+import { readFileSync } from 'node:fs';
+import { connect, credsAuthenticator, type NatsConnection } from '@nats-io/transport-node';
+import { ErrorCode, MeshrunError } from './errors.js';
 import { jetstreamManager, RetentionPolicy, StorageType, DiscardPolicy } from '@nats-io/jetstream';
 import { Kvm, type KV } from '@nats-io/kv';
 import { Buckets, Streams, Subjects } from '../proto/subjects.js';
@@ -12,6 +14,12 @@ export interface ConnectOptions {
   log: Logger;
   /** Keep trying forever (daemons) instead of failing on the first refusal. */
   waitOnFirstConnect?: boolean;
+  /** A `.creds` file (user JWT and nkey seed) issued from the fleet's trust root. */
+  credsFile?: string;
+  /** The fleet CA's certificate: connect with TLS and trust only servers it signed. */
+  caFile?: string;
+  /** Reply subjects start with this (a node's credential may read only its own replies). */
+  inboxPrefix?: string;
 }
 
 export async function connectNats(opts: ConnectOptions): Promise<NatsConnection> {
@@ -23,6 +31,9 @@ export async function connectNats(opts: ConnectOptions): Promise<NatsConnection>
     pingInterval: 2000,
     maxPingOut: 2,
     waitOnFirstConnect: opts.waitOnFirstConnect ?? true,
+    ...(opts.credsFile ? { authenticator: credsAuthenticator(readCredsFile(opts.credsFile)) } : {}),
+    ...(opts.caFile ? { tls: { caFile: opts.caFile } } : {}),
+    ...(opts.inboxPrefix ? { inboxPrefix: opts.inboxPrefix } : {}),
   });
   void (async () => {
     for await (const s of nc.status()) {
@@ -67,4 +78,12 @@ export async function ensureStreams(nc: NatsConnection): Promise<void> {
 export async function openKv(nc: NatsConnection, bucket: (typeof Buckets)[keyof typeof Buckets]): Promise<KV> {
   const kvm = new Kvm(nc);
   return kvm.create(bucket, { history: 1 });
+}
+
+function readCredsFile(path: string): Uint8Array {
+  try {
+    return readFileSync(path);
+  } catch (err) {
+    throw new MeshrunError(ErrorCode.NotFound, `NATS credentials ${path}: ${(err as Error).message}`);
+  }
 }

@@ -15,8 +15,18 @@ export const DEFAULT_MESH_KEEPALIVE_S = 25;
 /** Where the coordinator listens for gRPC clients by default, and where clients look for it. */
 export const DEFAULT_COORDINATOR_ADDRESS = '127.0.0.1:7433';
 
+/** How a daemon proves itself to nats-server and checks the server: files made by `meshrun init`. */
+export interface NatsAuth {
+  /** The `.creds` file (user JWT and nkey seed). */
+  credsFile?: string;
+  /** The fleet CA certificate: TLS, trusting only servers it signed. */
+  caFile?: string;
+}
+
 export const agentConfigSchema = z.strictObject({
   nats: z.string().min(1).optional(),
+  natsCreds: z.string().min(1).optional(),
+  natsCa: z.string().min(1).optional(),
   node: nodeNameSchema.optional(),
   labels: labelsSchema.optional(),
   stateDir: z.string().min(1).optional(),
@@ -35,6 +45,8 @@ export type AgentConfigFile = z.infer<typeof agentConfigSchema>;
 
 export const coordinatorConfigSchema = z.strictObject({
   nats: z.string().min(1).optional(),
+  natsCreds: z.string().min(1).optional(),
+  natsCa: z.string().min(1).optional(),
   listen: z.string().min(1).optional(),
   stateDir: z.string().min(1).optional(),
   suspectAfter: durationSchema.optional(),

@@ -1,0 +1,121 @@
+// A fleet's trust root on disk, made once by `meshrun init` on the coordinator's machine:
+// the NATS operator and accounts (their seeds stay here), a CA, nats-server's certificate
+// and configuration, and the coordinator's own credentials. Secrets are 0600; only public
+// parts (the CA certificate, JWTs inside configs) ever leave this directory.
+import { existsSync, mkdirSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { z } from 'zod';
+import { ErrorCode, MeshrunError } from '../errors.js';
+import { writeFileAtomic } from '../write-file-atomic.js';
+import { createNatsTrust, issueSystemUser, issueUser, natsServerConfig, type NatsTrust } from './nats-jwt.js';
+import { createCa, issueCert, writePrivateKey } from './x509.js';
+
+export interface TrustRootPaths {
+  dir: string;
+  /** Operator, system and account seeds and JWTs (secret). */
+  trust: string;
+  caCert: string;
+  caKey: string;
+  natsConfig: string;
+  natsCert: string;
+  natsKey: string;
+  natsStore: string;
+  natsResolver: string;
+  /** The coordinator's bus credential (all subjects of the meshrun account). */
+  coordinatorCreds: string;
+  /** The coordinator's system-account credential: pushes revocations to the servers. */
+  coordinatorSystemCreds: string;
+}
+
+export function trustRootPaths(dir: string): TrustRootPaths {
+  return {
+    dir,
+    trust: join(dir, 'trust.json'),
+    caCert: join(dir, 'ca.pem'),
+    caKey: join(dir, 'ca-key.pem'),
+    natsConfig: join(dir, 'nats', 'nats.conf'),
+    natsCert: join(dir, 'nats', 'server.pem'),
+    natsKey: join(dir, 'nats', 'server-key.pem'),
+    natsStore: join(dir, 'nats', 'store'),
+    natsResolver: join(dir, 'nats', 'accounts'),
+    coordinatorCreds: join(dir, 'coordinator', 'coordinator.creds'),
+    coordinatorSystemCreds: join(dir, 'coordinator', 'system.creds'),
+  };
+}
+
+export interface InitOptions {
+  /** Names and addresses nats-server is reached by (its certificate's subjectAltNames). */
+  natsHosts: string[];
+  /** Address nats-server listens on. @default '127.0.0.1' */
+  natsListen: string;
+  natsPort: number;
+  /** Replace an existing trust root (every credential issued from it stops working). */
+  force: boolean;
+  /** @default 3650 */
+  caValidDays?: number;
+  /** @default 825 */
+  certValidDays?: number;
+}
+
+const natsTrustSchema = z.object({
+  operator: z.object({ name: z.string(), seed: z.string(), jwt: z.string(), publicKey: z.string() }),
+  system: z.object({ seed: z.string(), jwt: z.string(), publicKey: z.string() }),
+  account: z.object({ name: z.string(), seed: z.string(), jwt: z.string(), publicKey: z.string(), revocations: z.record(z.string(), z.number()) }),
+});
+
+/** Creates the trust root in `dir`; refuses to replace one unless `force`. */
+export async function initTrustRoot(dir: string, o: InitOptions): Promise<TrustRootPaths> {
+  const p = trustRootPaths(dir);
+  if (existsSync(p.trust) && !o.force) {
+    throw new MeshrunError(ErrorCode.Conflict, `${p.trust} exists: this machine already has a trust root (--force replaces it, and every credential issued from it stops working)`);
+  }
+  if (o.natsHosts.length === 0) throw new MeshrunError(ErrorCode.Usage, 'at least one --nats-host is needed (the name or address agents reach nats-server by)');
+  for (const d of [dir, join(dir, 'nats'), join(dir, 'coordinator'), p.natsStore, p.natsResolver]) mkdirSync(d, { recursive: true, mode: 0o700 });
+
+  const trust = await createNatsTrust();
+  writeFileAtomic(p.trust, JSON.stringify(trust, null, 2) + '\n', 0o600);
+
+  const ca = await createCa({ name: 'meshrun fleet CA', validDays: o.caValidDays ?? 3650 });
+  writeFileAtomic(p.caCert, ca.certPem, 0o644);
+  writePrivateKey(p.caKey, ca.keyPem);
+  const ips = o.natsHosts.filter(isIpLiteral);
+  const dnsNames = o.natsHosts.filter((h) => !isIpLiteral(h));
+  const server = await issueCert(ca, { commonName: o.natsHosts[0]!, dnsNames, ips, usage: 'server', validDays: o.certValidDays ?? 825 });
+  writeFileAtomic(p.natsCert, server.certPem, 0o644);
+  writePrivateKey(p.natsKey, server.keyPem);
+
+  writeFileAtomic(
+    p.natsConfig,
+    natsServerConfig(trust, {
+      host: o.natsListen,
+      port: o.natsPort,
+      storeDir: p.natsStore,
+      resolverDir: p.natsResolver,
+      // TLS always; clients prove who they are with their credential (JWT + nkey), not a client certificate
+      tls: { certFile: p.natsCert, keyFile: p.natsKey, caFile: p.caCert, verify: false },
+    }),
+    0o600,
+  );
+  const text = (b: Uint8Array): string => new TextDecoder().decode(b);
+  writeFileAtomic(p.coordinatorCreds, text((await issueUser(trust, 'coordinator', 'all')).creds), 0o600);
+  writeFileAtomic(p.coordinatorSystemCreds, text((await issueSystemUser(trust, 'coordinator-system')).creds), 0o600);
+  return p;
+}
+
+/** The trust root's NATS keys, for issuing and revoking credentials. */
+export function loadNatsTrust(dir: string): NatsTrust {
+  const p = trustRootPaths(dir);
+  let raw: unknown;
+  try {
+    raw = JSON.parse(readFileSync(p.trust, 'utf8'));
+  } catch (err) {
+    throw new MeshrunError(ErrorCode.NotFound, `${p.trust}: no trust root here (run meshrun init): ${(err as Error).message}`);
+  }
+  const r = natsTrustSchema.safeParse(raw);
+  if (!r.success) throw new MeshrunError(ErrorCode.InvalidInput, `${p.trust} is damaged: ${r.error.issues[0]?.message ?? 'invalid'}`);
+  return r.data;
+}
+
+function isIpLiteral(h: string): boolean {
+  return /^\d{1,3}(\.\d{1,3}){3}$/.test(h) || h.includes(':');
+}

@@ -1,0 +1,74 @@
+// `meshrun init` end to end: the trust root it writes starts a real nats-server that only
+// speaks TLS and only to the fleet's credentials; the coordinator runs on its credential,
+// and an agent holding a node credential (least privilege, enforced by the server) runs a job.
+import { spawn, type ChildProcess } from 'node:child_process';
+import { mkdtempSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { connect } from '@nats-io/transport-node';
+import { afterEach, describe, expect, it } from 'vitest';
+import { issueUser } from '../lib/trust/nats-jwt.js';
+import { loadNatsTrust, trustRootPaths } from '../lib/trust/trust-root.js';
+import { createCa } from '../lib/trust/x509.js';
+import { nodePermissions } from '../proto/permissions.js';
+import { requireTools } from './fleet/netns.js';
+import { Daemon, freePort, runCli, waitFor } from './harness/processes.js';
+
+const cap = requireTools(['nats-server']);
+
+let dir: string;
+let nats: ChildProcess | undefined;
+const daemons: Daemon[] = [];
+
+afterEach(async () => {
+  for (const d of daemons.splice(0)) await d.kill('SIGKILL').catch(() => undefined);
+  nats?.kill('SIGKILL');
+  nats = undefined;
+  rmSync(dir, { recursive: true, force: true });
+});
+
+describe.skipIf(!cap.ok)(`meshrun init (${cap.reason})`, () => {
+  it('makes a trust root whose nats-server refuses plain, anonymous and foreign clients; coordinator and a node credential run a job', async () => {
+    dir = mkdtempSync(join(tmpdir(), 'meshrun-init-'));
+    const trustDir = join(dir, 'trust');
+    const natsPort = await freePort();
+    const init = await runCli(['init', '--dir', trustDir, '--nats-port', String(natsPort)]);
+    expect(init.code, init.stderr).toBe(0);
+    const p = trustRootPaths(trustDir);
+    for (const secret of [p.trust, p.caKey, p.natsKey, p.natsConfig, p.coordinatorCreds, p.coordinatorSystemCreds]) expect((statSync(secret).mode & 0o777).toString(8), secret).toBe('600');
+    const again = await runCli(['init', '--dir', trustDir]);
+    expect(again.code).not.toBe(0);
+    expect(again.stderr).toMatch(/already has a trust root/);
+
+    let natsLog = '';
+    nats = spawn('nats-server', ['-c', p.natsConfig], { stdio: ['ignore', 'ignore', 'pipe'] });
+    nats.stderr!.on('data', (d: Buffer) => (natsLog += d.toString()));
+    await waitFor('nats-server ready', () => natsLog.includes('Server is ready'), 10_000);
+    const url = `tls://127.0.0.1:${natsPort}`;
+
+    // no credential, no TLS, another CA: all refused
+    await expect(connect({ servers: url, tls: { caFile: p.caCert }, reconnect: false })).rejects.toThrow(/Authorization Violation/);
+    await expect(connect({ servers: `nats://127.0.0.1:${natsPort}`, tls: null, reconnect: false } as never)).rejects.toThrow();
+    const otherCa = join(dir, 'other-ca.pem');
+    writeFileSync(otherCa, (await createCa({ name: 'not the fleet', validDays: 1 })).certPem);
+    await expect(connect({ servers: url, tls: { caFile: otherCa }, reconnect: false })).rejects.toThrow();
+
+    const grpcPort = await freePort();
+    const coordinator = new Daemon('coordinator', ['coordinator', '--nats', url, '--nats-creds', p.coordinatorCreds, '--nats-ca', p.caCert, '--listen', `127.0.0.1:${grpcPort}`, '--state-dir', join(dir, 'coord-state')], dir);
+    daemons.push(coordinator);
+    await waitFor('coordinator listening', () => coordinator.log().includes('coordinator listening'), 20_000);
+
+    // a node credential, as enrollment will issue it: only its own subjects
+    const nodeCreds = join(dir, 'alpha.creds');
+    writeFileSync(nodeCreds, (await issueUser(loadNatsTrust(trustDir), 'node-alpha', nodePermissions('alpha'))).creds, { mode: 0o600 });
+    const agent = new Daemon('agent-alpha', ['agent', '--nats', url, '--nats-creds', nodeCreds, '--nats-ca', p.caCert, '--node', 'alpha', '--state-dir', join(dir, 'alpha-state')], dir);
+    daemons.push(agent);
+
+    const env = { MESHRUN_COORDINATOR: `127.0.0.1:${grpcPort}` };
+    await waitFor('alpha registered', async () => /alpha\s+ready/.test((await runCli(['nodes'], { env })).stdout), 20_000, 300);
+    const run = await runCli(['submit', '--on', 'alpha', '--id', 'secure-1', '-f', '--', 'sh', '-c', 'echo hello from $MESHRUN_NODE'], { env, timeoutMs: 30_000 });
+    expect(run.code, `${run.stderr}\n${agent.log().slice(-3000)}`).toBe(0);
+    expect(run.stdout).toBe('hello from alpha\n');
+    expect(natsLog).not.toMatch(/Permissions Violation/);
+  });
+});
