@@ -1,7 +1,7 @@
 // The CLI's gRPC client: one address (--coordinator or MESHRUN_COORDINATOR), a short
 // wait for the channel, and gRPC statuses mapped to exit codes with one clear line.
 import * as grpc from '@grpc/grpc-js';
-import { MeshrunService, type ArtifactChunkMsg, type JobMsg, type LogEventMsg, type NodeMsg } from '../proto/grpc.js';
+import { MeshrunService, type ArtifactChunkMsg, type JobMsg, type JoinMsg, type JoinTokenMsg, type LogEventMsg, type NodeMsg } from '../proto/grpc.js';
 import type { MeshJoinMsg, MeshLeaveMsg, MeshRotateMsg, MeshStatusMsg, NodeRemoveMsg } from '../proto/mesh.js';
 import { DEFAULT_COORDINATOR_ADDRESS } from '../proto/config.js';
 import { ErrorCode } from '../lib/errors.js';
@@ -93,6 +93,12 @@ export class MeshrunClient {
   }
   meshLeave(client: string): Promise<MeshLeaveMsg> {
     return this.call('MeshLeave', { client });
+  }
+  createJoinToken(labels: Record<string, string>, ttlMs: number, uses: number): Promise<JoinTokenMsg> {
+    return this.call('CreateJoinToken', { labels, ttlMs, uses });
+  }
+  join(token: string, node: string, publicKey: string): Promise<JoinMsg> {
+    return this.call('Join', { token, node, publicKey });
   }
 
   followLogs(id: string, follow: boolean, have: Record<string, number>): grpc.ClientReadableStream<LogEventMsg> {

@@ -34,6 +34,7 @@ function buildProgram(run: (p: Promise<number>) => void): Command {
     .option('--nats <url>', 'NATS server URL(s), comma-separated')
     .option('--nats-creds <file>', 'NATS credential made by meshrun init (coordinator/coordinator.creds)')
     .option('--nats-ca <file>', 'the fleet CA certificate (ca.pem): connect to NATS with TLS')
+    .option('--trust-dir <dir>', 'the trust root meshrun init made: enroll nodes with join tokens')
     .option('--listen <host:port>', 'gRPC listen address for clients')
     .option('--state-dir <dir>', 'local state directory')
     .option('--config <file>', 'YAML config file (flags override it)')
@@ -49,6 +50,7 @@ function buildProgram(run: (p: Promise<number>) => void): Command {
     .option('--nats <url>', 'NATS server URL(s), comma-separated')
     .option('--nats-creds <file>', 'this node\'s NATS credential')
     .option('--nats-ca <file>', 'the fleet CA certificate: connect to NATS with TLS')
+    .option('--join <token>', 'enroll with this join token (once; the credential is kept in the state dir)')
     .option('--node <name>', 'node name (default: hostname)')
     .option('--labels <k=v,...>', 'labels for placement')
     .option('--state-dir <dir>', 'runner files and agent state (default /var/lib/meshrun as root)')
@@ -61,7 +63,7 @@ function buildProgram(run: (p: Promise<number>) => void): Command {
     .option('--mesh-if <name>', 'own this WireGuard interface and join the mesh (default: no mesh)')
     .option('--mesh-endpoint <ip:port>', 'where other nodes reach this node\'s mesh interface')
     .option('--mesh-port <n>', `UDP listen port of the mesh interface (default ${agentDefaults.meshPort})`)
-    .action((o) => run(import('./commands/daemons.js').then((d) => d.runAgent(o))));
+    .action((o) => run(import('./commands/daemons.js').then((d) => d.runAgent({ ...o, coordinator: program.opts().coordinator as string | undefined }))));
 
   program
     .command('init')

@@ -5,6 +5,8 @@ import type { z } from 'zod';
 import {
   jobRefSchema,
   listJobsRequestSchema,
+  joinRequestSchema,
+  joinTokenRequestSchema,
   logsRequestSchema,
   meshrunServiceDefinition,
   nodeRefSchema,
@@ -27,6 +29,7 @@ import type { NodeEntry } from './node-registry.js';
 import { followLogs } from './log-follower.js';
 import { meshHandlers } from './mesh/grpc-handlers.js';
 import type { MeshCoordinator } from './mesh/mesh-coordinator.js';
+import type { Enrollment } from './enrollment.js';
 
 const ARTIFACT_CHUNK = 1024 * 1024;
 
@@ -118,13 +121,18 @@ function unary<Req, Res>(log: Logger, fn: (req: Req) => Promise<Res> | Res): grp
   };
 }
 
+function needEnrollment(e: Enrollment | undefined): Enrollment {
+  if (!e) throw new MeshrunError(ErrorCode.Conflict, 'this coordinator enrolls no nodes: start it with --trust-dir (the directory meshrun init made)');
+  return e;
+}
+
 function jobOrThrow(c: Coordinator, id: string): JobRecord {
   const job = c.getJob(id);
   if (!job) throw new MeshrunError(ErrorCode.NotFound, `no job ${id}`);
   return job;
 }
 
-export async function startGrpcServer(c: Coordinator, listen: string, log: Logger, mesh?: MeshCoordinator): Promise<{ server: grpc.Server; port: number }> {
+export async function startGrpcServer(c: Coordinator, listen: string, log: Logger, mesh?: MeshCoordinator, enrollment?: Enrollment): Promise<{ server: grpc.Server; port: number }> {
   const server = new grpc.Server();
   const onJobChange = (id: string) => (fn: () => void) => {
     const l = (job: JobRecord): void => {
@@ -135,6 +143,14 @@ export async function startGrpcServer(c: Coordinator, listen: string, log: Logge
   };
   server.addService(meshrunServiceDefinition, {
     ...meshHandlers(c, mesh, log),
+    CreateJoinToken: unary(log, (req) => {
+      const r = parse(joinTokenRequestSchema, req);
+      return needEnrollment(enrollment).createToken(r);
+    }),
+    Join: unary(log, (req) => {
+      const r = parse(joinRequestSchema, req);
+      return needEnrollment(enrollment).join(r.token, r.node, r.publicKey);
+    }),
     Submit: unary(log, async (req) => {
       const r = parse(submitRequestSchema, req);
       const { job, created } = await c.submit(r.id, r.specJson, r.workspace === '' ? null : r.workspace);

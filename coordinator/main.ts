@@ -1,11 +1,13 @@
 // The coordinator daemon's entry: flags over the config file over `coordinatorDefaults`,
 // resolved once (every flag checked before anything starts), then started in order.
-import { mkdirSync, writeFileSync } from 'node:fs';
+import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { CoordinatorConfigFile, NatsAuth } from '../proto/config.js';
 import { durationFlag } from '../proto/duration.js';
 import { createLogger, type Logger } from '../lib/log.js';
+import { loadNatsTrust, trustRootPaths } from '../lib/trust/trust-root.js';
 import { Coordinator } from './coordinator.js';
+import { Enrollment } from './enrollment.js';
 import { startGrpcServer } from './grpc-server.js';
 import { MeshCoordinator } from './mesh/mesh-coordinator.js';
 import { coordinatorDefaults } from './defaults.js';
@@ -15,6 +17,7 @@ export { coordinatorDefaults };
 /** `meshrun coordinator` flags, as commander hands them over. */
 export interface CoordinatorFlags {
   nats?: string;
+  trustDir?: string;
   natsCreds?: string;
   natsCa?: string;
   listen?: string;
@@ -44,6 +47,8 @@ export interface CoordinatorSources {
 
 export interface CoordinatorDaemonOptions {
   nats: string;
+  /** The trust root `meshrun init` made: with it, the coordinator enrolls nodes. */
+  trustDir: string | undefined;
   natsAuth: NatsAuth;
   listen: string;
   stateDir: string;
@@ -63,6 +68,7 @@ export function resolveCoordinatorOptions({ flags: f, file, machine, mesh }: Coo
   return {
     nats,
     natsAuth: { credsFile: f.natsCreds ?? file.natsCreds, caFile: f.natsCa ?? file.natsCa },
+    trustDir: f.trustDir ?? file.trustDir,
     listen,
     stateDir,
     suspectAfterMs: durationFlag('suspect-after', f.suspectAfter) ?? file.suspectAfter ?? coordinatorDefaults.suspectAfterMs,
@@ -82,7 +88,8 @@ export async function runCoordinatorDaemon(o: CoordinatorDaemonOptions, untilSto
   const coordinator = new Coordinator({ nats: o.nats, natsAuth: o.natsAuth, suspectAfterMs: o.suspectAfterMs, downAfterMs: o.downAfterMs, log });
   await coordinator.start();
   const mesh = await startMeshCoordinator(coordinator, o.mesh, log);
-  const { server, port } = await startGrpcServer(coordinator, o.listen, log, mesh);
+  const enrollment = o.trustDir ? await startEnrollment(coordinator, o.trustDir, log) : undefined;
+  const { server, port } = await startGrpcServer(coordinator, o.listen, log, mesh, enrollment);
   mkdirSync(o.stateDir, { recursive: true, mode: 0o700 });
   writeFileSync(join(o.stateDir, 'coordinator.json'), JSON.stringify({ pid: process.pid, listen: o.listen, port, nats: o.nats }) + '\n');
   log.info('coordinator listening', { listen: o.listen, port, nats: o.nats });
@@ -91,6 +98,14 @@ export async function runCoordinatorDaemon(o: CoordinatorDaemonOptions, untilSto
     await mesh.close();
     await coordinator.close();
   });
+}
+
+/** Enrollment with the trust root's keys, on the coordinator's own bus connection. */
+async function startEnrollment(c: Coordinator, trustDir: string, log: Logger): Promise<Enrollment> {
+  const caPem = readFileSync(trustRootPaths(trustDir).caCert, 'utf8');
+  const e = new Enrollment({ nc: c.connection, trust: loadNatsTrust(trustDir), caPem, log: log.child({ part: 'enrollment' }) });
+  await e.start();
+  return e;
 }
 
 /** Starts the mesh half of the coordinator on the coordinator's own bus connection. */

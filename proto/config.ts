@@ -45,6 +45,7 @@ export type AgentConfigFile = z.infer<typeof agentConfigSchema>;
 
 export const coordinatorConfigSchema = z.strictObject({
   nats: z.string().min(1).optional(),
+  trustDir: z.string().min(1).optional(),
   natsCreds: z.string().min(1).optional(),
   natsCa: z.string().min(1).optional(),
   listen: z.string().min(1).optional(),

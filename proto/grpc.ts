@@ -5,7 +5,7 @@ import { fileURLToPath } from 'node:url';
 import * as grpc from '@grpc/grpc-js';
 import * as protoLoader from '@grpc/proto-loader';
 import { z } from 'zod';
-import { jobIdSchema, nodeNameSchema } from './names.js';
+import { jobIdSchema, labelsSchema, nodeNameSchema } from './names.js';
 import { meshEndpointSchema, wgKeySchema } from './mesh.js';
 import type { ArtifactChunk__Output } from './generated/meshrun/v1/ArtifactChunk.js';
 import type { Attempt__Output } from './generated/meshrun/v1/Attempt.js';
@@ -17,6 +17,8 @@ import type { Node__Output } from './generated/meshrun/v1/Node.js';
 import type { PlaybookEvent__Output } from './generated/meshrun/v1/PlaybookEvent.js';
 import type { Stage__Output } from './generated/meshrun/v1/Stage.js';
 import type { StageHeader__Output } from './generated/meshrun/v1/StageHeader.js';
+import type { JoinReply__Output } from './generated/meshrun/v1/JoinReply.js';
+import type { JoinTokenReply__Output } from './generated/meshrun/v1/JoinTokenReply.js';
 
 /** The .proto stays in the source tree; find it from src (vitest) or dist. */
 function protoPath(): string {
@@ -57,6 +59,8 @@ export type ArtifactChunkMsg = ArtifactChunk__Output;
 export type NodeMsg = Node__Output;
 export type StageHeaderMsg = StageHeader__Output;
 export type LogDataMsg = LogData__Output;
+export type JoinTokenMsg = JoinTokenReply__Output;
+export type JoinMsg = JoinReply__Output;
 
 /**
  * A oneof as a discriminated union: `{ event: 'header'; header: StageHeaderMsg } | ...`.
@@ -95,3 +99,17 @@ export const meshJoinRequestSchema = z.object({
   endpoint: z.union([z.literal(''), meshEndpointSchema]).default(''),
 });
 export const meshLeaveRequestSchema = z.object({ client: nodeNameSchema });
+
+// Enrollment.
+export const joinTokenRequestSchema = z.object({
+  labels: labelsSchema.default({}),
+  ttlMs: z.number().int().min(1000, { message: 'a token must live at least 1s' }).max(30 * 86_400_000, { message: 'a token may live at most 30 days' }),
+  uses: z.number().int().min(1).max(10_000),
+});
+/** `mrj1.<id>.<secret>`: the id finds the token, the secret proves it (only its hash is stored). */
+export const joinTokenSchema = z.string().regex(/^mrj1\.[a-f0-9]{16}\.[A-Za-z0-9_-]{43}$/, { message: 'is not a meshrun join token (mrj1.<id>.<secret>)' });
+export const joinRequestSchema = z.object({
+  token: joinTokenSchema,
+  node: nodeNameSchema,
+  publicKey: z.string().regex(/^U[A-Z2-7]{55}$/, { message: 'must be a NATS user public key (nkey starting with U)' }),
+});

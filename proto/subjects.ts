@@ -32,6 +32,8 @@ export const Buckets = {
   blobs: 'mr_blobs',
   /** Mesh members (address, public key), desired-set versions and revoked keys. */
   mesh: 'mr_mesh',
+  /** Join tokens: a hash of each secret, labels, expiry and uses left. */
+  tokens: 'mr_tokens',
 } as const;
 
 export const Durables = {

@@ -2,7 +2,7 @@
 // speaks TLS and only to the fleet's credentials; the coordinator runs on its credential,
 // and an agent holding a node credential (least privilege, enforced by the server) runs a job.
 import { spawn, type ChildProcess } from 'node:child_process';
-import { mkdtempSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { connect } from '@nats-io/transport-node';
@@ -70,5 +70,54 @@ describe.skipIf(!cap.ok)(`meshrun init (${cap.reason})`, () => {
     expect(run.code, `${run.stderr}\n${agent.log().slice(-3000)}`).toBe(0);
     expect(run.stdout).toBe('hello from alpha\n');
     expect(natsLog).not.toMatch(/Permissions Violation/);
+  });
+});
+
+describe.skipIf(!cap.ok)(`node enrollment with join tokens (${cap.reason})`, () => {
+  it('a token enrolls a node once (its key made on the node), with the token\'s labels; expired, used-up and forged tokens are refused', async () => {
+    dir = mkdtempSync(join(tmpdir(), 'meshrun-enroll-'));
+    const trustDir = join(dir, 'trust');
+    const natsPort = await freePort();
+    expect((await runCli(['init', '--dir', trustDir, '--nats-port', String(natsPort)])).code).toBe(0);
+    const p = trustRootPaths(trustDir);
+    let natsLog = '';
+    nats = spawn('nats-server', ['-c', p.natsConfig], { stdio: ['ignore', 'ignore', 'pipe'] });
+    nats.stderr!.on('data', (d: Buffer) => (natsLog += d.toString()));
+    await waitFor('nats-server ready', () => natsLog.includes('Server is ready'), 10_000);
+    const url = `tls://127.0.0.1:${natsPort}`;
+    const grpcPort = await freePort();
+    const coordinator = new Daemon('coordinator', ['coordinator', '--nats', url, '--nats-creds', p.coordinatorCreds, '--nats-ca', p.caCert, '--trust-dir', trustDir, '--listen', `127.0.0.1:${grpcPort}`, '--state-dir', join(dir, 'coord-state')], dir);
+    daemons.push(coordinator);
+    await waitFor('coordinator listening', () => coordinator.log().includes('coordinator listening'), 20_000);
+    const env = { MESHRUN_COORDINATOR: `127.0.0.1:${grpcPort}` };
+
+    const made = await runCli(['node', 'token', 'create', '--labels', 'role=web', '--ttl', '10m', '--uses', '1'], { env });
+    expect(made.code, made.stderr).toBe(0);
+    const token = made.stdout.trim();
+    expect(token).toMatch(/^mrj1\.[a-f0-9]{16}\.[A-Za-z0-9_-]{43}$/);
+
+    const agentArgs = (node: string, t: string): string[] => ['agent', '--nats', url, '--join', t, '--node', node, '--state-dir', join(dir, `${node}-state`)];
+    const alpha = new Daemon('agent-alpha', agentArgs('alpha', token), dir, env);
+    daemons.push(alpha);
+    await waitFor('alpha enrolled and registered', async () => /alpha\s+ready\s+role=web/.test((await runCli(['nodes'], { env })).stdout), 20_000, 300);
+    const credsFile = join(dir, 'alpha-state', 'nats.creds');
+    expect((statSync(credsFile).mode & 0o777).toString(8)).toBe('600');
+    const run = await runCli(['submit', '--label', 'role=web', '--id', 'enrolled-1', '-f', '--', 'sh', '-c', 'echo ran on $MESHRUN_NODE'], { env, timeoutMs: 30_000 });
+    expect(run.code, `${run.stderr}\n${alpha.log().slice(-2000)}`).toBe(0);
+    expect(run.stdout).toBe('ran on alpha\n');
+
+    // the same token again: used up; nothing is enrolled and the agent exits with the reason
+    const reused = await runCli(agentArgs('beta', token), { env, timeoutMs: 20_000 });
+    expect(reused.code).not.toBe(0);
+    expect(reused.stderr).toMatch(/join token refused: used up/);
+    // a forged secret for a real token id, and a token that expired
+    const forged = token.replace(/\.[^.]+$/, '.' + 'A'.repeat(43));
+    expect((await runCli(agentArgs('gamma', forged), { env, timeoutMs: 20_000 })).stderr).toMatch(/join token refused: wrong secret/);
+    const short = (await runCli(['node', 'token', 'create', '--ttl', '1s'], { env })).stdout.trim();
+    await new Promise((r) => setTimeout(r, 1500));
+    expect((await runCli(agentArgs('delta', short), { env, timeoutMs: 20_000 })).stderr).toMatch(/join token refused: expired/);
+    expect((await runCli(agentArgs('eps', 'not-a-token'), { env, timeoutMs: 20_000 })).stderr).toMatch(/token: is not a meshrun join token/);
+    for (const n of ['beta', 'gamma', 'delta', 'eps']) expect(existsSync(join(dir, `${n}-state`, 'nats.creds')), n).toBe(false);
+    expect((await runCli(['nodes'], { env })).stdout).not.toMatch(/beta|gamma|delta/);
   });
 });

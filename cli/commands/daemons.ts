@@ -5,7 +5,9 @@ import { resolveAgentOptions, runAgentDaemon, type AgentFlags } from '../../agen
 import { resolveCoordinatorOptions, runCoordinatorDaemon, type CoordinatorFlags } from '../../coordinator/main.js';
 import { agentConfigSchema, coordinatorConfigSchema } from '../../proto/config.js';
 import { defaultNodeName, defaultStateDir, readConfig } from '../config.js';
+import { coordinatorAddress, MeshrunClient } from '../client.js';
 import { ExitCode } from '../exit.js';
+import { enrollAgent } from './join.js';
 import { agentMeshOptions, coordinatorMeshSettings } from './mesh-daemons.js';
 
 export type { AgentFlags, CoordinatorFlags };
@@ -21,14 +23,22 @@ export async function runCoordinator(flags: CoordinatorFlags): Promise<number> {
   return runCoordinatorDaemon(options, untilSignal);
 }
 
-export async function runAgent(flags: AgentFlags): Promise<number> {
+export async function runAgent(flags: AgentFlags & { join?: string; coordinator?: string }): Promise<number> {
   const file = readConfig(flags.config, agentConfigSchema);
-  const options = resolveAgentOptions({
+  let options = resolveAgentOptions({
     flags,
     file,
     machine: { node: defaultNodeName, stateDir: defaultStateDir },
     mesh: () => agentMeshOptions(flags, file),
   });
+  if (flags.join !== undefined) {
+    const client = new MeshrunClient(coordinatorAddress(flags.coordinator));
+    try {
+      options = await enrollAgent(options, flags.join, client, flags.labels !== undefined || file.labels !== undefined);
+    } finally {
+      client.close();
+    }
+  }
   return runAgentDaemon(options, untilSignal);
 }
 

@@ -4,6 +4,7 @@ import type { Command } from 'commander';
 import { formatDuration } from '../../proto/duration.js';
 import type { MeshMemberMsg, MeshStatusMsg } from '../../proto/mesh.js';
 import type { MeshrunClient } from '../client.js';
+import type { TokenCreateOptions } from './join.js';
 import { ExitCode } from '../exit.js';
 import { table } from '../format.js';
 import { DEFAULT_CLIENT_IF, meshJoinCmd, meshLeaveCmd } from './mesh-client.js';
@@ -51,6 +52,16 @@ export function registerMeshCommands(program: Command, client: () => MeshrunClie
     .argument('<node>')
     .option('--json')
     .action((n: string, o: JsonOption) => run(nodeRemoveCmd(client(), n, o)));
+  node
+    .command('token')
+    .description('join tokens for new nodes')
+    .command('create')
+    .description('print a join token: meshrun agent --join TOKEN enrolls a node with it')
+    .option('--labels <k=v,...>', 'labels the enrolled node gets')
+    .option('--ttl <duration>', 'how long the token is valid (default 1h)')
+    .option('--uses <n>', 'how many nodes may join with it (default 1)')
+    .option('--json')
+    .action((o: TokenCreateOptions) => run(import('./join.js').then((m) => m.tokenCreateCmd(client(), o))));
 }
 
 export async function meshStatusCmd(client: MeshrunClient, o: JsonOption): Promise<number> {

@@ -65,11 +65,19 @@ export interface IssuedUser {
 
 /** A user of the meshrun account with these permissions; `expiresAt` in ms since the epoch. */
 export async function issueUser(trust: NatsTrust, name: string, perms: BusPermissions | 'all', expiresAt?: number): Promise<IssuedUser> {
-  const acc = fromSeed(new TextEncoder().encode(trust.account.seed));
   const u = createUser();
-  const p: Permissions = perms === 'all' ? {} : { pub: perms.pub, sub: perms.sub, ...(perms.allowResponses ? { resp: { max: 1, ttl: 0 } } : {}) };
-  const jwt = await encodeUser(name, u, acc, p, expiresAt ? { exp: Math.floor(expiresAt / 1000) } : {});
+  const jwt = await signUserJwt(trust, name, u.getPublicKey(), perms, expiresAt);
   return { publicKey: u.getPublicKey(), creds: fmtCreds(jwt, u) };
+}
+
+/**
+ * The user JWT for a key pair made elsewhere (a node enrolling keeps its seed): signed by the
+ * meshrun account with these permissions. Only the public key is needed here.
+ */
+export async function signUserJwt(trust: NatsTrust, name: string, userPublicKey: string, perms: BusPermissions | 'all', expiresAt?: number): Promise<string> {
+  const acc = fromSeed(new TextEncoder().encode(trust.account.seed));
+  const p: Permissions = perms === 'all' ? {} : { pub: perms.pub, sub: perms.sub, ...(perms.allowResponses ? { resp: { max: 1, ttl: 0 } } : {}) };
+  return encodeUser(name, userPublicKey, acc, p, expiresAt ? { exp: Math.floor(expiresAt / 1000) } : {});
 }
 
 /** A system-account user: it may push account JWT updates (revocations) to the servers. */

@@ -10,6 +10,10 @@ import type { Handoff as _meshrun_v1_Handoff, Handoff__Output as _meshrun_v1_Han
 import type { Job as _meshrun_v1_Job, Job__Output as _meshrun_v1_Job__Output } from './meshrun/v1/Job.js';
 import type { JobList as _meshrun_v1_JobList, JobList__Output as _meshrun_v1_JobList__Output } from './meshrun/v1/JobList.js';
 import type { JobRef as _meshrun_v1_JobRef, JobRef__Output as _meshrun_v1_JobRef__Output } from './meshrun/v1/JobRef.js';
+import type { JoinReply as _meshrun_v1_JoinReply, JoinReply__Output as _meshrun_v1_JoinReply__Output } from './meshrun/v1/JoinReply.js';
+import type { JoinRequest as _meshrun_v1_JoinRequest, JoinRequest__Output as _meshrun_v1_JoinRequest__Output } from './meshrun/v1/JoinRequest.js';
+import type { JoinTokenReply as _meshrun_v1_JoinTokenReply, JoinTokenReply__Output as _meshrun_v1_JoinTokenReply__Output } from './meshrun/v1/JoinTokenReply.js';
+import type { JoinTokenRequest as _meshrun_v1_JoinTokenRequest, JoinTokenRequest__Output as _meshrun_v1_JoinTokenRequest__Output } from './meshrun/v1/JoinTokenRequest.js';
 import type { ListJobsRequest as _meshrun_v1_ListJobsRequest, ListJobsRequest__Output as _meshrun_v1_ListJobsRequest__Output } from './meshrun/v1/ListJobsRequest.js';
 import type { ListNodesRequest as _meshrun_v1_ListNodesRequest, ListNodesRequest__Output as _meshrun_v1_ListNodesRequest__Output } from './meshrun/v1/ListNodesRequest.js';
 import type { LogData as _meshrun_v1_LogData, LogData__Output as _meshrun_v1_LogData__Output } from './meshrun/v1/LogData.js';
@@ -52,6 +56,10 @@ export interface ProtoGrpcType {
       Job: MessageTypeDefinition<_meshrun_v1_Job, _meshrun_v1_Job__Output>
       JobList: MessageTypeDefinition<_meshrun_v1_JobList, _meshrun_v1_JobList__Output>
       JobRef: MessageTypeDefinition<_meshrun_v1_JobRef, _meshrun_v1_JobRef__Output>
+      JoinReply: MessageTypeDefinition<_meshrun_v1_JoinReply, _meshrun_v1_JoinReply__Output>
+      JoinRequest: MessageTypeDefinition<_meshrun_v1_JoinRequest, _meshrun_v1_JoinRequest__Output>
+      JoinTokenReply: MessageTypeDefinition<_meshrun_v1_JoinTokenReply, _meshrun_v1_JoinTokenReply__Output>
+      JoinTokenRequest: MessageTypeDefinition<_meshrun_v1_JoinTokenRequest, _meshrun_v1_JoinTokenRequest__Output>
       ListJobsRequest: MessageTypeDefinition<_meshrun_v1_ListJobsRequest, _meshrun_v1_ListJobsRequest__Output>
       ListNodesRequest: MessageTypeDefinition<_meshrun_v1_ListNodesRequest, _meshrun_v1_ListNodesRequest__Output>
       LogData: MessageTypeDefinition<_meshrun_v1_LogData, _meshrun_v1_LogData__Output>

@@ -8,6 +8,10 @@ import type { BlobRef as _meshrun_v1_BlobRef, BlobRef__Output as _meshrun_v1_Blo
 import type { Job as _meshrun_v1_Job, Job__Output as _meshrun_v1_Job__Output } from '../../meshrun/v1/Job.js';
 import type { JobList as _meshrun_v1_JobList, JobList__Output as _meshrun_v1_JobList__Output } from '../../meshrun/v1/JobList.js';
 import type { JobRef as _meshrun_v1_JobRef, JobRef__Output as _meshrun_v1_JobRef__Output } from '../../meshrun/v1/JobRef.js';
+import type { JoinReply as _meshrun_v1_JoinReply, JoinReply__Output as _meshrun_v1_JoinReply__Output } from '../../meshrun/v1/JoinReply.js';
+import type { JoinRequest as _meshrun_v1_JoinRequest, JoinRequest__Output as _meshrun_v1_JoinRequest__Output } from '../../meshrun/v1/JoinRequest.js';
+import type { JoinTokenReply as _meshrun_v1_JoinTokenReply, JoinTokenReply__Output as _meshrun_v1_JoinTokenReply__Output } from '../../meshrun/v1/JoinTokenReply.js';
+import type { JoinTokenRequest as _meshrun_v1_JoinTokenRequest, JoinTokenRequest__Output as _meshrun_v1_JoinTokenRequest__Output } from '../../meshrun/v1/JoinTokenRequest.js';
 import type { ListJobsRequest as _meshrun_v1_ListJobsRequest, ListJobsRequest__Output as _meshrun_v1_ListJobsRequest__Output } from '../../meshrun/v1/ListJobsRequest.js';
 import type { ListNodesRequest as _meshrun_v1_ListNodesRequest, ListNodesRequest__Output as _meshrun_v1_ListNodesRequest__Output } from '../../meshrun/v1/ListNodesRequest.js';
 import type { LogEvent as _meshrun_v1_LogEvent, LogEvent__Output as _meshrun_v1_LogEvent__Output } from '../../meshrun/v1/LogEvent.js';
@@ -36,6 +40,15 @@ export interface MeshrunClient extends grpc.Client {
   cancelJob(argument: _meshrun_v1_JobRef, options: grpc.CallOptions, callback: grpc.requestCallback<_meshrun_v1_Job__Output>): grpc.ClientUnaryCall;
   cancelJob(argument: _meshrun_v1_JobRef, callback: grpc.requestCallback<_meshrun_v1_Job__Output>): grpc.ClientUnaryCall;
   
+  CreateJoinToken(argument: _meshrun_v1_JoinTokenRequest, metadata: grpc.Metadata, options: grpc.CallOptions, callback: grpc.requestCallback<_meshrun_v1_JoinTokenReply__Output>): grpc.ClientUnaryCall;
+  CreateJoinToken(argument: _meshrun_v1_JoinTokenRequest, metadata: grpc.Metadata, callback: grpc.requestCallback<_meshrun_v1_JoinTokenReply__Output>): grpc.ClientUnaryCall;
+  CreateJoinToken(argument: _meshrun_v1_JoinTokenRequest, options: grpc.CallOptions, callback: grpc.requestCallback<_meshrun_v1_JoinTokenReply__Output>): grpc.ClientUnaryCall;
+  CreateJoinToken(argument: _meshrun_v1_JoinTokenRequest, callback: grpc.requestCallback<_meshrun_v1_JoinTokenReply__Output>): grpc.ClientUnaryCall;
+  createJoinToken(argument: _meshrun_v1_JoinTokenRequest, metadata: grpc.Metadata, options: grpc.CallOptions, callback: grpc.requestCallback<_meshrun_v1_JoinTokenReply__Output>): grpc.ClientUnaryCall;
+  createJoinToken(argument: _meshrun_v1_JoinTokenRequest, metadata: grpc.Metadata, callback: grpc.requestCallback<_meshrun_v1_JoinTokenReply__Output>): grpc.ClientUnaryCall;
+  createJoinToken(argument: _meshrun_v1_JoinTokenRequest, options: grpc.CallOptions, callback: grpc.requestCallback<_meshrun_v1_JoinTokenReply__Output>): grpc.ClientUnaryCall;
+  createJoinToken(argument: _meshrun_v1_JoinTokenRequest, callback: grpc.requestCallback<_meshrun_v1_JoinTokenReply__Output>): grpc.ClientUnaryCall;
+  
   DrainNode(argument: _meshrun_v1_NodeRef, metadata: grpc.Metadata, options: grpc.CallOptions, callback: grpc.requestCallback<_meshrun_v1_Node__Output>): grpc.ClientUnaryCall;
   DrainNode(argument: _meshrun_v1_NodeRef, metadata: grpc.Metadata, callback: grpc.requestCallback<_meshrun_v1_Node__Output>): grpc.ClientUnaryCall;
   DrainNode(argument: _meshrun_v1_NodeRef, options: grpc.CallOptions, callback: grpc.requestCallback<_meshrun_v1_Node__Output>): grpc.ClientUnaryCall;
@@ -63,6 +76,15 @@ export interface MeshrunClient extends grpc.Client {
   getJob(argument: _meshrun_v1_JobRef, metadata: grpc.Metadata, callback: grpc.requestCallback<_meshrun_v1_Job__Output>): grpc.ClientUnaryCall;
   getJob(argument: _meshrun_v1_JobRef, options: grpc.CallOptions, callback: grpc.requestCallback<_meshrun_v1_Job__Output>): grpc.ClientUnaryCall;
   getJob(argument: _meshrun_v1_JobRef, callback: grpc.requestCallback<_meshrun_v1_Job__Output>): grpc.ClientUnaryCall;
+  
+  Join(argument: _meshrun_v1_JoinRequest, metadata: grpc.Metadata, options: grpc.CallOptions, callback: grpc.requestCallback<_meshrun_v1_JoinReply__Output>): grpc.ClientUnaryCall;
+  Join(argument: _meshrun_v1_JoinRequest, metadata: grpc.Metadata, callback: grpc.requestCallback<_meshrun_v1_JoinReply__Output>): grpc.ClientUnaryCall;
+  Join(argument: _meshrun_v1_JoinRequest, options: grpc.CallOptions, callback: grpc.requestCallback<_meshrun_v1_JoinReply__Output>): grpc.ClientUnaryCall;
+  Join(argument: _meshrun_v1_JoinRequest, callback: grpc.requestCallback<_meshrun_v1_JoinReply__Output>): grpc.ClientUnaryCall;
+  join(argument: _meshrun_v1_JoinRequest, metadata: grpc.Metadata, options: grpc.CallOptions, callback: grpc.requestCallback<_meshrun_v1_JoinReply__Output>): grpc.ClientUnaryCall;
+  join(argument: _meshrun_v1_JoinRequest, metadata: grpc.Metadata, callback: grpc.requestCallback<_meshrun_v1_JoinReply__Output>): grpc.ClientUnaryCall;
+  join(argument: _meshrun_v1_JoinRequest, options: grpc.CallOptions, callback: grpc.requestCallback<_meshrun_v1_JoinReply__Output>): grpc.ClientUnaryCall;
+  join(argument: _meshrun_v1_JoinRequest, callback: grpc.requestCallback<_meshrun_v1_JoinReply__Output>): grpc.ClientUnaryCall;
   
   ListJobs(argument: _meshrun_v1_ListJobsRequest, metadata: grpc.Metadata, options: grpc.CallOptions, callback: grpc.requestCallback<_meshrun_v1_JobList__Output>): grpc.ClientUnaryCall;
   ListJobs(argument: _meshrun_v1_ListJobsRequest, metadata: grpc.Metadata, callback: grpc.requestCallback<_meshrun_v1_JobList__Output>): grpc.ClientUnaryCall;
@@ -164,6 +186,8 @@ export interface MeshrunClient extends grpc.Client {
 export interface MeshrunHandlers extends grpc.UntypedServiceImplementation {
   CancelJob: grpc.handleUnaryCall<_meshrun_v1_JobRef__Output, _meshrun_v1_Job>;
   
+  CreateJoinToken: grpc.handleUnaryCall<_meshrun_v1_JoinTokenRequest__Output, _meshrun_v1_JoinTokenReply>;
+  
   DrainNode: grpc.handleUnaryCall<_meshrun_v1_NodeRef__Output, _meshrun_v1_Node>;
   
   FollowLogs: grpc.handleServerStreamingCall<_meshrun_v1_LogsRequest__Output, _meshrun_v1_LogEvent>;
@@ -171,6 +195,8 @@ export interface MeshrunHandlers extends grpc.UntypedServiceImplementation {
   GetArtifacts: grpc.handleServerStreamingCall<_meshrun_v1_JobRef__Output, _meshrun_v1_ArtifactChunk>;
   
   GetJob: grpc.handleUnaryCall<_meshrun_v1_JobRef__Output, _meshrun_v1_Job>;
+  
+  Join: grpc.handleUnaryCall<_meshrun_v1_JoinRequest__Output, _meshrun_v1_JoinReply>;
   
   ListJobs: grpc.handleUnaryCall<_meshrun_v1_ListJobsRequest__Output, _meshrun_v1_JobList>;
   
@@ -198,10 +224,12 @@ export interface MeshrunHandlers extends grpc.UntypedServiceImplementation {
 
 export interface MeshrunDefinition extends grpc.ServiceDefinition {
   CancelJob: MethodDefinition<_meshrun_v1_JobRef, _meshrun_v1_Job, _meshrun_v1_JobRef__Output, _meshrun_v1_Job__Output>
+  CreateJoinToken: MethodDefinition<_meshrun_v1_JoinTokenRequest, _meshrun_v1_JoinTokenReply, _meshrun_v1_JoinTokenRequest__Output, _meshrun_v1_JoinTokenReply__Output>
   DrainNode: MethodDefinition<_meshrun_v1_NodeRef, _meshrun_v1_Node, _meshrun_v1_NodeRef__Output, _meshrun_v1_Node__Output>
   FollowLogs: MethodDefinition<_meshrun_v1_LogsRequest, _meshrun_v1_LogEvent, _meshrun_v1_LogsRequest__Output, _meshrun_v1_LogEvent__Output>
   GetArtifacts: MethodDefinition<_meshrun_v1_JobRef, _meshrun_v1_ArtifactChunk, _meshrun_v1_JobRef__Output, _meshrun_v1_ArtifactChunk__Output>
   GetJob: MethodDefinition<_meshrun_v1_JobRef, _meshrun_v1_Job, _meshrun_v1_JobRef__Output, _meshrun_v1_Job__Output>
+  Join: MethodDefinition<_meshrun_v1_JoinRequest, _meshrun_v1_JoinReply, _meshrun_v1_JoinRequest__Output, _meshrun_v1_JoinReply__Output>
   ListJobs: MethodDefinition<_meshrun_v1_ListJobsRequest, _meshrun_v1_JobList, _meshrun_v1_ListJobsRequest__Output, _meshrun_v1_JobList__Output>
   ListNodes: MethodDefinition<_meshrun_v1_ListNodesRequest, _meshrun_v1_NodeList, _meshrun_v1_ListNodesRequest__Output, _meshrun_v1_NodeList__Output>
   MeshJoin: MethodDefinition<_meshrun_v1_MeshJoinRequest, _meshrun_v1_MeshJoinReply, _meshrun_v1_MeshJoinRequest__Output, _meshrun_v1_MeshJoinReply__Output>
