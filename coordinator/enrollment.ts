@@ -14,7 +14,8 @@ import { Buckets } from '../proto/subjects.js';
 import { ErrorCode, MeshrunError } from '../lib/errors.js';
 import type { Logger } from '../lib/log.js';
 import { openKv } from '../lib/nats.js';
-import { signUserJwt, type NatsTrust } from '../lib/trust/nats-jwt.js';
+import { accountUpdateSubject, revokeUser, signUserJwt, type NatsTrust } from '../lib/trust/nats-jwt.js';
+import { writeFileAtomic } from '../lib/write-file-atomic.js';
 
 const tokenRecordSchema = z.object({
   id: z.string(),
@@ -30,10 +31,16 @@ type TokenRecord = z.infer<typeof tokenRecordSchema>;
 
 export interface EnrollmentOptions {
   nc: NatsConnection;
+  /** A system-account connection: account JWT updates (revocations) go to the servers over it. */
+  systemNc: NatsConnection;
   trust: NatsTrust;
+  /** Where the trust's keys and revocations are kept (trust.json): a revocation is written there first. */
+  trustFile: string;
   caPem: string;
   log: Logger;
 }
+
+const enrolledSchema = z.object({ node: z.string(), publicKey: z.string(), at: z.number() });
 
 /** How often a compare-and-set on a token is retried when another writer got there first. */
 const CAS_TRIES = 5;
@@ -62,6 +69,38 @@ export class Enrollment {
     return { token: `mrj1.${id}.${secret}`, id, expiresAt: rec.expiresAt, uses: o.uses };
   }
 
+  private async enrolled(node: string): Promise<z.infer<typeof enrolledSchema> | undefined> {
+    const e = await this.store().get(nodeKey(node));
+    if (!e || e.operation !== 'PUT') return undefined;
+    const r = decode(enrolledSchema, e.string());
+    return r.ok ? r.value : undefined;
+  }
+
+  /**
+   * Revokes the node's bus credential (`meshrun node remove`): the revocation is written to
+   * trust.json, then the account JWT that carries it is pushed to the servers, which
+   * disconnect the node and refuse it from then on. False when the node never enrolled.
+   */
+  async revokeNode(node: string, now = Date.now()): Promise<Revocation> {
+    const t0 = Date.now();
+    const rec = await this.enrolled(node);
+    if (!rec) return { revoked: false, tookMs: 0 };
+    await this.revokeKey(rec.publicKey, node, now);
+    await this.store().delete(nodeKey(node));
+    return { revoked: true, tookMs: Date.now() - t0 };
+  }
+
+  private async revokeKey(publicKey: string, node: string, now: number): Promise<void> {
+    // revocations cover credentials issued up to their time (whole seconds): one issued in
+    // this very second must be covered too
+    const jwt = await revokeUser(this.opts.trust, publicKey, now + 1000);
+    writeFileAtomic(this.opts.trustFile, JSON.stringify(this.opts.trust, null, 2) + '\n', 0o600);
+    const reply = await this.opts.systemNc.request(accountUpdateSubject(this.opts.trust.account.publicKey), jwt, { timeout: 5000 });
+    const text = new TextDecoder().decode(reply.data);
+    if (!/jwt updated/.test(text)) throw new MeshrunError(ErrorCode.Internal, `the servers did not take the revocation of ${node}'s credential: ${text.slice(0, 300)}`);
+    this.opts.log.warn('node credential revoked', { node, publicKey });
+  }
+
   /** Spends one use of the token and signs the node's credential; refuses with a reason that names the token's problem. */
   async join(token: string, node: string, publicKey: string, now = Date.now()): Promise<{ jwt: string; caPem: string; labels: Labels }> {
     const [, id, secret] = token.split('.');
@@ -86,11 +125,26 @@ export class Enrollment {
         continue; // another join spent a use meanwhile: read again
       }
       const jwt = await signUserJwt(this.opts.trust, `node-${node}`, publicKey, nodePermissions(node));
+      // the node's key, for revocation; a node enrolled again replaces it (the old one is revoked)
+      const prev = await this.enrolled(node);
+      await this.store().put(nodeKey(node), JSON.stringify({ node, publicKey, at: now }));
+      if (prev && prev.publicKey !== publicKey) await this.revokeKey(prev.publicKey, node, now);
       this.opts.log.info('node enrolled', { node, token: id, publicKey });
       return { jwt, caPem: this.opts.caPem, labels: rec.labels };
     }
     throw new MeshrunError(ErrorCode.Conflict, 'join token is being used by other nodes right now: try again');
   }
+}
+
+export interface Revocation {
+  revoked: boolean;
+  /** ms from the request until the servers acknowledged the account update */
+  tookMs: number;
+}
+
+/** KV key of a node's enrolled public key (token ids are hex, so the two never collide). */
+function nodeKey(node: string): string {
+  return `node.${node}`;
 }
 
 function sha256(s: string): string {

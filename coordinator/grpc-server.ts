@@ -142,7 +142,7 @@ export async function startGrpcServer(c: Coordinator, listen: string, log: Logge
     return () => c.changes.off('job', l);
   };
   server.addService(meshrunServiceDefinition, {
-    ...meshHandlers(c, mesh, log),
+    ...meshHandlers(c, mesh, log, enrollment),
     CreateJoinToken: unary(log, (req) => {
       const r = parse(joinTokenRequestSchema, req);
       return needEnrollment(enrollment).createToken(r);

@@ -5,6 +5,7 @@ import { join } from 'node:path';
 import type { CoordinatorConfigFile, NatsAuth } from '../proto/config.js';
 import { durationFlag } from '../proto/duration.js';
 import { createLogger, type Logger } from '../lib/log.js';
+import { connectNats } from '../lib/nats.js';
 import { loadNatsTrust, trustRootPaths } from '../lib/trust/trust-root.js';
 import { Coordinator } from './coordinator.js';
 import { Enrollment } from './enrollment.js';
@@ -88,24 +89,27 @@ export async function runCoordinatorDaemon(o: CoordinatorDaemonOptions, untilSto
   const coordinator = new Coordinator({ nats: o.nats, natsAuth: o.natsAuth, suspectAfterMs: o.suspectAfterMs, downAfterMs: o.downAfterMs, log });
   await coordinator.start();
   const mesh = await startMeshCoordinator(coordinator, o.mesh, log);
-  const enrollment = o.trustDir ? await startEnrollment(coordinator, o.trustDir, log) : undefined;
-  const { server, port } = await startGrpcServer(coordinator, o.listen, log, mesh, enrollment);
+  const enrolling = o.trustDir ? await startEnrollment(o, coordinator, o.trustDir, log) : undefined;
+  const { server, port } = await startGrpcServer(coordinator, o.listen, log, mesh, enrolling?.enrollment);
   mkdirSync(o.stateDir, { recursive: true, mode: 0o700 });
   writeFileSync(join(o.stateDir, 'coordinator.json'), JSON.stringify({ pid: process.pid, listen: o.listen, port, nats: o.nats }) + '\n');
   log.info('coordinator listening', { listen: o.listen, port, nats: o.nats });
   return untilStopped(async () => {
     await new Promise<void>((r) => server.tryShutdown(() => r()));
     await mesh.close();
+    await enrolling?.close();
     await coordinator.close();
   });
 }
 
 /** Enrollment with the trust root's keys, on the coordinator's own bus connection. */
-async function startEnrollment(c: Coordinator, trustDir: string, log: Logger): Promise<Enrollment> {
-  const caPem = readFileSync(trustRootPaths(trustDir).caCert, 'utf8');
-  const e = new Enrollment({ nc: c.connection, trust: loadNatsTrust(trustDir), caPem, log: log.child({ part: 'enrollment' }) });
-  await e.start();
-  return e;
+async function startEnrollment(o: CoordinatorDaemonOptions, c: Coordinator, trustDir: string, log: Logger): Promise<{ enrollment: Enrollment; close(): Promise<void> }> {
+  const paths = trustRootPaths(trustDir);
+  const caPem = readFileSync(paths.caCert, 'utf8');
+  const systemNc = await connectNats({ servers: o.nats, name: 'meshrun-coordinator-system', log, credsFile: paths.coordinatorSystemCreds, caFile: o.natsAuth.caFile ?? paths.caCert });
+  const enrollment = new Enrollment({ nc: c.connection, systemNc, trust: loadNatsTrust(trustDir), trustFile: paths.trust, caPem, log: log.child({ part: 'enrollment' }) });
+  await enrollment.start();
+  return { enrollment, close: () => systemNc.drain().catch(() => undefined) };
 }
 
 /** Starts the mesh half of the coordinator on the coordinator's own bus connection. */

@@ -106,6 +106,26 @@ describe.skipIf(!cap.ok)(`node enrollment with join tokens (${cap.reason})`, () 
     expect(run.code, `${run.stderr}\n${alpha.log().slice(-2000)}`).toBe(0);
     expect(run.stdout).toBe('ran on alpha\n');
 
+    // node remove revokes its credential: the server disconnects it and it cannot come back
+    const before = alpha.log().length;
+    const t0 = Date.now();
+    const removed = await runCli(['node', 'remove', 'alpha'], { env });
+    expect(removed.code, removed.stderr).toBe(0);
+    await waitFor('alpha disconnected by the server', () => /"status":"disconnect"/.test(alpha.log().slice(before)), 10_000, 20);
+    console.info(`trust: node remove -> alpha disconnected within ${Date.now() - t0} ms (including the CLI's start-up)`);
+    await new Promise((r) => setTimeout(r, 4000));
+    expect((await runCli(['nodes'], { env })).stdout).not.toMatch(/alpha/);
+    expect(alpha.log().slice(before)).not.toMatch(/"status":"reconnect"/);
+    expect(coordinator.log()).toMatch(/node credential revoked/);
+    // re-enrolling takes a new token: the same node, restarted with one, is back and runs work
+    await alpha.kill('SIGKILL');
+    const fresh = (await runCli(['node', 'token', 'create', '--labels', 'role=web'], { env })).stdout.trim();
+    const again = new Daemon('agent-alpha-2', agentArgs('alpha', fresh), dir, env);
+    daemons.push(again);
+    await waitFor('alpha re-enrolled', async () => /alpha\s+ready/.test((await runCli(['nodes'], { env })).stdout), 20_000, 300);
+    const rerun = await runCli(['submit', '--on', 'alpha', '--id', 'enrolled-2', '-f', '--', 'true'], { env, timeoutMs: 30_000 });
+    expect(rerun.code, rerun.stderr).toBe(0);
+
     // the same token again: used up; nothing is enrolled and the agent exits with the reason
     const reused = await runCli(agentArgs('beta', token), { env, timeoutMs: 20_000 });
     expect(reused.code).not.toBe(0);

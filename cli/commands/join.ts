@@ -39,8 +39,8 @@ export async function tokenCreateCmd(client: MeshrunClient, o: TokenCreateOption
 }
 
 /** Where an enrolled agent keeps its credential and the fleet's CA certificate. */
-export function enrolledPaths(stateDir: string): { creds: string; ca: string } {
-  return { creds: join(stateDir, 'nats.creds'), ca: join(stateDir, 'fleet-ca.pem') };
+export function enrolledPaths(stateDir: string): { creds: string; ca: string; token: string } {
+  return { creds: join(stateDir, 'nats.creds'), ca: join(stateDir, 'fleet-ca.pem'), token: join(stateDir, 'joined-with') };
 }
 
 /**
@@ -49,13 +49,18 @@ export function enrolledPaths(stateDir: string): { creds: string; ca: string } {
  */
 export async function enrollAgent(opts: AgentOptions, token: string, client: MeshrunClient, labelsGiven: boolean): Promise<AgentOptions> {
   const p = enrolledPaths(opts.stateDir);
-  if (!existsSync(p.creds)) {
+  // the id of the token the credential came from: the same --join on every start (a unit file)
+  // enrolls once; a new token enrolls again (after `node remove` revoked the old credential)
+  const tokenId = token.split('.')[1] ?? '';
+  const joinedWith = existsSync(p.token) ? readFileSync(p.token, 'utf8').trim() : '';
+  if (!existsSync(p.creds) || joinedWith !== tokenId) {
     mkdirSync(opts.stateDir, { recursive: true, mode: 0o700 });
     const kp = createUser();
     await client.ready();
     const r = await client.join(token, opts.node, kp.getPublicKey());
     writeFileAtomic(p.creds, new TextDecoder().decode(fmtCreds(r.jwt, kp)), 0o600);
     writeFileAtomic(p.ca, r.caPem, 0o644);
+    writeFileAtomic(p.token, `${tokenId}\n`, 0o600);
     if (!labelsGiven && Object.keys(r.labels).length > 0) writeFileAtomic(join(opts.stateDir, 'labels.json'), JSON.stringify(r.labels) + '\n', 0o600);
     opts.log.info('enrolled with a join token', { node: opts.node, labels: r.labels });
   }

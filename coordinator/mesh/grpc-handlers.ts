@@ -8,6 +8,7 @@ import { ErrorCode, isMeshrunError, MeshrunError } from '../../lib/errors.js';
 import { toGrpcStatus } from '../../lib/grpc-status.js';
 import type { Logger } from '../../lib/log.js';
 import type { Coordinator } from '../coordinator.js';
+import type { Enrollment } from '../enrollment.js';
 import type { MeshCoordinator } from './mesh-coordinator.js';
 
 function parse<T>(schema: z.ZodType<T>, req: unknown): T {
@@ -28,7 +29,7 @@ function unary<Res>(log: Logger, fn: (req: unknown) => Promise<Res> | Res): grpc
   };
 }
 
-export function meshHandlers(c: Coordinator, mesh: MeshCoordinator | undefined, log: Logger): grpc.UntypedServiceImplementation {
+export function meshHandlers(c: Coordinator, mesh: MeshCoordinator | undefined, log: Logger, enrollment?: Enrollment): grpc.UntypedServiceImplementation {
   const need = (): MeshCoordinator => {
     if (!mesh) throw new MeshrunError(ErrorCode.Conflict, 'this coordinator runs without the mesh');
     return mesh;
@@ -40,8 +41,11 @@ export function meshHandlers(c: Coordinator, mesh: MeshCoordinator | undefined, 
       const t0 = Date.now();
       // The key first: revocation is what must reach every peer within seconds.
       const r = mesh ? await mesh.removeNode(name) : { name, meshMember: false, releasedAddress: '', peersAcked: 0, peersPending: [], tookMs: 0 };
+      // then its bus credential: the servers disconnect it, and it cannot heartbeat its way back
+      const cred = enrollment ? await enrollment.revokeNode(name) : { revoked: false, tookMs: 0 };
       const wasNode = await c.removeNode(name);
-      if (!wasNode && !r.meshMember) throw new MeshrunError(ErrorCode.NotFound, `no node ${name}`);
+      if (!wasNode && !r.meshMember && !cred.revoked) throw new MeshrunError(ErrorCode.NotFound, `no node ${name}`);
+      if (cred.revoked) log.info('node removed with its credential revoked', { node: name, revokeMs: cred.tookMs });
       return { ...r, tookMs: Date.now() - t0 };
     }),
     MeshRotateKey: unary(log, (req) => need().rotateKey(parse(nodeRefSchema, req).name)),
