@@ -27,24 +27,45 @@ afterEach(async () => {
   rmSync(dir, { recursive: true, force: true });
 });
 
+interface SecureBus {
+  trustDir: string;
+  paths: ReturnType<typeof trustRootPaths>;
+  url: string;
+  env: Record<string, string>;
+  coordinator: Daemon;
+  natsLog(): string;
+}
+
+/** meshrun init, then nats-server with the config it wrote, then a coordinator on its credential. */
+async function secureBus(o: { enroll: boolean }): Promise<SecureBus> {
+  const trustDir = join(dir, 'trust');
+  const natsPort = await freePort();
+  const init = await runCli(['init', '--dir', trustDir, '--nats-port', String(natsPort)]);
+  expect(init.code, init.stderr).toBe(0);
+  const paths = trustRootPaths(trustDir);
+  let natsLog = '';
+  nats = spawn('nats-server', ['-c', paths.natsConfig], { stdio: ['ignore', 'ignore', 'pipe'] });
+  nats.stderr!.on('data', (d: Buffer) => (natsLog += d.toString()));
+  await waitFor('nats-server ready', () => natsLog.includes('Server is ready'), 10_000);
+  const url = `tls://127.0.0.1:${natsPort}`;
+  const grpcPort = await freePort();
+  const args = ['coordinator', '--nats', url, '--nats-creds', paths.coordinatorCreds, '--nats-ca', paths.caCert, '--listen', `127.0.0.1:${grpcPort}`, '--state-dir', join(dir, 'coord-state')];
+  const coordinator = new Daemon('coordinator', o.enroll ? [...args, '--trust-dir', trustDir] : args, dir);
+  daemons.push(coordinator);
+  await waitFor('coordinator listening', () => coordinator.log().includes('coordinator listening'), 20_000);
+  return { trustDir, paths, url, env: { MESHRUN_COORDINATOR: `127.0.0.1:${grpcPort}` }, coordinator, natsLog: () => natsLog };
+}
+
 describe.skipIf(!cap.ok)(`meshrun init (${cap.reason})`, () => {
   it('makes a trust root whose nats-server refuses plain, anonymous and foreign clients; coordinator and a node credential run a job', async () => {
     dir = mkdtempSync(join(tmpdir(), 'meshrun-init-'));
-    const trustDir = join(dir, 'trust');
-    const natsPort = await freePort();
-    const init = await runCli(['init', '--dir', trustDir, '--nats-port', String(natsPort)]);
-    expect(init.code, init.stderr).toBe(0);
-    const p = trustRootPaths(trustDir);
+    const bus = await secureBus({ enroll: false });
+    const { paths: p, url, env, trustDir } = bus;
     for (const secret of [p.trust, p.caKey, p.natsKey, p.natsConfig, p.coordinatorCreds, p.coordinatorSystemCreds]) expect((statSync(secret).mode & 0o777).toString(8), secret).toBe('600');
     const again = await runCli(['init', '--dir', trustDir]);
     expect(again.code).not.toBe(0);
     expect(again.stderr).toMatch(/already has a trust root/);
-
-    let natsLog = '';
-    nats = spawn('nats-server', ['-c', p.natsConfig], { stdio: ['ignore', 'ignore', 'pipe'] });
-    nats.stderr!.on('data', (d: Buffer) => (natsLog += d.toString()));
-    await waitFor('nats-server ready', () => natsLog.includes('Server is ready'), 10_000);
-    const url = `tls://127.0.0.1:${natsPort}`;
+    const natsPort = Number(url.split(':').pop());
 
     // no credential, no TLS, another CA: all refused
     await expect(connect({ servers: url, tls: { caFile: p.caCert }, reconnect: false })).rejects.toThrow(/Authorization Violation/);
@@ -53,43 +74,24 @@ describe.skipIf(!cap.ok)(`meshrun init (${cap.reason})`, () => {
     writeFileSync(otherCa, (await createCa({ name: 'not the fleet', validDays: 1 })).certPem);
     await expect(connect({ servers: url, tls: { caFile: otherCa }, reconnect: false })).rejects.toThrow();
 
-    const grpcPort = await freePort();
-    const coordinator = new Daemon('coordinator', ['coordinator', '--nats', url, '--nats-creds', p.coordinatorCreds, '--nats-ca', p.caCert, '--listen', `127.0.0.1:${grpcPort}`, '--state-dir', join(dir, 'coord-state')], dir);
-    daemons.push(coordinator);
-    await waitFor('coordinator listening', () => coordinator.log().includes('coordinator listening'), 20_000);
-
     // a node credential, as enrollment will issue it: only its own subjects
     const nodeCreds = join(dir, 'alpha.creds');
     writeFileSync(nodeCreds, (await issueUser(loadNatsTrust(trustDir), 'node-alpha', nodePermissions('alpha'))).creds, { mode: 0o600 });
     const agent = new Daemon('agent-alpha', ['agent', '--nats', url, '--nats-creds', nodeCreds, '--nats-ca', p.caCert, '--node', 'alpha', '--state-dir', join(dir, 'alpha-state')], dir);
     daemons.push(agent);
 
-    const env = { MESHRUN_COORDINATOR: `127.0.0.1:${grpcPort}` };
     await waitFor('alpha registered', async () => /alpha\s+ready/.test((await runCli(['nodes'], { env })).stdout), 20_000, 300);
     const run = await runCli(['submit', '--on', 'alpha', '--id', 'secure-1', '-f', '--', 'sh', '-c', 'echo hello from $MESHRUN_NODE'], { env, timeoutMs: 30_000 });
     expect(run.code, `${run.stderr}\n${agent.log().slice(-3000)}`).toBe(0);
     expect(run.stdout).toBe('hello from alpha\n');
-    expect(natsLog).not.toMatch(/Permissions Violation/);
+    expect(bus.natsLog()).not.toMatch(/Permissions Violation/);
   });
 });
 
 describe.skipIf(!cap.ok)(`node enrollment with join tokens (${cap.reason})`, () => {
   it('a token enrolls a node once (its key made on the node), with the token\'s labels; expired, used-up and forged tokens are refused', async () => {
     dir = mkdtempSync(join(tmpdir(), 'meshrun-enroll-'));
-    const trustDir = join(dir, 'trust');
-    const natsPort = await freePort();
-    expect((await runCli(['init', '--dir', trustDir, '--nats-port', String(natsPort)])).code).toBe(0);
-    const p = trustRootPaths(trustDir);
-    let natsLog = '';
-    nats = spawn('nats-server', ['-c', p.natsConfig], { stdio: ['ignore', 'ignore', 'pipe'] });
-    nats.stderr!.on('data', (d: Buffer) => (natsLog += d.toString()));
-    await waitFor('nats-server ready', () => natsLog.includes('Server is ready'), 10_000);
-    const url = `tls://127.0.0.1:${natsPort}`;
-    const grpcPort = await freePort();
-    const coordinator = new Daemon('coordinator', ['coordinator', '--nats', url, '--nats-creds', p.coordinatorCreds, '--nats-ca', p.caCert, '--trust-dir', trustDir, '--listen', `127.0.0.1:${grpcPort}`, '--state-dir', join(dir, 'coord-state')], dir);
-    daemons.push(coordinator);
-    await waitFor('coordinator listening', () => coordinator.log().includes('coordinator listening'), 20_000);
-    const env = { MESHRUN_COORDINATOR: `127.0.0.1:${grpcPort}` };
+    const { url, env, coordinator } = await secureBus({ enroll: true });
 
     const made = await runCli(['node', 'token', 'create', '--labels', 'role=web', '--ttl', '10m', '--uses', '1'], { env });
     expect(made.code, made.stderr).toBe(0);

@@ -12,6 +12,8 @@ import { describe, expect, expectTypeOf, it } from 'vitest';
 import {
   blobChunkSchema,
   jobRefSchema,
+  joinRequestSchema,
+  joinTokenRequestSchema,
   listJobsRequestSchema,
   logsRequestSchema,
   meshJoinRequestSchema,
@@ -23,6 +25,8 @@ import {
 import type { MeshEdgeMsg, MeshJoinMsg, MeshLeaveMsg, MeshMemberMsg, MeshPeerMsg, MeshRotateMsg, MeshStatusMsg, NodeRemoveMsg } from '../proto/mesh.js';
 import type { BlobChunk__Output } from '../proto/generated/meshrun/v1/BlobChunk.js';
 import type { JobRef__Output } from '../proto/generated/meshrun/v1/JobRef.js';
+import type { JoinRequest__Output } from '../proto/generated/meshrun/v1/JoinRequest.js';
+import type { JoinTokenRequest__Output } from '../proto/generated/meshrun/v1/JoinTokenRequest.js';
 import type { ListJobsRequest__Output } from '../proto/generated/meshrun/v1/ListJobsRequest.js';
 import type { LogsRequest__Output } from '../proto/generated/meshrun/v1/LogsRequest.js';
 import type { MeshEdge__Output } from '../proto/generated/meshrun/v1/MeshEdge.js';
@@ -83,6 +87,8 @@ describe('gRPC types from proto/meshrun.proto', () => {
       [logsRequestSchema, 'LogsRequest'],
       [meshJoinRequestSchema, 'MeshJoinRequest'],
       [meshLeaveRequestSchema, 'MeshLeaveRequest'],
+      [joinTokenRequestSchema, 'JoinTokenRequest'],
+      [joinRequestSchema, 'JoinRequest'],
     ];
     for (const [schema, msg] of pairs) expect(Object.keys(schema.shape).sort(), msg).toEqual(fields(msg));
   });
@@ -96,6 +102,8 @@ describe('gRPC types from proto/meshrun.proto', () => {
     expectTypeOf<z.output<typeof logsRequestSchema>>().toEqualTypeOf<LogsRequest__Output>();
     expectTypeOf<z.output<typeof meshJoinRequestSchema>>().toEqualTypeOf<MeshJoinRequest__Output>();
     expectTypeOf<z.output<typeof meshLeaveRequestSchema>>().toEqualTypeOf<MeshLeaveRequest__Output>();
+    expectTypeOf<z.output<typeof joinTokenRequestSchema>>().toEqualTypeOf<JoinTokenRequest__Output>();
+    expectTypeOf<z.output<typeof joinRequestSchema>>().toEqualTypeOf<JoinRequest__Output>();
 
     expectTypeOf<MeshEdgeMsg>().toEqualTypeOf<MeshEdge__Output>();
     expectTypeOf<MeshMemberMsg>().toEqualTypeOf<MeshMember__Output>();
