@@ -148,6 +148,7 @@ function buildProgram(run: (p: Promise<number>) => void): Command {
     .option('--mesh-endpoint <ip:port>', 'agent: where other nodes reach its mesh interface')
     .option('--mesh-port <n>', 'agent: UDP port of the mesh interface')
     .option('--mesh-cidr <cidr>', 'coordinator: range of mesh addresses')
+    .option('--trust-dir <dir>', 'coordinator: the trust root meshrun init made (NATS credential, CA, enrollment)')
     .addOption(new Option('--root <dir>', 'write below this root instead of /').hideHelp())
     .action((what: string, o) => run(Promise.resolve(install(what, o))));
   return program;

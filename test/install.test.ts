@@ -60,6 +60,18 @@ describe('meshrun install', () => {
     expect(r.stderr).toMatch(/bad-agent\.yaml: slots:/);
   });
 
+  it('install coordinator --trust-dir puts the trust root\'s credential, CA and enrollment into the config', async () => {
+    const r = await runCli(['install', 'coordinator', '--root', root, '--trust-dir', '/var/lib/meshrun/trust', '--force']);
+    expect(r.code, r.stderr).toBe(0);
+    const cfg = coordinatorConfigSchema.parse(parse(readFileSync(join(root, 'etc/meshrun/coordinator.yaml'), 'utf8')));
+    expect(cfg).toMatchObject({
+      nats: 'tls://127.0.0.1:4222',
+      natsCreds: '/var/lib/meshrun/trust/coordinator/coordinator.creds',
+      natsCa: '/var/lib/meshrun/trust/ca.pem',
+      trustDir: '/var/lib/meshrun/trust',
+    });
+  });
+
   it('refuses an unknown target', async () => {
     const r = await runCli(['install', 'toaster', '--dry-run']);
     expect(r.code).toBe(2);

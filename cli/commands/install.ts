@@ -2,9 +2,10 @@
 // /etc/meshrun (or prints them with --dry-run). The agent unit uses KillMode=process
 // so restarting the agent never kills the runs it started.
 import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
-import { dirname, join } from 'node:path';
+import { dirname, join, resolve } from 'node:path';
 import { stringify } from 'yaml';
 import { DEFAULT_NATS_URL } from '../../proto/config.js';
+import { trustRootPaths } from '../../lib/trust/paths.js';
 import { parseLabelList } from '../../proto/names.js';
 import { ExitCode, ExitError } from '../exit.js';
 import { selfCommand } from '../self.js';
@@ -33,6 +34,8 @@ export interface InstallOptions {
   meshEndpoint?: string;
   meshPort?: string;
   meshCidr?: string;
+  /** Coordinator: the trust root `meshrun init` made; its credentials and CA go into the config. */
+  trustDir?: string;
 }
 
 export interface InstallFile {
@@ -62,6 +65,11 @@ export function renderInstall(kind: 'agent' | 'coordinator', o: InstallOptions):
     config.listen = o.listen ?? '0.0.0.0:7433';
     config.stateDir = o.stateDir ?? '/var/lib/meshrun/coordinator';
     if (o.meshCidr) config.meshCidr = coordinatorMeshSettings({ meshCidr: o.meshCidr }, {}).cidr;
+    if (o.trustDir) {
+      const t = trustRootPaths(resolve(o.trustDir));
+      if (!o.nats) config.nats = 'tls://127.0.0.1:4222';
+      Object.assign(config, { natsCreds: t.coordinatorCreds, natsCa: t.caCert, trustDir: t.dir });
+    }
   }
   const unit =
     kind === 'agent'

@@ -9,39 +9,9 @@ import { ErrorCode, MeshrunError } from '../errors.js';
 import { writeFileAtomic } from '../write-file-atomic.js';
 import { createNatsTrust, issueSystemUser, issueUser, natsServerConfig, type NatsTrust } from './nats-jwt.js';
 import { createCa, issueCert, writePrivateKey } from './x509.js';
+import { trustRootPaths, type TrustRootPaths } from './paths.js';
 
-export interface TrustRootPaths {
-  dir: string;
-  /** Operator, system and account seeds and JWTs (secret). */
-  trust: string;
-  caCert: string;
-  caKey: string;
-  natsConfig: string;
-  natsCert: string;
-  natsKey: string;
-  natsStore: string;
-  natsResolver: string;
-  /** The coordinator's bus credential (all subjects of the meshrun account). */
-  coordinatorCreds: string;
-  /** The coordinator's system-account credential: pushes revocations to the servers. */
-  coordinatorSystemCreds: string;
-}
-
-export function trustRootPaths(dir: string): TrustRootPaths {
-  return {
-    dir,
-    trust: join(dir, 'trust.json'),
-    caCert: join(dir, 'ca.pem'),
-    caKey: join(dir, 'ca-key.pem'),
-    natsConfig: join(dir, 'nats', 'nats.conf'),
-    natsCert: join(dir, 'nats', 'server.pem'),
-    natsKey: join(dir, 'nats', 'server-key.pem'),
-    natsStore: join(dir, 'nats', 'store'),
-    natsResolver: join(dir, 'nats', 'accounts'),
-    coordinatorCreds: join(dir, 'coordinator', 'coordinator.creds'),
-    coordinatorSystemCreds: join(dir, 'coordinator', 'system.creds'),
-  };
-}
+export { trustRootPaths, type TrustRootPaths };
 
 export interface InitOptions {
   /** Names and addresses nats-server is reached by (its certificate's subjectAltNames). */

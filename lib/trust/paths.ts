@@ -1,0 +1,36 @@
+// Where a trust root's files are, as `meshrun init` lays them out. Free of crypto imports, so
+// the CLI can name them (install, flags) without loading the key and certificate libraries.
+import { join } from 'node:path';
+
+export interface TrustRootPaths {
+  dir: string;
+  /** Operator, system and account seeds and JWTs (secret). */
+  trust: string;
+  caCert: string;
+  caKey: string;
+  natsConfig: string;
+  natsCert: string;
+  natsKey: string;
+  natsStore: string;
+  natsResolver: string;
+  /** The coordinator's bus credential (all subjects of the meshrun account). */
+  coordinatorCreds: string;
+  /** The coordinator's system-account credential: pushes revocations to the servers. */
+  coordinatorSystemCreds: string;
+}
+
+export function trustRootPaths(dir: string): TrustRootPaths {
+  return {
+    dir,
+    trust: join(dir, 'trust.json'),
+    caCert: join(dir, 'ca.pem'),
+    caKey: join(dir, 'ca-key.pem'),
+    natsConfig: join(dir, 'nats', 'nats.conf'),
+    natsCert: join(dir, 'nats', 'server.pem'),
+    natsKey: join(dir, 'nats', 'server-key.pem'),
+    natsStore: join(dir, 'nats', 'store'),
+    natsResolver: join(dir, 'nats', 'accounts'),
+    coordinatorCreds: join(dir, 'coordinator', 'coordinator.creds'),
+    coordinatorSystemCreds: join(dir, 'coordinator', 'system.creds'),
+  };
+}
