@@ -158,6 +158,8 @@ function legal<S extends string>(table: Table<S>, from: S | 'new', to: S, event:
  * to do about it. Events that do not apply (a stale token, a finished job) change nothing.
  */
 export function step(job: JobRecord, event: JobEvent, now: number): StepResult {
+  // the coordinator's sweep and node events visit every job: an ended one costs no snapshot
+  if (job.endedAt !== null && NOTHING_WHEN_ENDED.has(event.kind)) return { job, changed: false, effects: [], transitions: [], illegal: [] };
   const before = snapshot(job);
   const effects: Effect[] = [];
   let changed = false;
@@ -217,6 +219,9 @@ export function step(job: JobRecord, event: JobEvent, now: number): StepResult {
   );
   return { job, changed: changed || transitions.length > 0, effects, transitions, illegal };
 }
+
+/** Events that change nothing once a job has ended (a late exit still records a stale result). */
+const NOTHING_WHEN_ENDED: ReadonlySet<JobEventKind> = new Set(['place', 'cancel', 'node-lost', 'node-back', 'wait-expired']);
 
 interface Snapshot {
   job: JobState;

@@ -5,7 +5,10 @@ import { durationSchema } from './duration.js';
 import { labelsSchema, nodeNameSchema } from './names.js';
 
 /** The bus a daemon connects to when neither --nats nor the config file names one. */
-export const DEFAULT_NATS_URL = 'nats://127.0.0.1:4222';
+export const DEFAULT_NATS_PORT = 4222;
+export const DEFAULT_NATS_URL = `nats://127.0.0.1:${DEFAULT_NATS_PORT}`;
+/** The bus as `meshrun init` sets it up on the coordinator's machine: TLS only. */
+export const DEFAULT_SECURE_NATS_URL = `tls://127.0.0.1:${DEFAULT_NATS_PORT}`;
 /** UDP listen port of an agent's mesh interface. */
 export const DEFAULT_MESH_PORT = 51820;
 /** IPv4 range the coordinator allocates mesh addresses from. */

@@ -2,6 +2,7 @@
 // and account keys, a CA, nats-server's certificate and configuration, the coordinator's
 // credentials) and says how to start nats-server and the coordinator with it.
 import { join } from 'node:path';
+import { DEFAULT_NATS_PORT } from '../../proto/config.js';
 import { initTrustRoot } from '../../lib/trust/trust-root.js';
 import { defaultStateDir } from '../config.js';
 import { ExitCode, ExitError } from '../exit.js';
@@ -15,7 +16,6 @@ export interface InitOptions {
   json?: boolean;
 }
 
-export const DEFAULT_NATS_PORT = 4222;
 
 export async function init(o: InitOptions): Promise<number> {
   const dir = o.dir ?? join(defaultStateDir(), 'trust');

@@ -4,7 +4,7 @@
 import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import { stringify } from 'yaml';
-import { DEFAULT_NATS_URL } from '../../proto/config.js';
+import { DEFAULT_NATS_URL, DEFAULT_SECURE_NATS_URL } from '../../proto/config.js';
 import { trustRootPaths } from '../../lib/trust/paths.js';
 import { parseLabelList } from '../../proto/names.js';
 import { ExitCode, ExitError } from '../exit.js';
@@ -67,7 +67,7 @@ export function renderInstall(kind: 'agent' | 'coordinator', o: InstallOptions):
     if (o.meshCidr) config.meshCidr = coordinatorMeshSettings({ meshCidr: o.meshCidr }, {}).cidr;
     if (o.trustDir) {
       const t = trustRootPaths(resolve(o.trustDir));
-      if (!o.nats) config.nats = 'tls://127.0.0.1:4222';
+      if (!o.nats) config.nats = DEFAULT_SECURE_NATS_URL;
       Object.assign(config, { natsCreds: t.coordinatorCreds, natsCa: t.caCert, trustDir: t.dir });
     }
   }
