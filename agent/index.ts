@@ -2,7 +2,6 @@
 // addressed to this node alone, supervises runs through their runner files, relays
 // events through the outbox, and fences its runs when its lease runs out.
 import type { NatsConnection, Msg, Subscription } from '@nats-io/transport-node';
-import { Objm, type ObjectStore } from '@nats-io/obj';
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { agentCommandSchema, type CommandReply, type HandoffCommand, type Heartbeat, type PruneCommand, type RunEvent, type StartCommand } from '../proto/bus.js';
@@ -10,18 +9,19 @@ import type { NatsAuth } from '../proto/config.js';
 import { decode } from '../proto/decode.js';
 import { nodeInboxPrefix } from '../proto/permissions.js';
 import { tokenKey, type Labels } from '../proto/names.js';
-import { Buckets, Subjects } from '../proto/subjects.js';
+import { Subjects } from '../proto/subjects.js';
 import { Lifecycle } from '../lib/lifecycle.js';
 import type { Logger } from '../lib/log.js';
 import { connectNats } from '../lib/nats.js';
 import { VERSION } from '../lib/version.js';
 import { pruneFiles } from '../lib/workspace/index.js';
+import { BlobClient } from './blob-client.js';
 import { writeHandoffMarker } from './handoff.js';
 import { loadOrCreateInstance } from './identity.js';
 import { Lease } from './lease.js';
 import { MeshManager, type MeshManagerOptions } from './mesh/mesh-manager.js';
 import { Outbox } from './outbox.js';
-import { BusUnavailableError, OutboxRelay } from './outbox-relay.js';
+import { OutboxRelay } from './outbox-relay.js';
 import { readFailures, readOutputs, storeArtifacts } from './run-extras.js';
 import { RunPreparation } from './run-preparation.js';
 import { RunSupervisor } from './run-supervisor.js';
@@ -59,6 +59,7 @@ export class Agent {
   private readonly supervisor: RunSupervisor;
   private readonly lease: Lease;
   private readonly preparation: RunPreparation;
+  private readonly blobs: BlobClient;
   private readonly mesh: MeshManager | undefined;
 
   constructor(private readonly opts: AgentOptions) {
@@ -68,7 +69,8 @@ export class Agent {
     this.instance = loadOrCreateInstance(stateDir);
     this.mesh = opts.mesh ? new MeshManager({ ...opts.mesh, node, stateDir, log: log.child({ part: 'mesh' }) }) : undefined;
     this.outbox = new Outbox({ dir: join(stateDir, 'outbox'), instance: this.instance, maxBytes: opts.outboxMaxBytes, log });
-    this.relay = new OutboxRelay({ node, outbox: this.outbox, log, running: () => this.running() });
+    this.relay = new OutboxRelay({ node, instance: this.instance, outbox: this.outbox, log, running: () => this.running() });
+    this.blobs = new BlobClient({ node, nc: () => this.nc });
     this.supervisor = new RunSupervisor({
       node,
       stateDir,
@@ -79,12 +81,12 @@ export class Agent {
       collectExtras: async (t, paths, artifacts, playbook) => ({
         outputs: readOutputs(paths),
         failures: playbook ? readFailures(paths) : [],
-        artifacts: await storeArtifacts(() => this.objectStore(), t, paths, artifacts),
+        artifacts: await storeArtifacts(this.blobs, t, paths, artifacts, log),
       }),
       baseEnv: () => ({ ...(process.env as Record<string, string>), MESHRUN_NODE: node }),
     });
     this.lease = new Lease({ node, leaseMs: opts.leaseMs, heartbeatMs: opts.heartbeatMs, log, runs: this.supervisor });
-    this.preparation = new RunPreparation({ node, stateDir, log, objectStore: () => this.objectStore(), supervisor: this.supervisor, emit: (e) => this.emit(e) });
+    this.preparation = new RunPreparation({ node, stateDir, log, blobs: this.blobs, supervisor: this.supervisor, emit: (e) => this.emit(e) });
   }
 
   get state(): AgentState {
@@ -144,16 +146,6 @@ export class Agent {
   private emit(event: RunEvent): void {
     this.outbox.append(event);
     this.relay.wake();
-  }
-
-  private store: Promise<ObjectStore> | undefined;
-  private objectStore(): Promise<ObjectStore> {
-    if (!this.nc) return Promise.reject(new BusUnavailableError());
-    this.store ??= new Objm(this.nc).create(Buckets.blobs).catch((err) => {
-      this.store = undefined;
-      throw err;
-    });
-    return this.store;
   }
 
   private heartbeat(): void {

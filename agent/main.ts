@@ -27,6 +27,7 @@ export interface AgentFlags {
   meshIf?: string;
   meshEndpoint?: string;
   meshPort?: string;
+  insecure?: boolean;
 }
 
 /** Where the agent's settings come from; the CLI reads the file and knows the machine. */

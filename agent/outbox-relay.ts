@@ -26,6 +26,8 @@ export class BusUnavailableError extends MeshrunError {
 
 export interface OutboxRelayOptions {
   node: string;
+  /** This agent's instance id: in log chunks' message ids, which no other node can guess. */
+  instance: string;
   outbox: Outbox;
   log: Logger;
   /** The relay runs while this holds (the agent's state is RUNNING). */
@@ -63,13 +65,18 @@ export class OutboxRelay {
     this.idle?.abort();
   }
 
-  /** Publishes one log or playbook-event chunk; its message id makes a re-send a no-op. */
+  /**
+   * Publishes one log or playbook-event chunk under this node's name; its message id makes a
+   * re-send a no-op. The id holds the instance: JetStream de-duplicates by id across subjects,
+   * so an id another node could guess would let it have this node's chunks dropped.
+   */
   async publishChunk(channel: Channel, token: RunToken, offset: number, data: Uint8Array): Promise<void> {
     if (!this.js) throw new BusUnavailableError();
     const h = headers();
     h.set('Mr-Offset', String(offset));
-    const subject = channel === 'log' ? Subjects.log(token) : Subjects.playbookEvents(token);
-    await this.publish(subject, data, { msgID: `${channel}:${tokenKey(token)}@${offset}+${data.length}`, headers: h, timeout: 2000 });
+    const { node, instance } = this.opts;
+    const subject = channel === 'log' ? Subjects.log(token, node) : Subjects.playbookEvents(token, node);
+    await this.publish(subject, data, { msgID: `${channel}:${instance}:${tokenKey(token)}@${offset}+${data.length}`, headers: h, timeout: 2000 });
   }
 
   private async watchBus(nc: NatsConnection): Promise<void> {

@@ -1,17 +1,19 @@
 // What a run leaves besides its rc: KEY=VALUE outputs for later stages, the failed
-// hosts of a playbook, and its artifacts (packed to a runner file first, so an
-// upload interrupted by a bus outage is retried from disk).
+// hosts of a playbook, and its artifacts (packed to a runner file first, so an upload
+// interrupted by a bus outage is retried from disk; sent through the coordinator).
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
-import type { ObjectStore } from '@nats-io/obj';
 import { parseEventLine } from '../proto/ansible-events.js';
 import { tokenKey, type RunToken } from '../proto/names.js';
+import { ErrorCode, isMeshrunError } from '../lib/errors.js';
+import { Limits } from '../lib/limits.js';
+import type { Logger } from '../lib/log.js';
 import { initialProgress, reduceProgress } from '../lib/playbook-progress.js';
 import { collectArtifacts } from '../lib/workspace/index.js';
+import { isRefusedForGood, type BlobClient } from './blob-client.js';
 import type { RunExtras } from './run-supervisor.js';
 import type { RunPaths } from './runner/paths.js';
 
 const MAX_OUTPUT_BYTES = 64 * 1024;
-const MAX_ARTIFACT_BYTES = 512 * 1024 * 1024;
 const KEY_RE = /^[A-Za-z_][A-Za-z0-9_]*$/;
 
 /** Pure: `KEY=VALUE` lines; blank lines and `#` comments skipped, bad keys ignored. */
@@ -44,23 +46,31 @@ export function readFailures(paths: RunPaths): RunExtras['failures'] {
   return state.failures.map((f) => ({ host: f.host, task: f.task, msg: f.msg }));
 }
 
-export function artifactObjectName(t: RunToken): string {
-  return `art-${t.job}-${t.stage}-${t.attempt}`;
-}
-
-export async function storeArtifacts(store: () => Promise<ObjectStore>, token: RunToken, paths: RunPaths, globs: string[]): Promise<RunExtras['artifacts']> {
+/**
+ * Packs the run's artifacts (once, to a runner file) and stores them through the coordinator.
+ * Rejects while that may still work (bus away, coordinator busy): the exit report waits and
+ * retries. When it never can (too large, unsafe globs, the run is no longer this node's),
+ * the exit is reported without artifacts rather than never.
+ */
+export async function storeArtifacts(blobs: Pick<BlobClient, 'putArtifacts'>, token: RunToken, paths: RunPaths, globs: string[], log: Logger): Promise<RunExtras['artifacts']> {
   if (globs.length === 0) return null;
   const file = `${paths.dir}/${paths.stem}.artifacts.tar.gz`;
   const index = `${file}.json`;
-  if (!existsSync(index)) {
-    const c = await collectArtifacts(paths.work, globs, { maxBytes: MAX_ARTIFACT_BYTES });
-    writeFileSync(file, c.archive, { mode: 0o600 });
-    writeFileSync(index, JSON.stringify({ sha256: c.sha256, files: c.files }), { mode: 0o600 });
+  try {
+    if (!existsSync(index)) {
+      const c = await collectArtifacts(paths.work, globs, { maxBytes: Limits.artifactsMaxBytes });
+      writeFileSync(file, c.archive, { mode: 0o600 });
+      writeFileSync(index, JSON.stringify({ sha256: c.sha256, files: c.files }), { mode: 0o600 });
+    }
+    const { sha256, files } = JSON.parse(readFileSync(index, 'utf8')) as { sha256: string; files: string[] };
+    const { object } = await blobs.putArtifacts(token, readFileSync(file), sha256);
+    return { object, sha256, files };
+  } catch (err) {
+    if (!isRefusedForGood(err) && !(isMeshrunError(err) && PERMANENT.has(err.code))) throw err;
+    log.warn('artifacts not stored: the exit is reported without them', { token: tokenKey(token), error: (err as Error).message });
+    return null;
   }
-  const { sha256, files } = JSON.parse(readFileSync(index, 'utf8')) as { sha256: string; files: string[] };
-  const os = await store();
-  const name = artifactObjectName(token);
-  const existing = await os.info(name);
-  if (!existing || existing.deleted) await os.putBlob({ name, description: tokenKey(token) }, readFileSync(file));
-  return { object: name, sha256, files };
 }
+
+/** Collection errors that no retry mends. */
+const PERMANENT: ReadonlySet<string> = new Set([ErrorCode.TooLarge, ErrorCode.InvalidInput, ErrorCode.Unsafe]);

@@ -2,14 +2,14 @@
 // unpacks it as the run's cwd, turns a playbook stage into its argv, and sets the run's env.
 import { createHash } from 'node:crypto';
 import { existsSync } from 'node:fs';
-import type { ObjectStore } from '@nats-io/obj';
 import type { RunEvent, RunReport, StartCommand } from '../proto/bus.js';
 import { tokenKey, type RunToken } from '../proto/names.js';
-import { ErrorCode, MeshrunError } from '../lib/errors.js';
+import { InvalidInputError } from '../lib/errors.js';
 import { Limits } from '../lib/limits.js';
 import type { Logger } from '../lib/log.js';
 import { unpackWorkspace } from '../lib/workspace/index.js';
 import { buildPlaybookCommand } from './ansible/playbook-command.js';
+import type { BlobClient } from './blob-client.js';
 import type { RunSupervisor } from './run-supervisor.js';
 import { ensurePrivateDir, runPaths, type RunPaths } from './runner/run-files.js';
 
@@ -17,7 +17,8 @@ export interface RunPreparationOptions {
   node: string;
   stateDir: string;
   log: Logger;
-  objectStore(): Promise<ObjectStore>;
+  /** The coordinator's blob service (nodes never read the object store themselves). */
+  blobs: Pick<BlobClient, 'getWorkspace'>;
   supervisor: Pick<RunSupervisor, 'start'>;
   /** A run that cannot be prepared is refused with a `rejected` event. */
   emit(event: RunEvent): void;
@@ -60,12 +61,10 @@ export class RunPreparation {
     const paths = runPaths(this.opts.stateDir, cmd.token);
     ensurePrivateDir(paths.dir);
     if (cmd.workspace) {
-      const os = await this.opts.objectStore();
-      const data = await os.getBlob(`ws-${cmd.workspace}`);
-      if (!data) throw new MeshrunError(ErrorCode.NotFound, `workspace ${cmd.workspace.slice(0, 12)} is not in the object store`);
+      const data = await this.opts.blobs.getWorkspace(cmd.token, cmd.workspace, Limits.workspaceMaxBytes);
       const sha = createHash('sha256').update(data).digest('hex');
-      if (sha !== cmd.workspace) throw new MeshrunError(ErrorCode.InvalidInput, `workspace ${cmd.workspace.slice(0, 12)} is damaged (content hash ${sha.slice(0, 12)})`);
-      await unpackWorkspace(Buffer.from(data), paths.work, { maxBytes: Limits.workspaceMaxBytes, maxFiles: Limits.workspaceMaxFiles });
+      if (sha !== cmd.workspace) throw new InvalidInputError(`workspace ${cmd.workspace.slice(0, 12)} is damaged (content hash ${sha.slice(0, 12)})`);
+      await unpackWorkspace(data, paths.work, { maxBytes: Limits.workspaceMaxBytes, maxFiles: Limits.workspaceMaxFiles });
     }
     if (!cmd.playbook) return cmd;
     const pb = buildPlaybookCommand(cmd.playbook, { cwd: paths.work, eventsFile: paths.events });

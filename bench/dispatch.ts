@@ -1,16 +1,22 @@
 // Dispatch latency: how long from a client's Submit until the job's process is running on an
 // agent (the wrapper's `startedAt` in the runner .json, same machine clock), and until the
 // client sees the job terminal. Also the bench's fleet: real nats-server, coordinator and
-// agents as child processes of bin/meshrun.js, torn down even on failure or Ctrl-C.
+// agents as child processes of bin/meshrun.js, torn down even on failure or Ctrl-C. It runs the
+// secured setup users run (as test/harness does): a trust root, nats-server on its TLS/accounts
+// config, a credential per agent, TLS and the admin's certificate for the client.
+import { natsTls } from '../lib/nats.js';
 import { spawn, type ChildProcess } from 'node:child_process';
 import { closeSync, existsSync, mkdtempSync, openSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { connect, credsAuthenticator, type NatsConnection } from '@nats-io/transport-node';
 import { MeshrunClient } from '../cli/client.js';
+import { resolveClientTarget } from '../cli/client-config.js';
 import { NatsServer } from '../lib/nats-server.js';
 import { freePort } from '../lib/free-port.js';
 import { killRunsUnder } from '../lib/run-reaper.js';
+import { issueNodeCreds, makeLocalTrust, type LocalTrust } from '../lib/trust/local-trust.js';
 import type { JobMsg } from '../proto/grpc.js';
 import { isTerminalJob, type JobState } from '../proto/records.js';
 import { percentile, row, type BenchContext, type Row, type Section } from './report.js';
@@ -39,6 +45,8 @@ export interface AgentSpec {
   node: string;
   labels: string;
   slots: number;
+  /** More `meshrun agent` flags. */
+  extra?: string[];
 }
 
 /** Fleets still alive; `destroyAllFleetsSync` (signal / exit path) kills whatever is left. */
@@ -51,6 +59,7 @@ export function destroyAllFleetsSync(): void {
 export class BenchFleet {
   readonly dir = mkdtempSync(join(tmpdir(), 'meshrun-bench-'));
   readonly children = new Map<string, ChildProcess>();
+  trust!: LocalTrust;
   nats: NatsServer | undefined;
   client!: MeshrunClient;
   address = '';
@@ -63,16 +72,22 @@ export class BenchFleet {
     liveFleets.add(this);
   }
 
-  static async start(root: string, agents: AgentSpec[]): Promise<BenchFleet> {
+  /** nats-server, a coordinator (with `coordinatorArgs`) and `agents`, all ready. */
+  static async start(root: string, agents: AgentSpec[], coordinatorArgs: string[] = []): Promise<BenchFleet> {
     const f = new BenchFleet(root, agents);
     try {
-      f.nats = await NatsServer.start({ dir: join(f.dir, 'nats'), keepStore: true });
-      f.address = `127.0.0.1:${await freePort()}`;
-      f.daemon('coordinator', ['coordinator', '--nats', f.nats.url, '--listen', f.address, '--state-dir', join(f.dir, 'coordinator')]);
+      const port = await freePort();
+      f.address = `127.0.0.1:${port}`;
+      f.trust = await makeLocalTrust(join(f.dir, 'trust'), { natsPort: await freePort(), coordinatorPort: port });
+      await f.startNats();
+      const p = f.trust.paths;
+      f.daemon('coordinator', ['coordinator', ...f.busFlags(p.coordinatorCreds), '--trust-dir', p.dir, '--listen', f.address, '--state-dir', join(f.dir, 'coordinator'), ...coordinatorArgs]);
       for (const a of agents) {
-        f.daemon(`agent-${a.node}`, ['agent', '--nats', f.nats.url, '--node', a.node, '--state-dir', f.agentDir(a.node), '--labels', a.labels, '--slots', String(a.slots)]);
+        const creds = join(f.dir, 'creds', `${a.node}.creds`);
+        await issueNodeCreds(p.dir, a.node, creds);
+        f.daemon(`agent-${a.node}`, ['agent', ...f.busFlags(creds), '--node', a.node, '--state-dir', f.agentDir(a.node), '--labels', a.labels, '--slots', String(a.slots), ...(a.extra ?? [])]);
       }
-      f.client = new MeshrunClient(f.address);
+      f.client = new MeshrunClient(resolveClientTarget({ coordinator: f.address }, { MESHRUN_CONFIG: p.adminConfig }));
       await f.waitReady();
     } catch (err) {
       const logs = f.logTails();
@@ -80,6 +95,23 @@ export class BenchFleet {
       throw new Error(`fleet did not start: ${(err as Error).message}\n${logs}`);
     }
     return f;
+  }
+
+  /** (Re)starts nats-server on the trust root's config (its port and store: the same each time). */
+  async startNats(): Promise<NatsServer> {
+    this.nats = await NatsServer.start({ dir: join(this.dir, 'nats'), config: this.trust.paths.natsConfig, keepStore: true });
+    return this.nats;
+  }
+
+  /** A bus connection with the coordinator's credential (every subject), for looking at the bus itself. */
+  natsConnect(): Promise<NatsConnection> {
+    const p = this.trust.paths;
+    return connect({ servers: this.nats!.url, authenticator: credsAuthenticator(readFileSync(p.coordinatorCreds)), tls: natsTls(this.nats!.url, p.caCert) });
+  }
+
+  /** A daemon's bus flags: the URL, its credential, the fleet CA. */
+  private busFlags(creds: string): string[] {
+    return ['--nats', this.nats!.url, '--nats-creds', creds, '--nats-ca', this.trust.paths.caCert];
   }
 
   agentDir(node: string): string {

@@ -4,8 +4,7 @@
 // machine clock). Median, min and max over several trials, shown against the configured
 // --down-after (the silence after which a node is declared down): the ratio says how much
 // failover adds on top of the detection window it is configured to wait.
-import { spawn } from 'node:child_process';
-import { closeSync, existsSync, openSync, readFileSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { parseDuration } from '../proto/duration.js';
 import type { JobMsg } from '../proto/grpc.js';
@@ -15,66 +14,6 @@ import { percentile, row, type BenchContext, type Row, type Section } from './re
 const TRIALS = Number(process.env.MESHRUN_BENCH_FAILOVER_TRIALS ?? 5);
 const SUSPECT_AFTER = process.env.MESHRUN_BENCH_SUSPECT_AFTER ?? '1.5s';
 const DOWN_AFTER = process.env.MESHRUN_BENCH_DOWN_AFTER ?? '3.5s';
-
-export interface FleetAgent {
-  node: string;
-  labels: string;
-  slots: number;
-  extra?: string[];
-}
-
-/**
- * A BenchFleet (so Ctrl-C and exit still tear it down) whose coordinator runs with
- * `coordinatorArgs` and whose agents take extra flags: the default coordinator is
- * replaced, and every daemon is registered in `fleet.children`.
- */
-export async function startFleet(root: string, coordinatorArgs: string[], agents: FleetAgent[]): Promise<BenchFleet> {
-  const fleet = await BenchFleet.start(root, []);
-  try {
-    const old = fleet.children.get('coordinator');
-    if (old && old.exitCode === null && old.signalCode === null) {
-      const gone = new Promise((r) => old.once('exit', r));
-      old.kill('SIGKILL');
-      await gone;
-    }
-    const nats = fleet.nats!.url;
-    spawnDaemon(fleet, 'coordinator', ['coordinator', '--nats', nats, '--listen', fleet.address, '--state-dir', join(fleet.dir, 'coordinator'), ...coordinatorArgs]);
-    for (const a of agents) {
-      spawnDaemon(fleet, `agent-${a.node}`, ['agent', '--nats', nats, '--node', a.node, '--state-dir', fleet.agentDir(a.node), '--labels', a.labels, '--slots', String(a.slots), ...(a.extra ?? [])]);
-    }
-    const deadline = Date.now() + 20_000;
-    let last = '';
-    for (;;) {
-      for (const [name, c] of fleet.children) {
-        if (c.exitCode !== null || c.signalCode !== null) throw new Error(`${name} exited (${c.exitCode ?? c.signalCode})`);
-      }
-      try {
-        const nodes = await fleet.client.listNodes();
-        if (agents.every((a) => nodes.some((n) => n.name === a.node && n.state === 'ready'))) break;
-        last = nodes.map((n) => `${n.name}=${n.state}`).join(', ') || '(no nodes)';
-      } catch (err) {
-        last = (err as Error).message;
-      }
-      if (Date.now() > deadline) throw new Error(`fleet not ready in 20s (${last})`);
-      await sleep(100);
-    }
-  } catch (err) {
-    const logs = fleet.logTails(1500);
-    await fleet.destroy();
-    throw new Error(`fleet did not start: ${(err as Error).message}\n${logs}`);
-  }
-  return fleet;
-}
-
-function spawnDaemon(fleet: BenchFleet, name: string, args: string[]): void {
-  const fd = openSync(join(fleet.dir, `${name}.log`), 'a');
-  const c = spawn(process.execPath, [join(fleet.root, 'bin', 'meshrun.js'), ...args], {
-    stdio: ['ignore', fd, fd],
-    env: { ...process.env, MESHRUN_LOG_LEVEL: process.env.MESHRUN_LOG_LEVEL ?? 'info' },
-  });
-  closeSync(fd);
-  fleet.children.set(name, c);
-}
 
 export async function pollUntil<T>(what: string, fn: () => Promise<T | undefined> | T | undefined, timeoutMs: number, everyMs = 20): Promise<T> {
   const deadline = Date.now() + timeoutMs;
@@ -109,10 +48,10 @@ export const failoverSection: Section = {
     const downAfterMs = parseDuration(DOWN_AFTER);
     if (downAfterMs === undefined) throw new Error(`MESHRUN_BENCH_DOWN_AFTER ${DOWN_AFTER}: not a duration`);
     ctx.progress(`failover: fleet with --suspect-after ${SUSPECT_AFTER} --down-after ${DOWN_AFTER}, 2 agents`);
-    const fleet = await startFleet(ctx.root, ['--suspect-after', SUSPECT_AFTER, '--down-after', DOWN_AFTER], [
+    const fleet = await BenchFleet.start(ctx.root, [
       { node: 'fo-a', labels: 'failover=1', slots: 2 },
       { node: 'fo-b', labels: 'failover=1', slots: 2 },
-    ]);
+    ], ['--suspect-after', SUSPECT_AFTER, '--down-after', DOWN_AFTER]);
     const trials: Trial[] = [];
     let frozen: number | undefined;
     try {

@@ -1,12 +1,16 @@
 // Bench of the agent's mesh path end to end: a desired set pushed over a real nats-server to a
 // MeshManager that owns a real interface in a throwaway namespace, timed from request to ack
 // (persist, diff, `wg set`, re-read, hash). Beside bench/wg.ts, which times the diff alone.
+// The bus is the secured one: nats-server on a trust root's config, the pushes sent with the
+// coordinator's credential, the manager on the node's own, both over TLS.
+import { natsTls } from '../lib/nats.js';
 import { randomBytes } from 'node:crypto';
+import { readFileSync } from 'node:fs';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
-import { connect } from '@nats-io/transport-node';
+import { connect, credsAuthenticator, type NatsConnection } from '@nats-io/transport-node';
 import { MeshManager } from '../agent/mesh/mesh-manager.js';
 import { createWgTool, execaRunner, wgTool, type Runner } from '../agent/wg/wg-tool.js';
 import { buildDesired } from '../coordinator/mesh/desired-set.js';
@@ -14,6 +18,9 @@ import { meshCommandReplySchema, type MeshDesired, type MeshMemberRecord, type M
 import { Subjects } from '../proto/subjects.js';
 import { silentLogger } from '../lib/log.js';
 import { NatsServer, natsServerAvailable } from '../lib/nats-server.js';
+import { freePort } from '../lib/free-port.js';
+import { issueNodeCreds, makeLocalTrust } from '../lib/trust/local-trust.js';
+import { nodeInboxPrefix } from '../proto/permissions.js';
 import { row, SkipSection, type BenchContext, type Row, type Section } from './report.js';
 
 const PEERS = 200;
@@ -29,19 +36,28 @@ export const meshSection: Section = {
     const netns = `mrbm${tag}`;
     const ifname = `mrbm${tag}`;
     const dir = await mkdtemp(join(tmpdir(), 'meshrun-bench-mesh-'));
-    const nats = await NatsServer.start();
-    const nc = await connect({ servers: nats.url });
     // The agent runs inside its machine's namespace; here every command is sent into one instead.
     const inNs: Runner = (argv, opts) => execaRunner(argv[0] === 'ip' && argv[1] === 'netns' ? argv : ['ip', 'netns', 'exec', netns, ...argv], opts);
+    let nats: NatsServer | undefined;
+    let nc: NatsConnection | undefined;
+    let agentNc: NatsConnection | undefined;
     let mgr: MeshManager | undefined;
     try {
+      const trust = await makeLocalTrust(join(dir, 'trust'), { natsPort: await freePort(), coordinatorPort: await freePort() });
+      const p = trust.paths;
+      nats = await NatsServer.start({ dir: join(dir, 'nats'), config: p.natsConfig });
+      const nodeCreds = join(dir, 'bench.creds');
+      await issueNodeCreds(p.dir, 'bench', nodeCreds);
+      const coordinatorNc = await connect({ servers: nats.url, authenticator: credsAuthenticator(readFileSync(p.coordinatorCreds)), tls: natsTls(nats.url, p.caCert) });
+      nc = coordinatorNc;
+      agentNc = await connect({ servers: nats.url, authenticator: credsAuthenticator(readFileSync(nodeCreds)), tls: natsTls(nats.url, p.caCert), inboxPrefix: nodeInboxPrefix('bench') });
       await wgTool.createNetns(netns);
-      mgr = new MeshManager({ node: 'bench', ifname, listenPort: 51820, stateDir: dir, log: silentLogger, tool: createWgTool(inNs), statsEveryMs: 60_000 });
+      mgr = new MeshManager({ node: 'bench', ifname, listenPort: 51820, stateDir: join(dir, 'agent'), log: silentLogger, tool: createWgTool(inNs), statsEveryMs: 60_000 });
       await mgr.start();
-      mgr.attach(nc);
+      mgr.attach(agentNc);
       const push = async (d: MeshDesired) => {
         const t = performance.now();
-        const msg = await nc.request(Subjects.meshCommand('bench'), JSON.stringify(d), { timeout: 30_000 });
+        const msg = await coordinatorNc.request(Subjects.meshCommand('bench'), JSON.stringify(d), { timeout: 30_000 });
         const ms = performance.now() - t;
         const r = meshCommandReplySchema.parse(JSON.parse(new TextDecoder().decode(msg.data)));
         if (!r.ok || r.version !== d.version || r.liveHash !== d.hash) throw new Error(`push v${d.version} not applied: ${r.error ?? JSON.stringify(r)}`);
@@ -77,8 +93,9 @@ export const meshSection: Section = {
       ];
     } finally {
       await mgr?.close();
-      await nc.close().catch(() => undefined);
-      await nats.stop();
+      await agentNc?.close().catch(() => undefined);
+      await nc?.close().catch(() => undefined);
+      await nats?.stop();
       await wgTool.deleteInterface(ifname, { netns }).catch(() => undefined);
       await wgTool.deleteNetns(netns).catch(() => undefined);
       await rm(dir, { recursive: true, force: true });

@@ -10,11 +10,10 @@ import { spawnSync } from 'node:child_process';
 import { closeSync, constants, existsSync, openSync, readFileSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
-import { connect, headers, type NatsConnection } from '@nats-io/transport-node';
+import { headers, type NatsConnection } from '@nats-io/transport-node';
 import { jetstream, jetstreamManager, StorageType } from '@nats-io/jetstream';
-import { NatsServer } from '../lib/nats-server.js';
-import type { BenchFleet } from './dispatch.js';
-import { pollUntil, startFleet } from './failover.js';
+import { BenchFleet } from './dispatch.js';
+import { pollUntil } from './failover.js';
 import { row, type BenchContext, type Row, type Section } from './report.js';
 
 const RUNS = Number(process.env.MESHRUN_BENCH_OUTBOX_RUNS ?? 100);
@@ -46,8 +45,8 @@ async function relayedSince(nc: NatsConnection, stream: string, after: number, k
   return out;
 }
 
-async function lastSeqs(url: string): Promise<{ events: number; logs: number }> {
-  const nc = await connect({ servers: url });
+async function lastSeqs(fleet: BenchFleet): Promise<{ events: number; logs: number }> {
+  const nc = await fleet.natsConnect();
   try {
     const jsm = await jetstreamManager(nc);
     return { events: (await jsm.streams.info('MR_EVENTS')).state.last_seq, logs: (await jsm.streams.info('MR_LOGS')).state.last_seq };
@@ -96,7 +95,7 @@ export const outboxSection: Section = {
     // Liveness is not what is measured here: a generous --down-after keeps a start burst of
     // RUNS wrappers on a small machine from getting the node declared down mid-setup.
     ctx.progress(`outbox: fleet with one agent, ${RUNS} slots, --lease 600s, coordinator --down-after 60s`);
-    const fleet: BenchFleet = await startFleet(ctx.root, ['--suspect-after', '20s', '--down-after', '60s'], [{ node: 'ob-a', labels: 'outbox=1', slots: RUNS, extra: ['--lease', '600s'] }]);
+    const fleet = await BenchFleet.start(ctx.root, [{ node: 'ob-a', labels: 'outbox=1', slots: RUNS, extra: ['--lease', '600s'] }], ['--suspect-after', '20s', '--down-after', '60s']);
     try {
       const agentDir = fleet.agentDir('ob-a');
       const outboxFile = join(agentDir, 'outbox', 'outbox.jsonl');
@@ -129,9 +128,8 @@ export const outboxSection: Section = {
         }, 60_000, 100);
       }
       await pollUntil('outbox empty before the outage', () => (statSync(outboxFile).size === 0 ? true : undefined), 20_000, 50);
-      const pre = await lastSeqs(fleet.nats!.url);
+      const pre = await lastSeqs(fleet);
 
-      const { port, dir } = fleet.nats!;
       await fleet.nats!.stop('SIGKILL');
       const downAt = Date.now();
       ctx.progress('outbox: bus down; releasing the runs');
@@ -151,13 +149,13 @@ export const outboxSection: Section = {
       const logBytes = logPaths.reduce((n, p) => n + statSync(`${p}.log`).size, 0);
       ctx.progress(`outbox: ${RUNS} exits (${backlogBytes} B) and ${(logBytes / 1e6).toFixed(1)} MB of logs held; bus back after ${((Date.now() - downAt) / 1000).toFixed(1)}s`);
 
-      fleet.nats = await NatsServer.start({ dir, port, keepStore: true });
+      await fleet.startNats();
       const backAt = Date.now();
       const emptyAt = await pollUntil('outbox empty', () => (statSync(outboxFile).size === 0 ? Date.now() : undefined), 120_000, 5);
       // (completion only: the time of the last log chunk comes from the stream below)
       await pollUntil('every log byte relayed', () => (logPaths.every((p) => readCursor(`${p}.cursor`) >= statSync(`${p}.log`).size) ? true : undefined), 120_000, 20);
 
-      const nc = await connect({ servers: fleet.nats.url });
+      const nc = await fleet.natsConnect();
       try {
         const ev = await relayedSince(nc, 'MR_EVENTS', pre.events, true);
         const lg = await relayedSince(nc, 'MR_LOGS', pre.logs, true);

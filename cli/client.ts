@@ -1,7 +1,8 @@
 // The CLI's gRPC client: one address (--coordinator or MESHRUN_COORDINATOR), a short
 // wait for the channel, and gRPC statuses mapped to exit codes with one clear line.
 import * as grpc from '@grpc/grpc-js';
-import { MeshrunService, type ArtifactChunkMsg, type JobMsg, type JoinMsg, type JoinTokenMsg, type LogEventMsg, type NodeMsg } from '../proto/grpc.js';
+import type { ClientTarget } from './client-config.js';
+import { MeshrunService, type AddUserMsg, type AuditEntryMsg, type IdentityMsg, type RemoveUserMsg, type UserMsg, type ArtifactChunkMsg, type JobMsg, type JoinMsg, type JoinTokenMsg, type LogEventMsg, type NodeMsg } from '../proto/grpc.js';
 import type { MeshJoinMsg, MeshLeaveMsg, MeshRotateMsg, MeshStatusMsg, NodeRemoveMsg } from '../proto/mesh.js';
 import { DEFAULT_COORDINATOR_ADDRESS } from '../proto/config.js';
 import { ErrorCode } from '../lib/errors.js';
@@ -14,13 +15,33 @@ export function coordinatorAddress(flag?: string): string {
   return flag ?? process.env.MESHRUN_COORDINATOR ?? DEFAULT_COORDINATOR;
 }
 
+// grpc-js sets the TLS server name to the host it dials, and Node warns (DEP0123) when that is an
+// IP address; the certificate is still checked against the IP. Dialling a coordinator by its
+// address is normal here, so that one warning is dropped; every other warning is kept.
+const emitWarning = process.emitWarning.bind(process);
+process.emitWarning = ((warning: string | Error, ...rest: unknown[]) => {
+  const code = typeof rest[0] === 'object' ? (rest[0] as { code?: string } | null)?.code : rest[1];
+  if (code === 'DEP0123') return;
+  (emitWarning as (...a: unknown[]) => void)(warning, ...rest);
+}) as typeof process.emitWarning;
+
+function channelCredentials(t: ClientTarget): grpc.ChannelCredentials {
+  if (!t.tls) return grpc.credentials.createInsecure();
+  return grpc.credentials.createSsl(t.tls.ca, t.tls.key ?? null, t.tls.cert ?? null);
+}
+
 type Unary<Req, Res> = (req: Req, cb: (err: grpc.ServiceError | null, res: Res) => void) => void;
 
 export class MeshrunClient {
   private readonly raw: grpc.Client & Record<string, unknown>;
+  readonly address: string;
+  private readonly target: ClientTarget;
 
-  constructor(readonly address: string) {
-    this.raw = new MeshrunService(address, grpc.credentials.createInsecure(), {
+  /** A plain address is plain gRPC (a coordinator started --insecure). */
+  constructor(target: string | ClientTarget) {
+    this.target = typeof target === 'string' ? { address: target, source: 'plain gRPC' } : target;
+    this.address = this.target.address;
+    this.raw = new MeshrunService(this.address, channelCredentials(this.target), {
       'grpc.max_receive_message_length': 64 * 1024 * 1024,
     }) as unknown as grpc.Client & Record<string, unknown>;
   }
@@ -37,7 +58,7 @@ export class MeshrunClient {
   }
 
   unreachable(err?: Error): ExitError {
-    return new ExitError(ExitCode.Unreachable, `cannot reach the coordinator at ${this.address}${err ? `: ${err.message}` : ''} (set --coordinator or MESHRUN_COORDINATOR)`);
+    return new ExitError(ExitCode.Unreachable, `cannot reach the coordinator at ${this.address}${err ? `: ${err.message}` : ''} (address: --coordinator or MESHRUN_COORDINATOR; credential: ${this.target.source})`);
   }
 
   private call<Req, Res>(method: string, req: Req): Promise<Res> {
@@ -53,6 +74,10 @@ export class MeshrunClient {
         return new ExitError(ExitCode.Usage, err.details);
       case ErrorCode.NotFound:
         return new ExitError(ExitCode.NotFound, err.details);
+      case ErrorCode.Unauthenticated:
+        return new ExitError(ExitCode.Denied, `not authenticated: ${err.details} (credential: ${this.target.source})`);
+      case ErrorCode.Denied:
+        return new ExitError(ExitCode.Denied, `permission denied: ${err.details}`);
       default:
         return new ExitError(ExitCode.Error, `coordinator error: ${err.details || err.message}`);
     }
@@ -99,6 +124,21 @@ export class MeshrunClient {
   }
   join(token: string, node: string, publicKey: string): Promise<JoinMsg> {
     return this.call('Join', { token, node, publicKey });
+  }
+  whoAmI(): Promise<IdentityMsg> {
+    return this.call('WhoAmI', {});
+  }
+  addUser(name: string, role: string, publicKeyPem: string, validMs: number): Promise<AddUserMsg> {
+    return this.call('AddUser', { name, role, publicKeyPem, validMs });
+  }
+  removeUser(name: string): Promise<RemoveUserMsg> {
+    return this.call('RemoveUser', { name });
+  }
+  async listUsers(): Promise<UserMsg[]> {
+    return (await this.call<object, { users: UserMsg[] }>('ListUsers', {})).users;
+  }
+  async listAudit(sinceMs: number, limit: number): Promise<AuditEntryMsg[]> {
+    return (await this.call<object, { entries: AuditEntryMsg[] }>('ListAudit', { sinceMs, limit })).entries;
   }
 
   followLogs(id: string, follow: boolean, have: Record<string, number>): grpc.ClientReadableStream<LogEventMsg> {

@@ -6,6 +6,8 @@ export const ExitCode = {
   Usage: 2,
   Unreachable: 3,
   NotFound: 4,
+  /** Not authenticated, or the role does not allow it. */
+  Denied: 5,
 } as const;
 
 export class ExitError extends Error {

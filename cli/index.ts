@@ -3,7 +3,9 @@
 import { Command, CommanderError, Option } from 'commander';
 import { isMeshrunError, ErrorCode } from '../lib/errors.js';
 import { VERSION } from '../lib/version.js';
-import { coordinatorAddress, MeshrunClient } from './client.js';
+import { MeshrunClient } from './client.js';
+import { resolveClientTarget, type TargetFlags } from './client-config.js';
+import { registerUserCommands } from './commands/users.js';
 import { ExitCode, ExitError } from './exit.js';
 import { agentDefaults } from '../agent/defaults.js';
 import { coordinatorDefaults } from '../coordinator/defaults.js';
@@ -23,10 +25,11 @@ function buildProgram(run: (p: Promise<number>) => void): Command {
   const program = new Command('meshrun')
     .description('Run fleet operations (Ansible playbooks and commands) on the machines that should run them')
     .version(VERSION)
-    .option('--coordinator <host:port>', 'coordinator gRPC address (default: $MESHRUN_COORDINATOR or 127.0.0.1:7433)')
+    .option('--coordinator <host:port>', 'coordinator gRPC address (default: $MESHRUN_COORDINATOR, else the client config\'s)')
+    .option('--context <name>', 'the client config context to use (default: $MESHRUN_CONTEXT, else its currentContext)')
     .exitOverride()
     .showHelpAfterError('(run with --help for usage)');
-  const client = (): MeshrunClient => new MeshrunClient(coordinatorAddress(program.opts().coordinator as string | undefined));
+  const client = (): MeshrunClient => new MeshrunClient(resolveClientTarget(program.opts() as TargetFlags));
 
   program
     .command('coordinator')
@@ -34,7 +37,8 @@ function buildProgram(run: (p: Promise<number>) => void): Command {
     .option('--nats <url>', 'NATS server URL(s), comma-separated')
     .option('--nats-creds <file>', 'NATS credential made by meshrun init (coordinator/coordinator.creds)')
     .option('--nats-ca <file>', 'the fleet CA certificate (ca.pem): connect to NATS with TLS')
-    .option('--trust-dir <dir>', 'the trust root meshrun init made: enroll nodes with join tokens')
+    .option('--trust-dir <dir>', 'the trust root meshrun init made: TLS and users for clients, node enrollment')
+    .option('--insecure', 'no TLS, no users, everyone an admin: loopback only, for trying meshrun out')
     .option('--listen <host:port>', 'gRPC listen address for clients')
     .option('--state-dir <dir>', 'local state directory')
     .option('--config <file>', 'YAML config file (flags override it)')
@@ -50,7 +54,8 @@ function buildProgram(run: (p: Promise<number>) => void): Command {
     .option('--nats <url>', 'NATS server URL(s), comma-separated')
     .option('--nats-creds <file>', 'this node\'s NATS credential')
     .option('--nats-ca <file>', 'the fleet CA certificate: connect to NATS with TLS')
-    .option('--join <token>', 'enroll with this join token (once; the credential is kept in the state dir)')
+    .option('--join <token>', 'enroll with this join token (once; the credential is kept in the state dir); $MESHRUN_JOIN_TOKEN keeps it out of argv')
+    .option('--insecure', 'connect to the bus without a credential (a bus without authentication; warned at every start)')
     .option('--node <name>', 'node name (default: hostname)')
     .option('--labels <k=v,...>', 'labels for placement')
     .option('--state-dir <dir>', 'runner files and agent state (default /var/lib/meshrun as root)')
@@ -72,6 +77,8 @@ function buildProgram(run: (p: Promise<number>) => void): Command {
     .option('--nats-host <name|ip>', 'a name or address agents reach nats-server by (repeatable; default 127.0.0.1 and localhost)', collect)
     .option('--nats-listen <ip>', 'address nats-server listens on (default 127.0.0.1)')
     .option('--nats-port <n>', 'port nats-server listens on (default 4222)')
+    .option('--coordinator-host <name|ip>', 'a name or address clients reach the coordinator by (repeatable; default 127.0.0.1, localhost, ::1)', collect)
+    .option('--coordinator-port <n>', 'the coordinator\'s gRPC port, for the admin\'s client config (default 7433)')
     .option('--force', 'replace an existing trust root (every credential issued from it stops working)')
     .option('--json', 'machine-readable output')
     .action((o) => run(import('./commands/init.js').then((m) => m.init(o))));
@@ -122,6 +129,7 @@ function buildProgram(run: (p: Promise<number>) => void): Command {
     .option('--lines <n>', 'log lines to show (default: what fits; 20 with --once)')
     .action((o) => run(watch(client(), o)));
   registerMeshCommands(program, client, run);
+  registerUserCommands(program, client, run);
 
   program
     .command('dev')
@@ -149,8 +157,9 @@ function buildProgram(run: (p: Promise<number>) => void): Command {
     .option('--mesh-port <n>', 'agent: UDP port of the mesh interface')
     .option('--mesh-cidr <cidr>', 'coordinator: range of mesh addresses')
     .option('--trust-dir <dir>', 'coordinator: the trust root meshrun init made (NATS credential, CA, enrollment)')
+    .option('--join <token>', 'agent: enroll with this join token at the first start (kept in /etc/meshrun/agent.env, 0600; with --coordinator; $MESHRUN_JOIN_TOKEN keeps it out of argv)')
     .addOption(new Option('--root <dir>', 'write below this root instead of /').hideHelp())
-    .action((what: string, o) => run(Promise.resolve(install(what, o))));
+    .action((what: string, o) => run(Promise.resolve(install(what, { ...o, coordinator: program.opts().coordinator as string | undefined }))));
   return program;
 }
 

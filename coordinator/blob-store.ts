@@ -2,13 +2,30 @@
 // hash. The bucket is opened lazily: a coordinator that never sees a workspace never makes it.
 import { createHash } from 'node:crypto';
 import type { NatsConnection } from '@nats-io/transport-node';
-import { Objm, type ObjectStore } from '@nats-io/obj';
+import { jetstream, jetstreamManager, type JetStreamManager } from '@nats-io/jetstream';
+import { Objm, type ObjectInfo, type ObjectStore } from '@nats-io/obj';
+import type { RunToken } from '../proto/names.js';
 import { Buckets } from '../proto/subjects.js';
 import { InvalidInputError } from '../lib/errors.js';
 import type { Logger } from '../lib/log.js';
 
+/** Where an object's chunks live: every chunk's stream sequence, offset and length. */
+interface ChunkIndex {
+  size: number;
+  subject: string;
+  seqs: number[];
+  starts: number[];
+  lens: number[];
+}
+
+/** Chunk indexes kept for ranged reads (a few numbers per 128 KiB chunk). */
+const MAX_INDEXES = 32;
+const INDEX_IDLE_MS = 5 * 60_000;
+
 export class BlobStore {
   private store: Promise<ObjectStore> | undefined;
+  private jsm: Promise<JetStreamManager> | undefined;
+  private readonly indexes = new Map<string, { index: Promise<ChunkIndex | undefined>; usedAt: number }>();
 
   constructor(
     private readonly nc: () => NatsConnection,
@@ -16,8 +33,19 @@ export class BlobStore {
   ) {}
 
   private open(): Promise<ObjectStore> {
-    this.store ??= new Objm(this.nc()).create(Buckets.blobs);
+    this.store ??= new Objm(this.nc()).create(Buckets.blobs).catch((err: unknown) => {
+      this.store = undefined;
+      throw err;
+    });
     return this.store;
+  }
+
+  private manager(): Promise<JetStreamManager> {
+    this.jsm ??= jetstreamManager(this.nc()).catch((err: unknown) => {
+      this.jsm = undefined;
+      throw err;
+    });
+    return this.jsm;
   }
 
   /** True when an object of that name is stored (and not deleted). */
@@ -41,9 +69,121 @@ export class BlobStore {
     const data = await (await this.open()).getBlob(name);
     return data ? Buffer.from(data) : undefined;
   }
+
+  /**
+   * Stores what `data` yields under `name`, read as the store wants it (the stream's pull is
+   * the backpressure). A stream that errors stores nothing: the store purges its chunks.
+   */
+  async putStream(name: string, description: string, data: ReadableStream<Uint8Array>): Promise<ObjectInfo> {
+    return (await this.open()).put({ name, description }, data);
+  }
+
+  /**
+   * Up to `length` bytes of an object from `offset`, and its size; undefined when there is no
+   * such object. The object store's own reader pushes a whole object at once; this one reads
+   * just the chunks that hold the range, by their stream sequences (ADR-20 layout:
+   * stream `OBJ_<bucket>`, chunks on `$O.<bucket>.C.<nuid>`).
+   */
+  async read(name: string, offset: number, length: number): Promise<{ size: number; data: Buffer } | undefined> {
+    for (let tries = 0; ; tries++) {
+      const idx = await this.index(name);
+      if (!idx) return undefined;
+      if (offset > idx.size) throw new InvalidInputError(`offset ${offset} is past the end of ${name} (${idx.size} bytes)`);
+      const end = Math.min(idx.size, offset + length);
+      const parts: Uint8Array[] = [];
+      const jsm = await this.manager();
+      let i = chunkAt(idx.starts, offset);
+      let pos = offset;
+      let stale = false;
+      while (pos < end) {
+        const m = await jsm.streams.getMessage(objectStream(), { seq: idx.seqs[i]! });
+        if (!m || m.subject !== idx.subject || m.data.length !== idx.lens[i]) {
+          stale = true;
+          break;
+        }
+        const start = idx.starts[i]!;
+        parts.push(m.data.subarray(pos - start, Math.min(m.data.length, end - start)));
+        pos = Math.min(start + m.data.length, end);
+        i += 1;
+      }
+      if (!stale) return { size: idx.size, data: Buffer.concat(parts) };
+      // the object was replaced or purged since its chunks were indexed
+      this.indexes.delete(name);
+      if (tries >= 1) throw new Error(`object ${name} changed while it was read`);
+    }
+  }
+
+  /** The chunk index of an object, kept while it is read (least recently used dropped first). */
+  private index(name: string): Promise<ChunkIndex | undefined> {
+    const now = Date.now();
+    for (const [k, e] of this.indexes) if (now - e.usedAt > INDEX_IDLE_MS) this.indexes.delete(k);
+    let e = this.indexes.get(name);
+    if (e) {
+      this.indexes.delete(name);
+    } else {
+      if (this.indexes.size >= MAX_INDEXES) this.indexes.delete(this.indexes.keys().next().value!);
+      const index = this.buildIndex(name);
+      // a missing object is looked up again next time (it may be stored by then)
+      const forget = (): void => {
+        if (this.indexes.get(name)?.index === index) this.indexes.delete(name);
+      };
+      index.then((x) => x ?? forget(), forget);
+      e = { index, usedAt: now };
+    }
+    e.usedAt = now;
+    this.indexes.set(name, e);
+    return e.index;
+  }
+
+  /** Reads the sequence and size of each chunk of an object (headers only: no chunk data moves). */
+  private async buildIndex(name: string): Promise<ChunkIndex | undefined> {
+    const info = await (await this.open()).info(name);
+    if (!info || info.deleted) return undefined;
+    const idx: ChunkIndex = { size: info.size, subject: `$O.${Buckets.blobs}.C.${info.nuid}`, seqs: [], starts: [], lens: [] };
+    if (info.chunks === 0) return idx;
+    const consumer = await jetstream(this.nc()).consumers.get(objectStream(), { filter_subjects: idx.subject, headers_only: true });
+    const messages = await consumer.consume({ max_messages: 1000 });
+    let pos = 0;
+    try {
+      for await (const m of messages) {
+        const len = Number(m.headers?.get('Nats-Msg-Size'));
+        if (!Number.isInteger(len) || len < 0) throw new Error(`object ${name}: chunk ${m.seq} has no size`);
+        idx.seqs.push(m.seq);
+        idx.starts.push(pos);
+        idx.lens.push(len);
+        pos += len;
+        if (idx.seqs.length >= info.chunks || m.info.pending === 0) break;
+      }
+    } finally {
+      messages.stop();
+    }
+    if (idx.seqs.length !== info.chunks || pos !== info.size) throw new Error(`object ${name} is damaged: ${idx.seqs.length} of ${info.chunks} chunks, ${pos} of ${info.size} bytes`);
+    return idx;
+  }
+}
+
+/** The last chunk that starts at or before `offset` (chunks are in order). */
+function chunkAt(starts: readonly number[], offset: number): number {
+  let lo = 0;
+  let hi = starts.length - 1;
+  while (lo < hi) {
+    const mid = (lo + hi + 1) >> 1;
+    if (starts[mid]! <= offset) lo = mid;
+    else hi = mid - 1;
+  }
+  return lo;
+}
+
+function objectStream(): string {
+  return `OBJ_${Buckets.blobs}`;
 }
 
 /** The object name a workspace archive is stored under. */
 export function workspaceObject(sha256: string): string {
   return `ws-${sha256}`;
+}
+
+/** The object name one attempt's artifacts are stored under (only that attempt's node may write it). */
+export function artifactObject(t: RunToken): string {
+  return `art-${t.job}-${t.stage}-${t.attempt}`;
 }

@@ -18,7 +18,8 @@ import { ErrorCode, InvalidInputError, MeshrunError } from '../lib/errors.js';
 import { Lifecycle, SerialQueue } from '../lib/lifecycle.js';
 import type { Logger } from '../lib/log.js';
 import { connectNats, ensureStreams, openKv } from '../lib/nats.js';
-import { BlobStore, workspaceObject } from './blob-store.js';
+import { BlobService } from './blob-service.js';
+import { artifactObject, BlobStore, workspaceObject } from './blob-store.js';
 import { Dispatcher } from './dispatcher.js';
 import { consumeRunEvents, type EventConsumer } from './event-consumer.js';
 import { activeAttemptNodes, findAttempt, newJobRecord, prunesDue, runVerdict, startingAttempts, step, type Effect, type JobEvent } from './job-machine.js';
@@ -50,6 +51,7 @@ export class Coordinator {
   private kvNodes!: KV;
   private hbSub: Subscription | undefined;
   private events: EventConsumer | undefined;
+  private blobService: BlobService | undefined;
   private timers: NodeJS.Timeout[] = [];
   private busAway = false;
   private readonly jobs: JobStore;
@@ -88,6 +90,9 @@ export class Coordinator {
     this.kvNodes = await openKv(this.nc, Buckets.nodes);
     await this.load();
     this.events = await consumeRunEvents(this.nc, this.js, (ev) => this.serial(() => this.applyRunEvent(ev)), this.opts.log);
+    // agents reach workspaces and artifacts only through this service, never the object store
+    this.blobService = new BlobService({ nc: this.nc, store: this.blobs, job: (id) => this.jobs.get(id), log: this.opts.log.child({ part: 'blobs' }) });
+    this.blobService.start();
     this.timers.push(setInterval(() => void this.serial(() => this.sweep()), SWEEP_MS));
     this.life.set('RUNNING');
     // Heartbeats are answered only from here on: until then agents see "no responders"
@@ -108,6 +113,7 @@ export class Coordinator {
       try {
         this.hbSub?.unsubscribe();
         this.events?.stop();
+        this.blobService?.stop();
         await this.queue.idle();
         await this.nc?.drain();
       } catch (err) {
@@ -399,6 +405,17 @@ export class Coordinator {
     if (!job) {
       this.opts.log.warn('event for unknown job ignored', { token: tokenKey(ev.token), kind: ev.kind });
       return;
+    }
+    // only the node that holds an attempt speaks for it (the event's subject named ev.node)
+    const holder = findAttempt(job, ev.token)?.attempt.node;
+    if (holder !== undefined && holder !== ev.node) {
+      this.opts.log.warn('event from a node that does not hold the attempt ignored', { token: tokenKey(ev.token), kind: ev.kind, node: ev.node, holder });
+      return;
+    }
+    if (ev.kind === 'exited' && ev.artifacts && ev.artifacts.object !== artifactObject(ev.token)) {
+      // the blob service stores a run's artifacts under this one name; any other is not theirs
+      this.opts.log.warn('artifacts reference to another object dropped', { token: tokenKey(ev.token), object: ev.artifacts.object });
+      ev = { ...ev, artifacts: null };
     }
     const event: JobEvent =
       ev.kind === 'started'

@@ -16,6 +16,7 @@ import type { Logger } from '../lib/log.js';
 import { openKv } from '../lib/nats.js';
 import { accountUpdateSubject, revokeUser, signUserJwt, type NatsTrust } from '../lib/trust/nats-jwt.js';
 import { writeFileAtomic } from '../lib/write-file-atomic.js';
+import { caHash } from '../lib/trust/pin.js';
 
 const tokenRecordSchema = z.object({
   id: z.string(),
@@ -66,7 +67,7 @@ export class Enrollment {
     const rec: TokenRecord = { id, secretSha256: sha256(secret), labels: o.labels, createdAt: now, expiresAt: now + o.ttlMs, usesLeft: o.uses, joined: [] };
     await this.store().create(id, JSON.stringify(rec));
     this.opts.log.info('join token created', { id, labels: o.labels, uses: o.uses, expiresAt: new Date(rec.expiresAt).toISOString() });
-    return { token: `mrj1.${id}.${secret}`, id, expiresAt: rec.expiresAt, uses: o.uses };
+    return { token: `mrj1.${id}.${secret}.${caHash(this.opts.caPem)}`, id, expiresAt: rec.expiresAt, uses: o.uses };
   }
 
   private async enrolled(node: string): Promise<z.infer<typeof enrolledSchema> | undefined> {

@@ -1,11 +1,12 @@
 // The coordinator's durable JetStream consumer of run events: each event is decoded,
 // applied in order and acked only once applied, so a coordinator killed mid-event gets
-// it again. A malformed event is terminated (never redelivered) and reported.
+// it again. A malformed event, or one naming another node than its subject, is terminated
+// (never redelivered) and reported.
 import { AckPolicy, DeliverPolicy, jetstreamManager, type ConsumerMessages, type JetStreamClient } from '@nats-io/jetstream';
 import type { NatsConnection } from '@nats-io/transport-node';
 import { outboxRecordSchema, type RunEvent } from '../proto/bus.js';
 import { decode } from '../proto/decode.js';
-import { Durables, Streams } from '../proto/subjects.js';
+import { Durables, Streams, Subjects } from '../proto/subjects.js';
 import type { Logger } from '../lib/log.js';
 
 const ACK_WAIT_NS = 30_000_000_000;
@@ -37,6 +38,12 @@ export async function consumeRunEvents(nc: NatsConnection, js: JetStreamClient, 
       const rec = decode(outboxRecordSchema, m.data);
       if (!rec.ok) {
         log.warn('invalid run event dropped', { subject: m.subject, errors: rec.errors.slice(0, 5) });
+        m.term();
+        continue;
+      }
+      // the server let only that node publish on mr.evt.<node>: an event naming another is forged
+      if (m.subject !== Subjects.runEvents(rec.value.event.node)) {
+        log.warn('run event naming another node than its subject dropped', { subject: m.subject, node: rec.value.event.node, kind: rec.value.event.kind });
         m.term();
         continue;
       }

@@ -12,6 +12,9 @@ import {
   nodeRefSchema,
   submitRequestSchema,
   blobChunkSchema,
+  addUserRequestSchema,
+  auditRequestSchema,
+  userRefSchema,
   type ArtifactChunkMsg,
   type JobMsg,
   type LogEventMsg,
@@ -30,6 +33,9 @@ import { followLogs } from './log-follower.js';
 import { meshHandlers } from './mesh/grpc-handlers.js';
 import type { MeshCoordinator } from './mesh/mesh-coordinator.js';
 import type { Enrollment } from './enrollment.js';
+import { apiAuthInterceptor, callerOf, INSECURE_CALLER } from './api-auth.js';
+import type { AuditLog } from './audit.js';
+import type { Caller, UserRegistry } from './users.js';
 
 const ARTIFACT_CHUNK = 1024 * 1024;
 
@@ -110,9 +116,14 @@ function parse<T>(schema: z.ZodType<T>, req: unknown): T {
 }
 
 function unary<Req, Res>(log: Logger, fn: (req: Req) => Promise<Res> | Res): grpc.handleUnaryCall<Req, Res> {
+  return unaryCall(log, (call) => fn(call.request));
+}
+
+/** A unary handler that needs the whole call (its caller, its peer), not only the request. */
+function unaryCall<Req, Res>(log: Logger, fn: (call: grpc.ServerUnaryCall<Req, Res>) => Promise<Res> | Res): grpc.handleUnaryCall<Req, Res> {
   return (call, cb) => {
     Promise.resolve()
-      .then(() => fn(call.request))
+      .then(() => fn(call))
       .then((res) => cb(null, res))
       .catch((err) => {
         if (!isMeshrunError(err)) log.error('request failed', { err });
@@ -132,8 +143,48 @@ function jobOrThrow(c: Coordinator, id: string): JobRecord {
   return job;
 }
 
-export async function startGrpcServer(c: Coordinator, listen: string, log: Logger, mesh?: MeshCoordinator, enrollment?: Enrollment): Promise<{ server: grpc.Server; port: number }> {
-  const server = new grpc.Server();
+/** The server side of TLS: files the fleet CA signed, re-read when they change (rotation without a restart). */
+export interface GrpcTls {
+  certFile: string;
+  keyFile: string;
+  caFile: string;
+}
+
+export interface GrpcServerOptions {
+  listen: string;
+  log: Logger;
+  /** TLS with client certificates; absent only for a coordinator started --insecure (loopback). */
+  tls: GrpcTls | undefined;
+  /** The users; absent with --insecure, where every caller is an admin. */
+  users: UserRegistry | undefined;
+  audit: AuditLog;
+  mesh?: MeshCoordinator;
+  enrollment?: Enrollment;
+}
+
+function serverCredentials(tls: GrpcTls | undefined): grpc.ServerCredentials {
+  if (!tls) return grpc.ServerCredentials.createInsecure();
+  const files = new grpc.experimental.FileWatcherCertificateProvider({ certificateFile: tls.certFile, privateKeyFile: tls.keyFile, caCertificateFile: tls.caFile, refreshIntervalMs: 60_000 });
+  // a client certificate is asked for and checked against the CA, but not required: Join
+  // authenticates with its token; every other call is refused without a registered one
+  return grpc.experimental.createCertificateProviderServerCredentials(files, files, false);
+}
+
+function caller(call: { metadata: grpc.Metadata }): Caller {
+  const who = callerOf(call);
+  if (!who) throw new MeshrunError(ErrorCode.Internal, 'no caller on an authenticated call');
+  return who;
+}
+
+export async function startGrpcServer(c: Coordinator, o: GrpcServerOptions): Promise<{ server: grpc.Server; port: number }> {
+  const { log, users, audit, mesh, enrollment } = o;
+  const server = new grpc.Server({
+    interceptors: [apiAuthInterceptor({ authenticate: users ? (cert) => users.authenticate(cert) : () => ({ ok: true, caller: INSECURE_CALLER }), audit, log })],
+  });
+  const needUsers = (): UserRegistry => {
+    if (!users) throw new MeshrunError(ErrorCode.Conflict, 'this coordinator runs --insecure: it has no users (start it with --trust-dir)');
+    return users;
+  };
   const onJobChange = (id: string) => (fn: () => void) => {
     const l = (job: JobRecord): void => {
       if (job.id === id) fn();
@@ -150,6 +201,29 @@ export async function startGrpcServer(c: Coordinator, listen: string, log: Logge
     Join: unary(log, (req) => {
       const r = parse(joinRequestSchema, req);
       return needEnrollment(enrollment).join(r.token, r.node, r.publicKey);
+    }),
+    WhoAmI: unaryCall(log, (call) => {
+      const who = caller(call);
+      return { user: who.user, role: who.role, peer: call.getPeer(), certNotAfterMs: who.certNotAfter };
+    }),
+    AddUser: unaryCall(log, async (call) => {
+      const r = parse(addUserRequestSchema, call.request);
+      const { record, certPem } = await needUsers().add({ ...r, by: caller(call).user });
+      const cert = record.certs[0]!;
+      return { name: record.name, role: record.role, certPem, caPem: needUsers().caPem, serial: cert.serial, notAfterMs: cert.notAfter };
+    }),
+    RemoveUser: unaryCall(log, async (call) => {
+      const r = parse(userRefSchema, call.request);
+      return { name: r.name, ...(await needUsers().remove(r.name, caller(call).user)) };
+    }),
+    ListUsers: unary(log, () => ({
+      users: needUsers()
+        .list()
+        .map((u) => ({ name: u.name, role: u.role, createdAtMs: u.createdAt, createdBy: u.createdBy, removedAtMs: u.removedAt ?? 0, certs: u.certs.length, notAfterMs: Math.max(0, ...u.certs.map((x) => x.notAfter)) })),
+    })),
+    ListAudit: unary(log, async (req) => {
+      const r = parse(auditRequestSchema, req);
+      return { entries: (await audit.list(r.sinceMs, r.limit)).map((e) => ({ ...e, atMs: e.at })) };
     }),
     Submit: unary(log, async (req) => {
       const r = parse(submitRequestSchema, req);
@@ -265,7 +339,7 @@ export async function startGrpcServer(c: Coordinator, listen: string, log: Logge
     },
   });
   const port = await new Promise<number>((resolve, reject) =>
-    server.bindAsync(listen, grpc.ServerCredentials.createInsecure(), (err, p) => (err ? reject(err) : resolve(p))),
+    server.bindAsync(o.listen, serverCredentials(o.tls), (err, p) => (err ? reject(err) : resolve(p))),
   );
   return { server, port };
 }

@@ -1,9 +1,11 @@
 // Streams a job's log to a client: every attempt's bytes from JetStream in order,
 // a header when a new stage attempt begins, duplicates and already-held bytes
-// skipped by offset; with follow, until the job has ended and every byte is out.
+// skipped by offset; with follow, until the job has ended and every byte is out. A chunk
+// whose subject names another node than the attempt's is not that attempt's: ignored.
 import { jetstream, jetstreamManager, type ConsumerMessages } from '@nats-io/jetstream';
 import type { NatsConnection } from '@nats-io/transport-node';
 import { logChunkHeaderSchema } from '../proto/bus.js';
+import type { RunToken } from '../proto/names.js';
 import { isTerminalJob, type JobRecord } from '../proto/records.js';
 import { parseOutputSubject, Streams, Subjects } from '../proto/subjects.js';
 import type { LogEventMsg } from '../proto/grpc.js';
@@ -19,6 +21,12 @@ export interface FollowOptions {
 }
 
 const COMPLETE_WAIT_MS = 10_000;
+
+/** The node an attempt of the job ran on, per the job record. */
+function attemptNode(job: JobRecord, t: RunToken): string | undefined {
+  if (t.job !== job.id) return undefined;
+  return job.stages.find((s) => s.name === t.stage)?.attempts.find((a) => a.attempt === t.attempt)?.node;
+}
 
 /** Resolves with the job as it was when the stream ended. */
 export async function followLogs(o: FollowOptions): Promise<JobRecord> {
@@ -80,7 +88,8 @@ export async function followLogs(o: FollowOptions): Promise<JobRecord> {
     const pump = (async () => {
       for await (const m of messages!) {
         const subj = parseOutputSubject(m.subject);
-        const token = subj?.token;
+        // a chunk counts only under the name of the node that holds its attempt
+        const token = subj && attemptNode(o.job(), subj.token) === subj.node ? subj.token : undefined;
         const h = logChunkHeaderSchema.safeParse({ offset: m.headers?.get('Mr-Offset') });
         if (token && h.success && subj?.channel === 'pev') {
           // playbook events: whole JSON lines, each sent once (by offset) as its own event

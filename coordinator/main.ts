@@ -1,6 +1,6 @@
 // The coordinator daemon's entry: flags over the config file over `coordinatorDefaults`,
 // resolved once (every flag checked before anything starts), then started in order.
-import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { CoordinatorConfigFile, NatsAuth } from '../proto/config.js';
 import { durationFlag } from '../proto/duration.js';
@@ -12,6 +12,9 @@ import { Enrollment } from './enrollment.js';
 import { startGrpcServer } from './grpc-server.js';
 import { MeshCoordinator } from './mesh/mesh-coordinator.js';
 import { coordinatorDefaults } from './defaults.js';
+import { AuditLog } from './audit.js';
+import { UserRegistry } from './users.js';
+import { ErrorCode, MeshrunError } from '../lib/errors.js';
 
 export { coordinatorDefaults };
 
@@ -28,6 +31,7 @@ export interface CoordinatorFlags {
   downAfter?: string;
   meshCidr?: string;
   meshKeepalive?: string;
+  insecure?: boolean;
 }
 
 export interface MeshCoordinatorSettings {
@@ -56,6 +60,8 @@ export interface CoordinatorDaemonOptions {
   suspectAfterMs: number;
   downAfterMs: number;
   mesh: MeshCoordinatorSettings;
+  /** No TLS and no users: every caller is an admin. Loopback only, warned at every start. */
+  insecure: boolean;
   log: Logger;
 }
 
@@ -66,10 +72,20 @@ export function resolveCoordinatorOptions({ flags: f, file, machine, mesh }: Coo
   const stateDir = f.stateDir ?? file.stateDir ?? machine.stateDir();
   const log = createLogger({ daemon: 'coordinator' });
   const meshSettings = mesh();
+  const trustDir = f.trustDir ?? file.trustDir;
+  const insecure = f.insecure ?? file.insecure ?? false;
+  if (!trustDir && !insecure) {
+    throw new MeshrunError(ErrorCode.Usage, 'the coordinator needs --trust-dir (the trust root meshrun init made: TLS, users, node enrollment); --insecure runs it without any, on loopback only');
+  }
+  if (trustDir && insecure) throw new MeshrunError(ErrorCode.Usage, '--insecure and --trust-dir contradict each other: pick one');
+  if (insecure && !isLoopbackListen(listen)) {
+    throw new MeshrunError(ErrorCode.Usage, `--insecure refuses to listen on ${listen}: without TLS anyone who reaches it could run commands as root on every node; listen on 127.0.0.1 or use --trust-dir`);
+  }
   return {
     nats,
     natsAuth: { credsFile: f.natsCreds ?? file.natsCreds, caFile: f.natsCa ?? file.natsCa },
-    trustDir: f.trustDir ?? file.trustDir,
+    trustDir,
+    insecure,
     listen,
     stateDir,
     suspectAfterMs: durationFlag('suspect-after', f.suspectAfter) ?? file.suspectAfter ?? coordinatorDefaults.suspectAfterMs,
@@ -86,11 +102,17 @@ export function resolveCoordinatorOptions({ flags: f, file, machine, mesh }: Coo
  */
 export async function runCoordinatorDaemon(o: CoordinatorDaemonOptions, untilStopped: (close: () => Promise<void>) => Promise<number>): Promise<number> {
   const { log } = o;
+  if (o.insecure) log.warn('running --insecure: no TLS, no users, every local caller is an admin; never do this on a machine others can log in to');
   const coordinator = new Coordinator({ nats: o.nats, natsAuth: o.natsAuth, suspectAfterMs: o.suspectAfterMs, downAfterMs: o.downAfterMs, log });
   await coordinator.start();
   const mesh = await startMeshCoordinator(coordinator, o.mesh, log);
   const enrolling = o.trustDir ? await startEnrollment(o, coordinator, o.trustDir, log) : undefined;
-  const { server, port } = await startGrpcServer(coordinator, o.listen, log, mesh, enrolling?.enrollment);
+  const users = o.trustDir ? await startUsers(coordinator, o.trustDir, log) : undefined;
+  const audit = new AuditLog(coordinator.connection, log.child({ part: 'audit' }));
+  await audit.start();
+  const paths = o.trustDir ? trustRootPaths(o.trustDir) : undefined;
+  const tls = paths ? { certFile: paths.grpcCert, keyFile: paths.grpcKey, caFile: paths.caCert } : undefined;
+  const { server, port } = await startGrpcServer(coordinator, { listen: o.listen, log, tls, users, audit, mesh, enrollment: enrolling?.enrollment });
   mkdirSync(o.stateDir, { recursive: true, mode: 0o700 });
   writeFileSync(join(o.stateDir, 'coordinator.json'), JSON.stringify({ pid: process.pid, listen: o.listen, port, nats: o.nats }) + '\n');
   log.info('coordinator listening', { listen: o.listen, port, nats: o.nats });
@@ -98,6 +120,7 @@ export async function runCoordinatorDaemon(o: CoordinatorDaemonOptions, untilSto
     await new Promise<void>((r) => server.tryShutdown(() => r()));
     await mesh.close();
     await enrolling?.close();
+    users?.stop();
     await coordinator.close();
   });
 }
@@ -110,6 +133,26 @@ async function startEnrollment(o: CoordinatorDaemonOptions, c: Coordinator, trus
   const enrollment = new Enrollment({ nc: c.connection, systemNc, trust: loadNatsTrust(trustDir), trustFile: paths.trust, caPem, log: log.child({ part: 'enrollment' }) });
   await enrollment.start();
   return { enrollment, close: () => systemNc.drain().catch(() => undefined) };
+}
+
+/** The user registry, with the users meshrun init issued registered on the first start. */
+async function startUsers(c: Coordinator, trustDir: string, log: Logger): Promise<UserRegistry> {
+  const paths = trustRootPaths(trustDir);
+  for (const f of [paths.grpcCert, paths.grpcKey]) {
+    if (!existsSync(f)) throw new MeshrunError(ErrorCode.NotFound, `${f} is missing: this trust root predates TLS for clients (meshrun init --force makes a new one)`);
+  }
+  const ca = { certPem: readFileSync(paths.caCert, 'utf8'), keyPem: readFileSync(paths.caKey, 'utf8') };
+  const users = new UserRegistry(c.connection, ca, log.child({ part: 'users' }));
+  await users.start();
+  const added = await users.importBootstrap(paths.usersBootstrap);
+  if (added.length > 0) log.info('users from meshrun init registered', { users: added });
+  return users;
+}
+
+/** 127.0.0.1:P, localhost:P, [::1]:P: reachable from this machine only. */
+export function isLoopbackListen(listen: string): boolean {
+  const host = listen.replace(/:\d+$/, '').replace(/^\[|\]$/g, '');
+  return host === 'localhost' || host === '::1' || /^127\.\d+\.\d+\.\d+$/.test(host);
 }
 
 /** Starts the mesh half of the coordinator on the coordinator's own bus connection. */

@@ -9,6 +9,10 @@ export const ErrorCode = {
   ToolFailed: 'TOOL_FAILED',
   Unsafe: 'UNSAFE',
   TooLarge: 'TOO_LARGE',
+  /** The caller proved no identity (no valid, registered credential). */
+  Unauthenticated: 'UNAUTHENTICATED',
+  /** The caller is known, its role does not allow the call. */
+  Denied: 'DENIED',
   Internal: 'INTERNAL',
 } as const;
 export type ErrorCode = (typeof ErrorCode)[keyof typeof ErrorCode];

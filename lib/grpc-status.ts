@@ -14,6 +14,8 @@ const STATUS_OF: Record<ErrorCode, grpc.status> = {
   [ErrorCode.Conflict]: grpc.status.FAILED_PRECONDITION,
   [ErrorCode.TooLarge]: grpc.status.RESOURCE_EXHAUSTED,
   [ErrorCode.Unreachable]: grpc.status.UNAVAILABLE,
+  [ErrorCode.Unauthenticated]: grpc.status.UNAUTHENTICATED,
+  [ErrorCode.Denied]: grpc.status.PERMISSION_DENIED,
   [ErrorCode.ToolFailed]: grpc.status.INTERNAL,
   [ErrorCode.Internal]: grpc.status.INTERNAL,
 };
@@ -37,6 +39,10 @@ export function errorCodeOfStatus(code: grpc.status): ErrorCode {
       return ErrorCode.Conflict;
     case grpc.status.RESOURCE_EXHAUSTED:
       return ErrorCode.TooLarge;
+    case grpc.status.UNAUTHENTICATED:
+      return ErrorCode.Unauthenticated;
+    case grpc.status.PERMISSION_DENIED:
+      return ErrorCode.Denied;
     case grpc.status.UNAVAILABLE:
     case grpc.status.DEADLINE_EXCEEDED:
       return ErrorCode.Unreachable;

@@ -18,6 +18,11 @@ export interface NatsServerOptions {
   keepStore?: boolean;
   /** Run under a wrapper command, e.g. `ip netns exec NS` for a test machine. */
   wrap?: string[];
+  /**
+   * A configuration file (the one `meshrun init` writes: TLS, accounts, its own store, host and
+   * port); the server's URL is then `tls://host:port`.
+   */
+  config?: string;
 }
 
 export class NatsServer {
@@ -48,7 +53,9 @@ export class NatsServer {
     mkdirSync(join(dir, 'ports'), { recursive: true });
     for (const f of readdirSync(join(dir, 'ports'))) rmSync(join(dir, 'ports', f), { force: true });
     const host = opts.host ?? '127.0.0.1';
-    const args = ['-js', '-sd', join(dir, 'store'), '-a', host, '-p', String(opts.port ?? -1), '--ports_file_dir', join(dir, 'ports')];
+    const args = opts.config
+      ? ['-c', opts.config, '--ports_file_dir', join(dir, 'ports')]
+      : ['-js', '-sd', join(dir, 'store'), '-a', host, '-p', String(opts.port ?? -1), '--ports_file_dir', join(dir, 'ports')];
     const wrap = opts.wrap ?? [];
     const child = spawn(wrap[0] ?? 'nats-server', [...wrap.slice(1), ...(wrap.length ? ['nats-server'] : []), ...args], { stdio: ['ignore', 'ignore', 'pipe'] });
     let stderr = '';
@@ -65,7 +72,7 @@ export class NatsServer {
           const url = ports.nats?.[0];
           if (url) {
             const port = Number(new URL(url).port);
-            return new NatsServer(child, `nats://${host}:${port}`, port, dir, opts.keepStore ?? false, ownsDir);
+            return new NatsServer(child, `${opts.config ? 'tls' : 'nats'}://${host}:${port}`, port, dir, opts.keepStore ?? false, ownsDir);
           }
         } catch {
           // the file may be half-written; poll again

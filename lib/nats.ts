@@ -1,6 +1,7 @@
 // Connecting to NATS and creating the JetStream streams and KV buckets meshrun
 // needs (idempotent: every daemon may call it on start).
 import { readFileSync } from 'node:fs';
+import { checkServerIdentity, type PeerCertificate } from 'node:tls';
 import { connect, credsAuthenticator, type NatsConnection } from '@nats-io/transport-node';
 import { ErrorCode, MeshrunError } from './errors.js';
 import { jetstreamManager, RetentionPolicy, StorageType, DiscardPolicy } from '@nats-io/jetstream';
@@ -32,7 +33,7 @@ export async function connectNats(opts: ConnectOptions): Promise<NatsConnection>
     maxPingOut: 2,
     waitOnFirstConnect: opts.waitOnFirstConnect ?? true,
     ...(opts.credsFile ? { authenticator: credsAuthenticator(readCredsFile(opts.credsFile)) } : {}),
-    ...(opts.caFile ? { tls: { caFile: opts.caFile } } : {}),
+    ...(opts.caFile ? { tls: natsTls(opts.servers, opts.caFile) } : {}),
     ...(opts.inboxPrefix ? { inboxPrefix: opts.inboxPrefix } : {}),
   });
   void (async () => {
@@ -41,6 +42,31 @@ export async function connectNats(opts: ConnectOptions): Promise<NatsConnection>
     }
   })().catch(() => undefined);
   return nc;
+}
+
+/**
+ * TLS to the fleet's servers: trust only the fleet CA, and the server's certificate must name
+ * a host we were told to dial. nats.js upgrades an open
+ * socket to TLS without the host when it dials an IP address, so Node would check the name
+ * against "localhost"; this checks it against the configured servers instead (any of them:
+ * the transport does not say which one this connection went to).
+ */
+export function natsTls(servers: string, caFile: string): { caFile: string } {
+  // the transport hands every tls option on to Node's tls.connect; its type names only some
+  return { caFile, ...({ checkServerIdentity: serverIdentityCheck(servers) } as object) };
+}
+
+function serverIdentityCheck(servers: string): (host: string, cert: PeerCertificate) => Error | undefined {
+  const hosts = servers.split(',').map((s) => new URL(s.includes('://') ? s.trim() : `nats://${s.trim()}`).hostname.replace(/^\[|\]$/g, ''));
+  return (_host, cert) => {
+    let first: Error | undefined;
+    for (const h of hosts) {
+      const err = checkServerIdentity(h, cert);
+      if (!err) return undefined;
+      first ??= err;
+    }
+    return first;
+  };
 }
 
 /** Streams for run events and logs; a duplicate window long enough for relays. */

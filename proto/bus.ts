@@ -171,3 +171,52 @@ export const nodeRecordSchema = z.object({
   mesh: z.unknown().optional(),
 });
 export type NodeRecord = z.infer<typeof nodeRecordSchema>;
+
+// ---- blobs: a run's workspace and artifacts through the coordinator (mr.blob.<node>.get|put) ----
+
+/** Most bytes one blob message carries (before base64): base64 and JSON stay under NATS's 1 MiB payload. */
+export const BLOB_CHUNK_MAX_BYTES = 512 * 1024;
+
+const sha256Schema = z.string().regex(/^[a-f0-9]{64}$/, { message: 'must be a sha256 in hex' });
+const chunkDataSchema = z.base64().max(Math.ceil(BLOB_CHUNK_MAX_BYTES / 3) * 4, { message: `must be at most ${BLOB_CHUNK_MAX_BYTES} bytes` });
+const uploadIdSchema = z.string().regex(/^[A-Za-z0-9-]{1,64}$/);
+
+/** A refusal: what is wrong, and whether asking again later may work (busy, storage away). */
+export const blobRefusalSchema = z.object({ ok: z.literal(false), error: z.string(), retry: z.boolean() });
+export type BlobRefusal = z.infer<typeof blobRefusalSchema>;
+
+/** Pulls `length` bytes at `offset` of the workspace of a run the asking node holds. */
+export const blobGetRequestSchema = z.object({
+  token: runTokenSchema,
+  /** The job's workspace by content hash, as the start command named it. */
+  workspace: sha256Schema,
+  offset: z.number().int().min(0),
+  length: z.number().int().min(1).max(BLOB_CHUNK_MAX_BYTES),
+});
+export type BlobGetRequest = z.infer<typeof blobGetRequestSchema>;
+
+export const blobGetReplySchema = z.discriminatedUnion('ok', [
+  z.object({ ok: z.literal(true), size: z.number().int().min(0), offset: z.number().int().min(0), data: chunkDataSchema }),
+  blobRefusalSchema,
+]);
+export type BlobGetReply = z.infer<typeof blobGetReplySchema>;
+
+/**
+ * Uploads the artifacts of a run the asking node holds: `begin` (size and hash declared),
+ * `chunk`s numbered from 0 in order (a repeat of the last one is acknowledged again),
+ * `commit` (stored only when size and hash match).
+ */
+export const blobPutRequestSchema = z.discriminatedUnion('op', [
+  z.object({ op: z.literal('begin'), token: runTokenSchema, sha256: sha256Schema, size: z.number().int().min(0) }),
+  z.object({ op: z.literal('chunk'), upload: uploadIdSchema, seq: z.number().int().min(0), data: chunkDataSchema }),
+  z.object({ op: z.literal('commit'), upload: uploadIdSchema }),
+]);
+export type BlobPutRequest = z.infer<typeof blobPutRequestSchema>;
+
+/** `upload` is null when the artifacts are stored already (nothing to send). */
+export const blobBeginReplySchema = z.discriminatedUnion('ok', [z.object({ ok: z.literal(true), object: z.string(), upload: uploadIdSchema.nullable() }), blobRefusalSchema]);
+export const blobChunkReplySchema = z.discriminatedUnion('ok', [z.object({ ok: z.literal(true), received: z.number().int().min(0) }), blobRefusalSchema]);
+export const blobCommitReplySchema = z.discriminatedUnion('ok', [z.object({ ok: z.literal(true), object: z.string() }), blobRefusalSchema]);
+export type BlobBeginReply = z.infer<typeof blobBeginReplySchema>;
+export type BlobChunkReply = z.infer<typeof blobChunkReplySchema>;
+export type BlobCommitReply = z.infer<typeof blobCommitReplySchema>;

@@ -43,6 +43,10 @@ export const agentConfigSchema = z.strictObject({
   meshIf: z.string().min(1).max(15).optional(),
   meshEndpoint: z.string().min(1).optional(),
   meshPort: z.number().int().min(1).max(65535).optional(),
+  /** Connect to the bus without a credential (warned at every start). */
+  insecure: z.boolean().optional(),
+  /** The coordinator's gRPC address (`host:port`): where a join token is exchanged for the node's credential. */
+  coordinator: z.string().min(1).optional(),
 });
 export type AgentConfigFile = z.infer<typeof agentConfigSchema>;
 
@@ -57,5 +61,6 @@ export const coordinatorConfigSchema = z.strictObject({
   downAfter: durationSchema.optional(),
   meshCidr: z.string().optional(),
   meshKeepalive: durationSchema.optional(),
+  insecure: z.boolean().optional(),
 });
 export type CoordinatorConfigFile = z.infer<typeof coordinatorConfigSchema>;

@@ -19,6 +19,12 @@ import type { Stage__Output } from './generated/meshrun/v1/Stage.js';
 import type { StageHeader__Output } from './generated/meshrun/v1/StageHeader.js';
 import type { JoinReply__Output } from './generated/meshrun/v1/JoinReply.js';
 import type { JoinTokenReply__Output } from './generated/meshrun/v1/JoinTokenReply.js';
+import type { Identity__Output } from './generated/meshrun/v1/Identity.js';
+import type { AddUserReply__Output } from './generated/meshrun/v1/AddUserReply.js';
+import type { RemoveUserReply__Output } from './generated/meshrun/v1/RemoveUserReply.js';
+import type { User__Output } from './generated/meshrun/v1/User.js';
+import type { AuditEntry__Output } from './generated/meshrun/v1/AuditEntry.js';
+import { roleSchema, userNameSchema } from './roles.js';
 
 /** The .proto stays in the source tree; find it from src (vitest) or dist. */
 function protoPath(): string {
@@ -106,10 +112,32 @@ export const joinTokenRequestSchema = z.object({
   ttlMs: z.number().int().min(1000, { message: 'a token must live at least 1s' }).max(30 * 86_400_000, { message: 'a token may live at most 30 days' }),
   uses: z.number().int().min(1).max(10_000),
 });
-/** `mrj1.<id>.<secret>`: the id finds the token, the secret proves it (only its hash is stored). */
-export const joinTokenSchema = z.string().regex(/^mrj1\.[a-f0-9]{16}\.[A-Za-z0-9_-]{43}$/, { message: 'is not a meshrun join token (mrj1.<id>.<secret>)' });
+/**
+ * `mrj1.<id>.<secret>.<ca>`: the id finds the token, the secret proves it (only its hash is
+ * stored), `ca` is the SHA-256 of the fleet CA certificate the node pins before sending it.
+ */
+export const joinTokenSchema = z.string().regex(/^mrj1\.[a-f0-9]{16}\.[A-Za-z0-9_-]{43}\.[A-Za-z0-9_-]{43}$/, { message: 'is not a meshrun join token (mrj1.<id>.<secret>.<ca-hash>)' });
 export const joinRequestSchema = z.object({
   token: joinTokenSchema,
   node: nodeNameSchema,
   publicKey: z.string().regex(/^U[A-Z2-7]{55}$/, { message: 'must be a NATS user public key (nkey starting with U)' }),
+});
+
+// Users, roles and audit.
+export type IdentityMsg = Identity__Output;
+export type AddUserMsg = AddUserReply__Output;
+export type RemoveUserMsg = RemoveUserReply__Output;
+export type UserMsg = User__Output;
+export type AuditEntryMsg = AuditEntry__Output;
+
+export const addUserRequestSchema = z.object({
+  name: userNameSchema,
+  role: roleSchema,
+  publicKeyPem: z.string().min(1, { message: 'is empty: the new user\'s public key (SPKI PEM) is needed' }).max(4096).regex(/^-----BEGIN PUBLIC KEY-----/, { message: 'must be a PEM public key (-----BEGIN PUBLIC KEY-----)' }),
+  validMs: z.number().int().min(3_600_000, { message: 'a user certificate must be valid at least 1h' }).max(5 * 366 * 86_400_000, { message: 'a user certificate may be valid at most 5 years' }),
+});
+export const userRefSchema = z.object({ name: userNameSchema });
+export const auditRequestSchema = z.object({
+  sinceMs: z.number().int().min(0).default(0),
+  limit: z.number().int().min(0).max(100_000).default(0),
 });

@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # One command from a fresh clone to a running local fleet: installs what is missing
 # (Debian packages when root, npm dependencies), builds, puts `meshrun` on PATH and
-# starts `meshrun dev` (nats-server + coordinator + agents alpha and beta).
+# starts `meshrun dev` (the secured setup: a throwaway trust root, nats-server on TLS with
+# per-node credentials, a coordinator with TLS and users, agents alpha and beta joined with tokens).
 # Extra arguments go to `meshrun dev` (e.g. --demo).
 set -euo pipefail
 cd "$(dirname "$0")/.."

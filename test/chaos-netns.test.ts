@@ -19,9 +19,9 @@ describe.skipIf(!cap.ok)('network partition in namespaces', () => {
     net = await createFleet({ prefix: 'mrc', count: 3 });
     const [bus, a, b] = net.machines as [NetFleet['machines'][number], NetFleet['machines'][number], NetFleet['machines'][number]];
     fleet = await Fleet.start({ busNetns: bus.netns, busHost: bus.underlayIp });
-    const nats = `nats://${bus.underlayIp}:${fleet.nats.port}`;
-    fleet.startAgent({ node: 'alpha', labels: 'pool=x', netns: a.netns, extra: ['--nats', nats] });
-    fleet.startAgent({ node: 'beta', labels: 'pool=x', netns: b.netns, extra: ['--nats', nats] });
+    const nats = `tls://${bus.underlayIp}:${fleet.nats.port}`;
+    await fleet.startAgent({ node: 'alpha', labels: 'pool=x', netns: a.netns, extra: ['--nats', nats] });
+    await fleet.startAgent({ node: 'beta', labels: 'pool=x', netns: b.netns, extra: ['--nats', nats] });
     await fleet.waitNodesReady(['alpha', 'beta']);
   });
 

@@ -3,10 +3,8 @@
 import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
-import { NatsServer } from '../lib/nats-server.js';
-import { MeshrunClient } from '../cli/client.js';
 import { checkInvariants, runsRecorded } from './harness/invariants.js';
-import { Fleet, pidAlive, runCli, waitFor } from './harness/processes.js';
+import { Fleet, pidAlive, waitFor } from './harness/processes.js';
 
 let fleet: Fleet | undefined;
 afterEach(async () => {
@@ -84,7 +82,7 @@ describe('coordinator crashes', () => {
     const spec = (i: number): string =>
       JSON.stringify({ name: 'burst', stages: [{ name: 'run', on: { labels: {} }, run: { command: ['sh', '-c', `echo "$MESHRUN_NODE $MESHRUN_ATTEMPT" >> ${markers[i]}; echo job ${ids[i]}`] } }] });
     // an in-process client, so the crash lands while submits and dispatches are in flight
-    const client = new MeshrunClient(fleet.coordinatorAddress);
+    const client = fleet.client();
     let acked = 0;
     const submits = ids.map((id, i) =>
       client.submit(id, spec(i)).then(
@@ -101,7 +99,7 @@ describe('coordinator crashes', () => {
     client.close();
     await fleet.startCoordinator();
     // the client retries what was not acknowledged: submit is idempotent by id
-    const again = new MeshrunClient(fleet.coordinatorAddress);
+    const again = fleet.client();
     const created = await Promise.all(ids.map((id, i) => again.submit(id, spec(i)).then((r) => r.created)));
     again.close();
     expect(created.filter((c) => !c).length, 'acknowledged submits were kept').toBeGreaterThanOrEqual(acked);
@@ -138,10 +136,9 @@ describe('bus outage', () => {
     await fleet.cli(['submit', '--on', 'alpha', '--id', 'bus-1', '--', ...ticker(25, 0.15, marker)]);
     await fleet.waitJob('bus-1', (j) => j.stages[0]!.state === 'running');
     await new Promise((r) => setTimeout(r, 800));
-    const { port, dir } = fleet.nats;
     await fleet.nats.stop('SIGKILL');
     await new Promise((r) => setTimeout(r, 1500));
-    fleet.nats = await NatsServer.start({ dir, port, keepStore: true });
+    await fleet.startNats();
     const j = await fleet.waitJob('bus-1', (x) => x.state === 'succeeded', 'succeeded', 40_000);
     expect(j.stages[0]!.attempts).toHaveLength(1);
     await checkInvariants(fleet, 'bus-1');
@@ -194,7 +191,7 @@ describe('silent node loss', () => {
     expect(lost.stages[0]!.attempts).toHaveLength(1);
     expect(lost.stages[0]!.state).toBe('lost');
     fleet.agent(node).signal('SIGCONT');
-    const r = await runCli(['logs', '-f', 'nofail-1'], { env: { MESHRUN_COORDINATOR: fleet.coordinatorAddress } });
+    const r = await fleet.cli(['logs', '-f', 'nofail-1']);
     expect(r.code).toBe(125);
   });
 });

@@ -41,7 +41,7 @@ async function watchStates(c: MeshrunClient, name: string, t0: number, until: (s
 describe('node liveness', () => {
   it('defaults: SIGSTOP an agent -> suspect -> down within a few seconds (< 8 s asserted); SIGCONT -> ready', async () => {
     fleet = await Fleet.start({ agents: [{ node: 'alpha' }, { node: 'beta' }] });
-    client = new MeshrunClient(fleet.coordinatorAddress);
+    client = fleet.client();
     await client.ready();
     const t0 = Date.now();
     fleet.agent('beta').signal('SIGSTOP');
@@ -79,7 +79,7 @@ describe('node liveness', () => {
 
   it('--suspect-after 2s --down-after 5s: suspect, still not down after 4 s of silence, down before 10 s', async () => {
     fleet = await Fleet.start({ agents: [{ node: 'alpha' }], coordinatorArgs: ['--suspect-after', '2s', '--down-after', '5s'] });
-    client = new MeshrunClient(fleet.coordinatorAddress);
+    client = fleet.client();
     await client.ready();
     const t0 = Date.now();
     fleet.agent('alpha').signal('SIGSTOP');

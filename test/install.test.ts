@@ -1,13 +1,16 @@
 // `meshrun install`: the generated systemd units pass `systemd-analyze verify`, the
-// agent unit keeps runs alive across restarts, and the config files parse.
+// agent unit keeps runs alive across restarts, and the config files parse. `install agent
+// --join` keeps the token in a 0600 environment file only, and what it writes enrolls a real
+// agent with a secured fleet.
 import { spawnSync } from 'node:child_process';
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { randomBytes } from 'node:crypto';
+import { mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parse } from 'yaml';
 import { afterAll, describe, expect, it } from 'vitest';
 import { agentConfigSchema, coordinatorConfigSchema } from '../proto/config.js';
-import { runCli } from './harness/processes.js';
+import { Daemon, Fleet, runCli, waitFor } from './harness/processes.js';
 
 const root = mkdtempSync(join(tmpdir(), 'meshrun-install-'));
 afterAll(() => rmSync(root, { recursive: true, force: true }));
@@ -76,5 +79,119 @@ describe('meshrun install', () => {
     const r = await runCli(['install', 'toaster', '--dry-run']);
     expect(r.code).toBe(2);
     expect(r.stderr).toMatch(/expected "agent" or "coordinator"/);
+  });
+});
+
+/** A token of the right shape (`mrj1.<id>.<secret>.<ca-hash>`) that no coordinator issued. */
+function fakeToken(): string {
+  return `mrj1.${randomBytes(8).toString('hex')}.${randomBytes(32).toString('base64url')}.${randomBytes(32).toString('base64url')}`;
+}
+
+/** Every file below `dir`, recursively. */
+function filesUnder(dir: string): string[] {
+  return readdirSync(dir, { recursive: true, withFileTypes: true })
+    .filter((e) => e.isFile())
+    .map((e) => join(e.parentPath, e.name));
+}
+
+/** What systemd hands the service from an EnvironmentFile (KEY=VALUE lines, # comments). */
+function readEnvFile(path: string): Record<string, string> {
+  const env: Record<string, string> = {};
+  for (const line of readFileSync(path, 'utf8').split('\n')) {
+    const m = /^([A-Z_][A-Z0-9_]*)=(.*)$/.exec(line.trim());
+    if (m) env[m[1]!] = m[2]!;
+  }
+  return env;
+}
+
+describe('meshrun install agent --join', () => {
+  it('puts the token in a 0600 environment file the unit reads, and nowhere else; the config names the coordinator and the TLS bus', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'meshrun-install-join-'));
+    try {
+      const token = fakeToken();
+      const r = await runCli(['install', 'agent', '--root', dir, '--node', 'web1', '--join', token, '--coordinator', 'coord.example.net:7433']);
+      expect(r.code, r.stderr).toBe(0);
+      expect(r.stdout + r.stderr).not.toContain(token);
+      const unitPath = join(dir, 'etc/systemd/system/meshrun-agent.service');
+      const v = verify(unitPath);
+      expect(v.status, v.out).toBe(0);
+      const unit = readFileSync(unitPath, 'utf8');
+      expect(unit).toMatch(/^EnvironmentFile=-\/etc\/meshrun\/agent\.env$/m);
+      expect(unit).toMatch(/^ExecStart=\S+ \S+meshrun\.js agent --config \/etc\/meshrun\/agent\.yaml$/m);
+
+      const envPath = join(dir, 'etc/meshrun/agent.env');
+      expect(statSync(envPath).mode & 0o777).toBe(0o600);
+      expect(readEnvFile(envPath)).toEqual({ MESHRUN_JOIN_TOKEN: token });
+      for (const f of filesUnder(dir)) {
+        if (f !== envPath) expect(readFileSync(f, 'utf8'), f).not.toContain(token.split('.')[2]);
+      }
+      const cfg = agentConfigSchema.parse(parse(readFileSync(join(dir, 'etc/meshrun/agent.yaml'), 'utf8')));
+      expect(cfg).toMatchObject({ node: 'web1', coordinator: 'coord.example.net:7433', nats: 'tls://coord.example.net:4222', stateDir: '/var/lib/meshrun' });
+      expect(cfg.natsCreds, 'the credential enrollment stores in the state dir is used').toBeUndefined();
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
+  it('takes the token from $MESHRUN_JOIN_TOKEN, keeps a given --nats, and --dry-run does not print the token', async () => {
+    const token = fakeToken();
+    const r = await runCli(['install', 'agent', '--dry-run', '--coordinator', '[fd00::1]:7433', '--nats', 'tls://bus.example.net:4222'], { env: { MESHRUN_JOIN_TOKEN: token } });
+    expect(r.code, r.stderr).toBe(0);
+    expect(r.stdout).not.toContain(token.split('.')[2]);
+    expect(r.stdout).toContain('# /etc/meshrun/agent.env (mode 600, holds a secret: not shown)');
+    expect(r.stdout).toMatch(/^EnvironmentFile=-\/etc\/meshrun\/agent\.env$/m);
+    expect(r.stdout).toMatch(/^coordinator: "?\[fd00::1\]:7433"?$/m);
+    expect(r.stdout).toMatch(/^nats: tls:\/\/bus\.example\.net:4222$/m);
+  });
+
+  it('refuses a malformed token, a token without --coordinator, and --join for the coordinator', async () => {
+    const bad = await runCli(['install', 'agent', '--dry-run', '--join', 'not-a-token', '--coordinator', 'c:7433']);
+    expect(bad.code).toBe(2);
+    expect(bad.stderr).toMatch(/--join: is not a meshrun join token/);
+    const noCoord = await runCli(['install', 'agent', '--dry-run', '--join', fakeToken()]);
+    expect(noCoord.code).toBe(2);
+    expect(noCoord.stderr).toMatch(/--join needs --coordinator host:port/);
+    const badCoord = await runCli(['install', 'agent', '--dry-run', '--join', fakeToken(), '--coordinator', 'coord.example.net']);
+    expect(badCoord.code).toBe(2);
+    expect(badCoord.stderr).toMatch(/--coordinator coord\.example\.net: expected host:port/);
+    const coord = await runCli(['install', 'coordinator', '--dry-run', '--join', fakeToken()]);
+    expect(coord.code).toBe(2);
+    expect(coord.stderr).toMatch(/--join is for install agent/);
+  });
+
+  it('what it writes enrolls a real agent with a secured fleet (started as the unit would start it)', async () => {
+    let fleet: Fleet | undefined;
+    const dir = mkdtempSync(join(tmpdir(), 'meshrun-install-join-'));
+    try {
+      fleet = await Fleet.start();
+      const client = fleet.client();
+      let token: string;
+      try {
+        token = (await client.createJoinToken({ role: 'web' }, 10 * 60_000, 1)).token;
+      } finally {
+        client.close();
+      }
+      const stateDir = fleet.agentDir('web1');
+      const r = await runCli(['install', 'agent', '--root', dir, '--node', 'web1', '--state-dir', stateDir, '--nats', fleet.nats.url, '--join', token, '--coordinator', fleet.coordinatorAddress]);
+      expect(r.code, r.stderr).toBe(0);
+      // the unit's ExecStart with its EnvironmentFile's variables
+      const env = readEnvFile(join(dir, 'etc/meshrun/agent.env'));
+      const agent = new Daemon('agent-web1', ['agent', '--config', join(dir, 'etc/meshrun/agent.yaml')], fleet.dir, env);
+      fleet.agents.set('web1', agent);
+      await fleet.waitNodesReady(['web1']).catch((err: Error) => {
+        throw new Error(`${err.message}\n${fleet!.logs()}`);
+      });
+      expect((await fleet.nodes()).find((n) => n.name === 'web1')!.labels, 'the token\'s labels').toEqual({ role: 'web' });
+      expect(statSync(join(stateDir, 'nats.creds')).mode & 0o777).toBe(0o600);
+      expect(agent.log()).not.toContain(token.split('.')[2]);
+      // a restart (the unit's Restart=on-failure) uses the stored credential: the used-up token is not spent again
+      await agent.kill('SIGTERM');
+      agent.restart();
+      await waitFor('web1 back after a restart', async () => (await fleet!.nodes()).some((n) => n.name === 'web1' && n.state === 'ready') && /agent registered on the bus/.test(agent.log().split('SIGTERM received').pop() ?? ''), 20_000, 200);
+      expect(agent.alive).toBe(true);
+    } finally {
+      await fleet?.destroy();
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 });

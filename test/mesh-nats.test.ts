@@ -48,16 +48,18 @@ describe.skipIf(!cap.ok)(`NATS over the mesh (${cap.reason})`, () => {
     return j.state;
   };
 
-  it('agents use nats://<mesh address of the bus machine> and work with NATS reachable only through the tunnel', async () => {
-    const meshNats = `nats://${hubAddr}:${NATS_PORT}`;
-    // Move the bus into the mesh: NATS now listens on the hub's mesh address and nowhere else.
+  it('agents use tls://<mesh address of the bus machine> and work with NATS reachable only through the tunnel', async () => {
+    const meshNats = `tls://${hubAddr}:${NATS_PORT}`;
+    // Move the bus into the mesh: NATS now listens on the hub's mesh address and nowhere else
+    // (with a server certificate for that address, from the fleet's CA).
     await f.coordinator!.kill('SIGTERM');
     await f.nats!.stop('SIGTERM');
     await f.startNats(hubAddr);
+    expect(f.natsUrl).toBe(meshNats);
     await f.startCoordinator(meshNats);
     for (const n of NODES) {
       await f.agents.get(n)!.kill('SIGTERM');
-      f.startAgent(n, f.machine(n), meshNats);
+      await f.startAgent(n, f.machine(n), meshNats);
     }
     await waitFor('every node ready over the mesh', nodesReady, 30_000, 250).catch((err: Error) => {
       throw new Error(`${err.message}\n${f.logs()}`);
@@ -78,14 +80,14 @@ describe.skipIf(!cap.ok)(`NATS over the mesh (${cap.reason})`, () => {
   });
 
   it('a node whose interface is gone (a reboot) rebuilds it from its saved peers and reaches the bus through it', async () => {
-    const meshNats = `nats://${hubAddr}:${NATS_PORT}`;
+    const meshNats = `tls://${hubAddr}:${NATS_PORT}`;
     const n2 = f.machine('n2');
     await f.agents.get('n2')!.kill('SIGKILL');
     await wgTool.deleteInterface(f.ifname('n2'), { netns: n2.netns });
     expect(await wgTool.interfaceExists(f.ifname('n2'), { netns: n2.netns })).toBe(false);
     const registered = (): number => f.agents.get('n2')!.log().split('agent registered on the bus').length;
     const before = registered();
-    f.startAgent('n2', n2, meshNats);
+    await f.startAgent('n2', n2, meshNats);
     // it can only register through the tunnel it makes again from its saved peers
     await waitFor('n2 back on the bus', () => registered() > before, 30_000, 100);
     await waitFor('n2 ready again', nodesReady, 30_000, 250);

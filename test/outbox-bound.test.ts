@@ -8,7 +8,6 @@ import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { Outbox } from '../agent/outbox.js';
 import { MeshrunClient } from '../cli/client.js';
-import { NatsServer } from '../lib/nats-server.js';
 import type { Logger } from '../lib/log.js';
 import type { RunEvent } from '../proto/bus.js';
 import { checkInvariants } from './harness/invariants.js';
@@ -32,12 +31,12 @@ describe('outbox bound, real processes', () => {
     const f = fleet;
     const cfg = join(f.dir, 'agent.yaml');
     writeFileSync(cfg, 'outboxMaxBytes: 1024\n');
-    f.startAgent({ node: 'alpha', slots: 8, extra: ['--config', cfg, '--lease', '60s'] });
+    await f.startAgent({ node: 'alpha', slots: 8, extra: ['--config', cfg, '--lease', '60s'] });
     await f.waitNodesReady(['alpha']);
     const gate = join(f.dir, 'gate');
     const ids = Array.from({ length: 8 }, (_, i) => `bound-${i}`);
     // an in-process client: a CLI process per call is slow on a busy 2-core machine
-    client = new MeshrunClient(f.coordinatorAddress);
+    client = f.client();
     const c = client;
     for (const [i, id] of ids.entries()) {
       const command = ['sh', '-c', `while [ ! -e ${gate} ]; do sleep 0.1; done; echo "${id} done"; exit ${i % 3}`];
@@ -45,7 +44,6 @@ describe('outbox bound, real processes', () => {
     }
     await waitFor('every job running', async () => (await Promise.all(ids.map((id) => c.getJob(id)))).every((j) => j.stages[0]!.attempts[0]?.state === 'running'), 20_000);
 
-    const { port, dir } = f.nats;
     await f.nats.stop('SIGKILL');
     writeFileSync(gate, '');
     const warned = await waitFor('the bound warning', () => {
@@ -57,7 +55,7 @@ describe('outbox bound, real processes', () => {
     for (const id of ids) await waitFor(`${id} ended`, () => existsSync(join(f.agentDir('alpha'), 'runs', id, 'run.1.rc')), 10_000);
     await sleep(1500);
 
-    f.nats = await NatsServer.start({ dir, port, keepStore: true });
+    await f.startNats();
     const want = (i: number): string => (i % 3 === 0 ? 'succeeded' : 'failed');
     await waitFor('every job terminal: its exit was kept', async () => (await Promise.all(ids.map((id) => c.getJob(id)))).every((j, i) => j.state === want(i)), 30_000);
     for (const [i, id] of ids.entries()) {

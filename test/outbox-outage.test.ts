@@ -8,11 +8,9 @@
 // events across the restart.
 import { existsSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { connect } from '@nats-io/transport-node';
 import { jetstreamManager } from '@nats-io/jetstream';
 import { afterEach, describe, expect, it } from 'vitest';
 import { MeshrunClient } from '../cli/client.js';
-import { NatsServer } from '../lib/nats-server.js';
 import { checkInvariants, runsRecorded } from './harness/invariants.js';
 import { Fleet, sleep, waitFor } from './harness/processes.js';
 
@@ -52,7 +50,7 @@ const exitCodeOf = (i: number): number => (i === 2 ? 3 : 0);
 /** Submits JOBS jobs on alpha that wait for `gate` to exist, then print LINES lines and exit. */
 async function submitGated(f: Fleet, gate: string): Promise<string[]> {
   // an in-process client: a CLI process per call is slow on a busy 2-core machine
-  client = new MeshrunClient(f.coordinatorAddress);
+  client = f.client();
   const c = client;
   const ids = Array.from({ length: JOBS }, (_, i) => `ob-${i}`);
   for (const [i, id] of ids.entries()) {
@@ -70,8 +68,8 @@ async function submitGated(f: Fleet, gate: string): Promise<string[]> {
 }
 
 /** Every record in the MR_EVENTS stream, in stream order. */
-async function eventStream(url: string): Promise<OutboxLine[]> {
-  const nc = await connect({ servers: url });
+async function eventStream(f: Fleet): Promise<OutboxLine[]> {
+  const nc = await f.natsConnect();
   try {
     const jsm = await jetstreamManager(nc);
     const info = await jsm.streams.info('MR_EVENTS');
@@ -103,7 +101,7 @@ async function checkAfterOutage(f: Fleet, ids: string[], busBackAt: number): Pro
     expect(runsRecorded(join(f.dir, `${id}.ran`)), `${id} ran once`).toEqual(['alpha 1']);
   }
   await waitFor('the outbox drained', () => statSync(join(f.agentDir('alpha'), 'outbox', 'outbox.jsonl')).size === 0, 10_000);
-  const events = await eventStream(f.nats.url);
+  const events = await eventStream(f);
   const recIds = events.map((e) => e.id);
   expect(new Set(recIds).size, 'each outbox record is in the stream once').toBe(recIds.length);
   // one agent, one instance: the stream holds its records in outbox order
@@ -125,7 +123,6 @@ describe('outbox across a bus outage', () => {
     // the starts are published; the outbox is empty before the outage
     await waitFor('outbox empty before the outage', () => outboxLines(f.agentDir('alpha')).length === 0, 10_000);
 
-    const { port, dir } = f.nats;
     const downAt = Date.now();
     await f.nats.stop('SIGKILL');
     writeFileSync(gate, '');
@@ -147,7 +144,7 @@ describe('outbox across a bus outage', () => {
     // nothing was lost or relayed while the bus was away
     expect(outboxLines(f.agentDir('alpha')).length).toBeGreaterThanOrEqual(held.length);
 
-    f.nats = await NatsServer.start({ dir, port, keepStore: true });
+    await f.startNats();
     const busBackAt = Date.now();
     await checkAfterOutage(f, ids, busBackAt);
     expect(f.agent('alpha').log()).not.toMatch(/lease expired/);
@@ -160,7 +157,6 @@ describe('outbox across a bus outage', () => {
     const ids = await submitGated(f, gate);
     await waitFor('outbox empty before the outage', () => outboxLines(f.agentDir('alpha')).length === 0, 10_000);
 
-    const { port, dir } = f.nats;
     const downAt = Date.now();
     await f.nats.stop('SIGKILL');
     writeFileSync(gate, '');
@@ -168,8 +164,9 @@ describe('outbox across a bus outage', () => {
       const lines = outboxLines(f.agentDir('alpha'));
       return ids.every((id) => lines.some((l) => l.event.kind === 'exited' && l.event.token.job === id));
     }, 10_000);
-    const before = readFileSync(join(f.agentDir('alpha'), 'outbox', 'outbox.jsonl'), 'utf8');
     await f.agent('alpha').kill('SIGKILL');
+    // the file as the killed agent left it (it may still have been appending until the kill)
+    const before = readFileSync(join(f.agentDir('alpha'), 'outbox', 'outbox.jsonl'), 'utf8');
     await sleep(500);
     f.agent('alpha').restart();
     // restarted, still without a bus: it re-reads the outbox and adds nothing (exits are not reported twice)
@@ -178,7 +175,7 @@ describe('outbox across a bus outage', () => {
     expect(readFileSync(join(f.agentDir('alpha'), 'outbox', 'outbox.jsonl'), 'utf8')).toBe(before);
     await sleep(Math.max(0, downAt + OUTAGE_MS - Date.now()));
 
-    f.nats = await NatsServer.start({ dir, port, keepStore: true });
+    await f.startNats();
     await checkAfterOutage(f, ids, Date.now());
   });
 });

@@ -5,7 +5,6 @@
 import { existsSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
-import { NatsServer } from '../lib/nats-server.js';
 import { checkInvariants } from './harness/invariants.js';
 import { Fleet, sleep, waitFor } from './harness/processes.js';
 
@@ -34,13 +33,12 @@ describe('outbox relay after a short outage', () => {
     await f.waitJob('resume-1', (j) => j.stages[0]!.attempts[0]?.state === 'running');
     await waitFor('outbox empty', () => existsSync(outbox) && statSync(outbox).size === 0, 10_000);
 
-    const { port, dir } = f.nats;
     await f.nats.stop('SIGKILL');
     writeFileSync(gate, '');
     // the exit lands in the outbox and the relay starts publishing it
     const queuedAt = await waitFor('the exit in the outbox', () => (statSync(outbox).size > 0 ? Date.now() : undefined), 10_000, 20);
     await sleep(Math.max(0, queuedAt + 800 - Date.now()));
-    f.nats = await NatsServer.start({ dir, port, keepStore: true });
+    await f.startNats();
     const backAt = Date.now();
     const emptyAt = await waitFor('outbox empty again', () => (statSync(outbox).size === 0 ? Date.now() : undefined), 20_000, 20);
     const terminal = await f.waitJob('resume-1', (j) => j.state === 'succeeded', 'succeeded', 20_000);

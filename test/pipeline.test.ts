@@ -4,7 +4,6 @@
 import { existsSync, mkdirSync, readFileSync, readdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { MeshrunClient } from '../cli/client.js';
 import { requireTools } from './fleet/netns.js';
 import { Fleet, waitFor } from './harness/processes.js';
 
@@ -229,7 +228,7 @@ stages:
     const archive = gzipSync(Buffer.concat([header, body, Buffer.alloc(1024)]));
     const { createHash } = await import('node:crypto');
     const sha = createHash('sha256').update(archive).digest('hex');
-    const client = new MeshrunClient(fleet.coordinatorAddress);
+    const client = fleet.client();
     try {
       await client.putBlob(archive, sha);
       await client.submit('hostile-1', JSON.stringify({ name: 'hostile', stages: [{ name: 's', on: { node: 'alpha' }, run: { command: ['true'] } }] }), sha);

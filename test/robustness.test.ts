@@ -1,6 +1,5 @@
 // Garbage and wrongly-shaped messages on the coordinator's and agents' subjects:
 // the daemons log and drop them, keep running and keep working.
-import { connect } from '@nats-io/transport-node';
 import { jetstream } from '@nats-io/jetstream';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Fleet } from './harness/processes.js';
@@ -17,7 +16,7 @@ afterAll(async () => {
 
 describe('bad bus messages', () => {
   it('the coordinator and agent survive garbage, wrong shapes and spoofed subjects', async () => {
-    const nc = await connect({ servers: fleet.nats.url });
+    const nc = await fleet.natsConnect();
     const js = jetstream(nc);
     const garbage: (string | Uint8Array)[] = [
       'not json',
@@ -37,7 +36,7 @@ describe('bad bus messages', () => {
       await nc.request('mr.node.alpha.hb', g, { timeout: 2000 }).catch(() => undefined);
       nc.publish('mr.node.alpha.hb', g);
       await js.publish('mr.evt.alpha', g).catch(() => undefined);
-      await js.publish('mr.out.j.s.1.log', g).catch(() => undefined);
+      await js.publish('mr.out.j.s.1.alpha.log', g).catch(() => undefined);
     }
     // every command got a refusal that says what was wrong, never a crash
     for (const r of replies) expect(JSON.parse(r)).toMatchObject({ ok: false });

@@ -133,7 +133,7 @@ describe('placement', () => {
     expect(q.stages[0]!.reason).toMatch(/no ready node with labels role=gpu/);
     const human = await fleet.cli(['job', 'gpu-1']);
     expect(human.stdout).toMatch(/no ready node with labels role=gpu/);
-    fleet.startAgent({ node: 'gamma', labels: 'role=gpu' });
+    await fleet.startAgent({ node: 'gamma', labels: 'role=gpu' });
     const done = await fleet.waitJob('gpu-1', (j) => j.state === 'succeeded');
     expect(done.stages[0]!.node).toBe('gamma');
     const out = await fleet.cli(['logs', 'gpu-1']);

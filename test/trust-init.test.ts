@@ -1,6 +1,7 @@
 // `meshrun init` end to end: the trust root it writes starts a real nats-server that only
 // speaks TLS and only to the fleet's credentials; the coordinator runs on its credential,
 // and an agent holding a node credential (least privilege, enforced by the server) runs a job.
+import { natsTls } from '../lib/nats.js';
 import { spawn, type ChildProcess } from 'node:child_process';
 import { existsSync, mkdtempSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -37,10 +38,11 @@ interface SecureBus {
 }
 
 /** meshrun init, then nats-server with the config it wrote, then a coordinator on its credential. */
-async function secureBus(o: { enroll: boolean }): Promise<SecureBus> {
+async function secureBus(): Promise<SecureBus> {
   const trustDir = join(dir, 'trust');
   const natsPort = await freePort();
-  const init = await runCli(['init', '--dir', trustDir, '--nats-port', String(natsPort)]);
+  // an address only, no DNS name: daemons dial it by IP and the certificate must name that IP
+  const init = await runCli(['init', '--dir', trustDir, '--nats-port', String(natsPort), '--nats-host', '127.0.0.1']);
   expect(init.code, init.stderr).toBe(0);
   const paths = trustRootPaths(trustDir);
   let natsLog = '';
@@ -50,29 +52,29 @@ async function secureBus(o: { enroll: boolean }): Promise<SecureBus> {
   const url = `tls://127.0.0.1:${natsPort}`;
   const grpcPort = await freePort();
   const args = ['coordinator', '--nats', url, '--nats-creds', paths.coordinatorCreds, '--nats-ca', paths.caCert, '--listen', `127.0.0.1:${grpcPort}`, '--state-dir', join(dir, 'coord-state')];
-  const coordinator = new Daemon('coordinator', o.enroll ? [...args, '--trust-dir', trustDir] : args, dir);
+  const coordinator = new Daemon('coordinator', [...args, '--trust-dir', trustDir], dir);
   daemons.push(coordinator);
   await waitFor('coordinator listening', () => coordinator.log().includes('coordinator listening'), 20_000);
-  return { trustDir, paths, url, env: { MESHRUN_COORDINATOR: `127.0.0.1:${grpcPort}` }, coordinator, natsLog: () => natsLog };
+  return { trustDir, paths, url, env: { MESHRUN_COORDINATOR: `127.0.0.1:${grpcPort}`, MESHRUN_CONFIG: paths.adminConfig }, coordinator, natsLog: () => natsLog };
 }
 
 describe.skipIf(!cap.ok)(`meshrun init (${cap.reason})`, () => {
   it('makes a trust root whose nats-server refuses plain, anonymous and foreign clients; coordinator and a node credential run a job', async () => {
     dir = mkdtempSync(join(tmpdir(), 'meshrun-init-'));
-    const bus = await secureBus({ enroll: false });
+    const bus = await secureBus();
     const { paths: p, url, env, trustDir } = bus;
-    for (const secret of [p.trust, p.caKey, p.natsKey, p.natsConfig, p.coordinatorCreds, p.coordinatorSystemCreds]) expect((statSync(secret).mode & 0o777).toString(8), secret).toBe('600');
+    for (const secret of [p.trust, p.caKey, p.natsKey, p.natsConfig, p.coordinatorCreds, p.coordinatorSystemCreds, p.grpcKey, p.adminConfig, p.usersBootstrap]) expect((statSync(secret).mode & 0o777).toString(8), secret).toBe('600');
     const again = await runCli(['init', '--dir', trustDir]);
     expect(again.code).not.toBe(0);
     expect(again.stderr).toMatch(/already has a trust root/);
     const natsPort = Number(url.split(':').pop());
 
     // no credential, no TLS, another CA: all refused
-    await expect(connect({ servers: url, tls: { caFile: p.caCert }, reconnect: false })).rejects.toThrow(/Authorization Violation/);
+    await expect(connect({ servers: url, tls: natsTls(url, p.caCert), reconnect: false })).rejects.toThrow(/Authorization Violation/);
     await expect(connect({ servers: `nats://127.0.0.1:${natsPort}`, tls: null, reconnect: false } as never)).rejects.toThrow();
     const otherCa = join(dir, 'other-ca.pem');
     writeFileSync(otherCa, (await createCa({ name: 'not the fleet', validDays: 1 })).certPem);
-    await expect(connect({ servers: url, tls: { caFile: otherCa }, reconnect: false })).rejects.toThrow();
+    await expect(connect({ servers: url, tls: natsTls(url, otherCa), reconnect: false })).rejects.toThrow();
 
     // a node credential, as enrollment will issue it: only its own subjects
     const nodeCreds = join(dir, 'alpha.creds');
@@ -91,12 +93,12 @@ describe.skipIf(!cap.ok)(`meshrun init (${cap.reason})`, () => {
 describe.skipIf(!cap.ok)(`node enrollment with join tokens (${cap.reason})`, () => {
   it('a token enrolls a node once (its key made on the node), with the token\'s labels; expired, used-up and forged tokens are refused', async () => {
     dir = mkdtempSync(join(tmpdir(), 'meshrun-enroll-'));
-    const { url, env, coordinator } = await secureBus({ enroll: true });
+    const { url, env, coordinator } = await secureBus();
 
     const made = await runCli(['node', 'token', 'create', '--labels', 'role=web', '--ttl', '10m', '--uses', '1'], { env });
     expect(made.code, made.stderr).toBe(0);
     const token = made.stdout.trim();
-    expect(token).toMatch(/^mrj1\.[a-f0-9]{16}\.[A-Za-z0-9_-]{43}$/);
+    expect(token).toMatch(/^mrj1\.[a-f0-9]{16}\.[A-Za-z0-9_-]{43}\.[A-Za-z0-9_-]{43}$/);
 
     const agentArgs = (node: string, t: string): string[] => ['agent', '--nats', url, '--join', t, '--node', node, '--state-dir', join(dir, `${node}-state`)];
     const alpha = new Daemon('agent-alpha', agentArgs('alpha', token), dir, env);
@@ -133,13 +135,19 @@ describe.skipIf(!cap.ok)(`node enrollment with join tokens (${cap.reason})`, () 
     expect(reused.code).not.toBe(0);
     expect(reused.stderr).toMatch(/join token refused: used up/);
     // a forged secret for a real token id, and a token that expired
-    const forged = token.replace(/\.[^.]+$/, '.' + 'A'.repeat(43));
+    const parts = token.split('.');
+    const forged = [parts[0], parts[1], 'A'.repeat(43), parts[3]].join('.');
     expect((await runCli(agentArgs('gamma', forged), { env, timeoutMs: 20_000 })).stderr).toMatch(/join token refused: wrong secret/);
     const short = (await runCli(['node', 'token', 'create', '--ttl', '1s'], { env })).stdout.trim();
     await new Promise((r) => setTimeout(r, 1500));
     expect((await runCli(agentArgs('delta', short), { env, timeoutMs: 20_000 })).stderr).toMatch(/join token refused: expired/);
-    expect((await runCli(agentArgs('eps', 'not-a-token'), { env, timeoutMs: 20_000 })).stderr).toMatch(/token: is not a meshrun join token/);
-    for (const n of ['beta', 'gamma', 'delta', 'eps']) expect(existsSync(join(dir, `${n}-state`, 'nats.creds')), n).toBe(false);
+    expect((await runCli(agentArgs('eps', 'not-a-token'), { env, timeoutMs: 20_000 })).stderr).toMatch(/--join: is not a meshrun join token/);
+    // a token whose CA pin is not the coordinator's: the node refuses to send it there at all
+    const pinned = (await runCli(['node', 'token', 'create'], { env })).stdout.trim().split('.');
+    const wrongPin = [...pinned.slice(0, 3), 'B'.repeat(43)].join('.');
+    expect((await runCli(agentArgs('zeta', wrongPin), { env, timeoutMs: 20_000 })).stderr).toMatch(/not vouched for by the CA this join token names: refusing to send the token/);
+    expect(coordinator.log()).not.toMatch(/"node":"zeta"/);
+    for (const n of ['beta', 'gamma', 'delta', 'eps', 'zeta']) expect(existsSync(join(dir, `${n}-state`, 'nats.creds')), n).toBe(false);
     expect((await runCli(['nodes'], { env })).stdout).not.toMatch(/beta|gamma|delta/);
   });
 });

@@ -1,18 +1,20 @@
 // The NATS half of the trust root against a real nats-server started with the generated
 // configuration: no anonymous connection, the coordinator's credential may do everything,
-// a node's credential only what its own work needs (the server refuses the rest), and a
+// a node's credential only what its own work needs (the server refuses the rest: another
+// node's name on a log chunk or blob request, anyone's output, the JetStream API), and a
 // revoked credential is disconnected and cannot come back.
 import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { connect, credsAuthenticator, type NatsConnection } from '@nats-io/transport-node';
-import { jetstreamManager } from '@nats-io/jetstream';
+import { jetstream, jetstreamManager } from '@nats-io/jetstream';
+import { Objm } from '@nats-io/obj';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { accountUpdateSubject, createNatsTrust, issueSystemUser, issueUser, natsServerConfig, revokeUser, type NatsTrust } from '../lib/trust/nats-jwt.js';
 import { freePort } from '../lib/free-port.js';
 import { nodeInboxPrefix, nodePermissions } from '../proto/permissions.js';
-import { Subjects } from '../proto/subjects.js';
+import { Buckets, Subjects } from '../proto/subjects.js';
 import { requireTools } from './fleet/netns.js';
 import { waitFor } from './harness/processes.js';
 
@@ -98,6 +100,43 @@ describe.skipIf(!cap.ok)(`NATS trust root (${cap.reason})`, () => {
     expect(await refused(alpha, () => alpha.subscribe('$KV.mr_jobs.>'))).toMatch(/permission/i);
     expect(await refused(alpha, () => alpha.subscribe('_INBOX.>'))).toMatch(/permission/i);
     expect(commands).not.toContain(Subjects.heartbeat('beta'));
+  });
+
+  it('a node credential publishes log chunks and blob requests only under its own name, and reaches neither JetStream nor anyone\'s output', async () => {
+    const trust = await createNatsTrust();
+    await startServer(trust);
+    const coord = await as((await issueUser(trust, 'coordinator', 'all')).creds);
+    const jsm = await jetstreamManager(coord);
+    await jsm.streams.add({ name: 'MR_LOGS', subjects: [Subjects.outputWildcard] });
+    const blobRequests: string[] = [];
+    coord.subscribe(Subjects.blobWildcard, { callback: (_e, m) => void blobRequests.push(m.subject) });
+    await coord.flush();
+    const t = { job: 'j1', stage: 'build', attempt: 1 };
+
+    const alpha = await as((await issueUser(trust, 'node-alpha', nodePermissions('alpha'))).creds, { inboxPrefix: nodeInboxPrefix('alpha') });
+    // under its own name: log chunks, playbook events and blob requests go through
+    expect(await refused(alpha, () => alpha.publish(Subjects.log(t, 'alpha'), 'mine'))).toBeUndefined();
+    expect(await refused(alpha, () => alpha.publish(Subjects.playbookEvents(t, 'alpha'), '{}'))).toBeUndefined();
+    expect(await refused(alpha, () => alpha.publish(Subjects.blobGet('alpha'), '{}'))).toBeUndefined();
+    expect(await refused(alpha, () => alpha.publish(Subjects.blobPut('alpha'), '{}'))).toBeUndefined();
+    await waitFor('the coordinator got alpha\'s blob requests', () => blobRequests.length === 2, 5000);
+    // under another node's name, or without one: refused by the server
+    expect(await refused(alpha, () => alpha.publish(Subjects.log(t, 'beta'), 'forged'))).toMatch(/permission/i);
+    expect(await refused(alpha, () => alpha.publish(Subjects.playbookEvents(t, 'beta'), '{}'))).toMatch(/permission/i);
+    expect(await refused(alpha, () => alpha.publish('mr.out.j1.build.1.log', 'old shape'))).toMatch(/permission/i);
+    expect(await refused(alpha, () => alpha.publish(Subjects.blobGet('beta'), '{}'))).toMatch(/permission/i);
+    expect(await refused(alpha, () => alpha.publish(Subjects.blobPut('beta'), '{}'))).toMatch(/permission/i);
+    await waitFor('MR_LOGS holds alpha\'s chunks only', async () => (await jsm.streams.info('MR_LOGS')).state.messages === 2, 5000);
+    expect(blobRequests).toEqual([Subjects.blobGet('alpha'), Subjects.blobPut('alpha')]);
+    // nobody's output, and no JetStream API: no stream, no object store, no workspace
+    expect(await refused(alpha, () => alpha.subscribe(Subjects.outputWildcard))).toMatch(/permission/i);
+    expect(await refused(alpha, () => alpha.subscribe(Subjects.jobOutput('j1')))).toMatch(/permission/i);
+    expect(await refused(alpha, () => alpha.subscribe(Subjects.nodeOutput('alpha')))).toMatch(/permission/i);
+    expect(await refused(alpha, () => alpha.publish('$JS.API.INFO', ''))).toMatch(/permission/i);
+    expect(await refused(alpha, () => alpha.publish('$JS.API.STREAM.MSG.GET.OBJ_mr_blobs', '{"seq":1}'))).toMatch(/permission/i);
+    expect(await refused(alpha, () => alpha.subscribe('$O.mr_blobs.>'))).toMatch(/permission/i);
+    await expect(jetstreamManager(alpha, { timeout: 2000 })).rejects.toThrow();
+    await expect(new Objm(jetstream(alpha, { timeout: 2000 })).open(Buckets.blobs)).rejects.toThrow();
   });
 
   it('a revoked node credential is disconnected by the server and cannot reconnect', async () => {

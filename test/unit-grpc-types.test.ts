@@ -13,6 +13,9 @@ import {
   blobChunkSchema,
   jobRefSchema,
   joinRequestSchema,
+  addUserRequestSchema,
+  userRefSchema,
+  auditRequestSchema,
   joinTokenRequestSchema,
   listJobsRequestSchema,
   logsRequestSchema,
@@ -89,6 +92,9 @@ describe('gRPC types from proto/meshrun.proto', () => {
       [meshLeaveRequestSchema, 'MeshLeaveRequest'],
       [joinTokenRequestSchema, 'JoinTokenRequest'],
       [joinRequestSchema, 'JoinRequest'],
+      [addUserRequestSchema, 'AddUserRequest'],
+      [userRefSchema, 'UserRef'],
+      [auditRequestSchema, 'AuditRequest'],
     ];
     for (const [schema, msg] of pairs) expect(Object.keys(schema.shape).sort(), msg).toEqual(fields(msg));
   });

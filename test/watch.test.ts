@@ -178,7 +178,7 @@ describe.skipIf(!tmuxTools.ok)('watch on a terminal (tmux)', () => {
     }, 10_000, 100);
 
   beforeAll(() => {
-    command = `MESHRUN_COORDINATOR='${fleet.coordinatorAddress}' '${process.execPath}' '${BIN}' watch --job ${LAB} --interval 300ms; echo "watch-exit=$?"`;
+    command = `MESHRUN_CONFIG='${fleet.trust.paths.adminConfig}' MESHRUN_COORDINATOR='${fleet.coordinatorAddress}' '${process.execPath}' '${BIN}' watch --job ${LAB} --interval 300ms; echo "watch-exit=$?"`;
     tmux('new-session', '-d', '-s', session, '-x', '120', '-y', '40', 'bash --norc --noprofile');
     type(`PS1='watch-test$ '; clear; echo shell-before-watch`);
   });

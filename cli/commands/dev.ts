@@ -9,6 +9,8 @@ import { join } from 'node:path';
 import { NATS_INSTALL_HINT, NatsServer, natsServerAvailable } from '../../lib/nats-server.js';
 import { freePort } from '../../lib/free-port.js';
 import { MeshrunClient } from '../client.js';
+import { resolveClientTarget } from '../client-config.js';
+import { makeLocalTrust } from '../../lib/trust/local-trust.js';
 import { ExitCode, ExitError } from '../exit.js';
 import { selfCommand } from '../self.js';
 import { followJob } from './logs.js';
@@ -51,18 +53,25 @@ export async function dev(o: DevOptions): Promise<number> {
     if (!o.keep) rmSync(dir, { recursive: true, force: true });
   };
   try {
-    nats = await NatsServer.start({ dir: join(dir, 'nats') });
+    // the secured setup users run: a throwaway trust root, TLS everywhere, agents enrolled with join tokens
     const port = await freePort(o.port ? Number(o.port) : 7433);
     const address = `127.0.0.1:${port}`;
+    const trust = await makeLocalTrust(join(dir, 'trust'), { natsPort: await freePort(), coordinatorPort: port });
+    const p = trust.paths;
+    nats = await NatsServer.start({ dir: join(dir, 'nats'), config: p.natsConfig });
     const [node, bin] = selfCommand();
-    const daemon = (name: string, args: string[]): void => {
+    const daemon = (name: string, args: string[], env: Record<string, string> = {}): void => {
       const out = openSync(join(dir, `${name}.log`), 'a');
-      children.push(spawn(node, [bin, ...args], { stdio: ['ignore', out, out], env: { ...process.env, MESHRUN_LOG_LEVEL: 'info' } }));
+      children.push(spawn(node, [bin, ...args], { stdio: ['ignore', out, out], env: { ...process.env, MESHRUN_LOG_LEVEL: 'info', ...env } }));
     };
-    daemon('coordinator', ['coordinator', '--nats', nats.url, '--listen', address, '--state-dir', join(dir, 'coordinator')]);
-    daemon('alpha', ['agent', '--nats', nats.url, '--node', 'alpha', '--labels', 'role=bastion', '--state-dir', join(dir, 'alpha')]);
-    daemon('beta', ['agent', '--nats', nats.url, '--node', 'beta', '--labels', 'role=worker', '--state-dir', join(dir, 'beta')]);
-    const client = new MeshrunClient(address);
+    daemon('coordinator', ['coordinator', '--nats', nats.url, '--nats-creds', p.coordinatorCreds, '--nats-ca', p.caCert, '--trust-dir', p.dir, '--listen', address, '--state-dir', join(dir, 'coordinator')]);
+    const client = new MeshrunClient(resolveClientTarget({ coordinator: address }, { MESHRUN_CONFIG: p.adminConfig }));
+    await waitForFleet(client, []);
+    for (const [name, role] of [['alpha', 'bastion'], ['beta', 'worker']] as const) {
+      const { token } = await client.createJoinToken({ role }, 10 * 60_000, 1);
+      // the token goes by environment, never argv (ps shows argv to every user)
+      daemon(name, ['agent', '--nats', nats.url, '--coordinator', address, '--node', name, '--state-dir', join(dir, name)], { MESHRUN_JOIN_TOKEN: token });
+    }
     await waitForFleet(client, ['alpha', 'beta']);
     writeFileSync(join(dir, 'hello-fleet.yaml'), SAMPLE_JOB);
     // say exactly what to type: `meshrun` when it is on PATH, else this installation's script
@@ -70,11 +79,12 @@ export async function dev(o: DevOptions): Promise<number> {
     const me = onPath ? 'meshrun' : `node ${bin}`;
     process.stderr.write(
       [
-        `meshrun dev fleet is up: nats ${nats.url}, coordinator ${address}, agents alpha (role=bastion) and beta (role=worker)`,
-        `files and daemon logs: ${dir}`,
+        `meshrun dev fleet is up, secured: nats ${nats.url} (TLS, per-node credentials), coordinator ${address} (TLS, users), agents alpha (role=bastion) and beta (role=worker) enrolled with join tokens`,
+        `files, the throwaway trust root and daemon logs: ${dir}`,
         '',
-        'in another terminal, try:',
-        `  export MESHRUN_COORDINATOR=${address}`,
+        'in another terminal, as the fleet\'s admin, try:',
+        `  export MESHRUN_CONFIG=${p.adminConfig}`,
+        `  ${me} whoami`,
         `  ${me} nodes`,
         `  ${me} submit --on alpha --follow -- uname -a`,
         `  ${me} submit --follow ${join(dir, 'hello-fleet.yaml')}`,

@@ -10,7 +10,9 @@ import type { AgentOptions } from '../../agent/index.js';
 import { parseDuration } from '../../proto/duration.js';
 import { parseLabelList } from '../../proto/names.js';
 import { writeFileAtomic } from '../../lib/write-file-atomic.js';
-import type { MeshrunClient } from '../client.js';
+import { MeshrunClient } from '../client.js';
+import { joinTokenSchema, type JoinMsg } from '../../proto/grpc.js';
+import { fetchPinnedCa } from '../../lib/trust/pin.js';
 import { ExitCode, ExitError } from '../exit.js';
 
 export interface TokenCreateOptions {
@@ -47,7 +49,7 @@ export function enrolledPaths(stateDir: string): { creds: string; ca: string; to
  * Exchanges `token` for this node's credential unless it already has one, and points the
  * agent's bus connection at it. The token's labels apply when none were given.
  */
-export async function enrollAgent(opts: AgentOptions, token: string, client: MeshrunClient, labelsGiven: boolean): Promise<AgentOptions> {
+export async function enrollAgent(opts: AgentOptions, token: string, coordinator: string, labelsGiven: boolean): Promise<AgentOptions> {
   const p = enrolledPaths(opts.stateDir);
   // the id of the token the credential came from: the same --join on every start (a unit file)
   // enrolls once; a new token enrolls again (after `node remove` revoked the old credential)
@@ -55,9 +57,18 @@ export async function enrollAgent(opts: AgentOptions, token: string, client: Mes
   const joinedWith = existsSync(p.token) ? readFileSync(p.token, 'utf8').trim() : '';
   if (!existsSync(p.creds) || joinedWith !== tokenId) {
     mkdirSync(opts.stateDir, { recursive: true, mode: 0o700 });
+    const parsed = joinTokenSchema.safeParse(token);
+    if (!parsed.success) throw new ExitError(ExitCode.Usage, `--join: ${parsed.error.issues[0]!.message}`);
     const kp = createUser();
-    await client.ready();
-    const r = await client.join(token, opts.node, kp.getPublicKey());
+    const ca = await fetchPinnedCa(coordinator, token.split('.')[3]!);
+    const client = new MeshrunClient({ address: coordinator, tls: { ca: Buffer.from(ca) }, source: 'the CA the join token names' });
+    let r: JoinMsg;
+    try {
+      await client.ready();
+      r = await client.join(token, opts.node, kp.getPublicKey());
+    } finally {
+      client.close();
+    }
     writeFileAtomic(p.creds, new TextDecoder().decode(fmtCreds(r.jwt, kp)), 0o600);
     writeFileAtomic(p.ca, r.caPem, 0o644);
     writeFileAtomic(p.token, `${tokenId}\n`, 0o600);

@@ -17,6 +17,13 @@ export interface TrustRootPaths {
   coordinatorCreds: string;
   /** The coordinator's system-account credential: pushes revocations to the servers. */
   coordinatorSystemCreds: string;
+  /** The coordinator's gRPC server certificate and key (TLS for clients). */
+  grpcCert: string;
+  grpcKey: string;
+  /** Users meshrun init issued (public certificates), registered by the coordinator's first start. */
+  usersBootstrap: string;
+  /** The first admin's client config (its key inside, 0600): `export MESHRUN_CONFIG=<this>`. */
+  adminConfig: string;
 }
 
 export function trustRootPaths(dir: string): TrustRootPaths {
@@ -32,5 +39,9 @@ export function trustRootPaths(dir: string): TrustRootPaths {
     natsResolver: join(dir, 'nats', 'accounts'),
     coordinatorCreds: join(dir, 'coordinator', 'coordinator.creds'),
     coordinatorSystemCreds: join(dir, 'coordinator', 'system.creds'),
+    grpcCert: join(dir, 'coordinator', 'grpc.pem'),
+    grpcKey: join(dir, 'coordinator', 'grpc-key.pem'),
+    usersBootstrap: join(dir, 'users', 'bootstrap.json'),
+    adminConfig: join(dir, 'users', 'admin.yaml'),
   };
 }

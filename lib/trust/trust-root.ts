@@ -8,7 +8,8 @@ import { z } from 'zod';
 import { ErrorCode, MeshrunError } from '../errors.js';
 import { writeFileAtomic } from '../write-file-atomic.js';
 import { createNatsTrust, issueSystemUser, issueUser, natsServerConfig, type NatsTrust } from './nats-jwt.js';
-import { createCa, issueCert, writePrivateKey } from './x509.js';
+import { createCa, issueCert, writePrivateKey, type CertAndKey } from './x509.js';
+import { writeClientConfig } from './client-config.js';
 import { trustRootPaths, type TrustRootPaths } from './paths.js';
 
 export { trustRootPaths, type TrustRootPaths };
@@ -19,6 +20,10 @@ export interface InitOptions {
   /** Address nats-server listens on. @default '127.0.0.1' */
   natsListen: string;
   natsPort: number;
+  /** Names and addresses clients reach the coordinator's gRPC port by (its certificate's subjectAltNames). */
+  coordinatorHosts: string[];
+  /** The coordinator's gRPC port, for the admin's client config. */
+  coordinatorPort: number;
   /** Replace an existing trust root (every credential issued from it stops working). */
   force: boolean;
   /** @default 3650 */
@@ -40,7 +45,8 @@ export async function initTrustRoot(dir: string, o: InitOptions): Promise<TrustR
     throw new MeshrunError(ErrorCode.Conflict, `${p.trust} exists: this machine already has a trust root (--force replaces it, and every credential issued from it stops working)`);
   }
   if (o.natsHosts.length === 0) throw new MeshrunError(ErrorCode.Usage, 'at least one --nats-host is needed (the name or address agents reach nats-server by)');
-  for (const d of [dir, join(dir, 'nats'), join(dir, 'coordinator'), p.natsStore, p.natsResolver]) mkdirSync(d, { recursive: true, mode: 0o700 });
+  if (o.coordinatorHosts.length === 0) throw new MeshrunError(ErrorCode.Usage, 'at least one --coordinator-host is needed (the name or address clients reach the coordinator by)');
+  for (const d of [dir, join(dir, 'nats'), join(dir, 'coordinator'), join(dir, 'users'), p.natsStore, p.natsResolver]) mkdirSync(d, { recursive: true, mode: 0o700 });
 
   const trust = await createNatsTrust();
   writeFileAtomic(p.trust, JSON.stringify(trust, null, 2) + '\n', 0o600);
@@ -48,11 +54,27 @@ export async function initTrustRoot(dir: string, o: InitOptions): Promise<TrustR
   const ca = await createCa({ name: 'meshrun fleet CA', validDays: o.caValidDays ?? 3650 });
   writeFileAtomic(p.caCert, ca.certPem, 0o644);
   writePrivateKey(p.caKey, ca.keyPem);
-  const ips = o.natsHosts.filter(isIpLiteral);
-  const dnsNames = o.natsHosts.filter((h) => !isIpLiteral(h));
-  const server = await issueCert(ca, { commonName: o.natsHosts[0]!, dnsNames, ips, usage: 'server', validDays: o.certValidDays ?? 825 });
+  const serverCert = (hosts: string[]): Promise<CertAndKey> =>
+    issueCert(ca, { commonName: hosts[0]!, dnsNames: hosts.filter((h) => !isIpLiteral(h)), ips: hosts.filter(isIpLiteral), usage: 'server', validDays: o.certValidDays ?? 825 });
+  const server = await serverCert(o.natsHosts);
   writeFileAtomic(p.natsCert, server.certPem, 0o644);
   writePrivateKey(p.natsKey, server.keyPem);
+  const grpc = await serverCert(o.coordinatorHosts);
+  // the chain includes the CA: a joining node finds it there and checks it against its token's pin
+  writeFileAtomic(p.grpcCert, grpc.certPem + ca.certPem, 0o644);
+  writePrivateKey(p.grpcKey, grpc.keyPem);
+
+  // the first admin: its key is made here, its certificate registered by the coordinator's first start
+  const admin = await issueCert(ca, { commonName: 'admin', usage: 'client', validDays: o.certValidDays ?? 825 });
+  writeFileAtomic(p.usersBootstrap, JSON.stringify([{ name: 'admin', role: 'admin', certPem: admin.certPem }], null, 2) + '\n', 0o600);
+  const host = o.coordinatorHosts[0]!;
+  writeClientConfig(p.adminConfig, 'admin', {
+    coordinator: `${host.includes(':') ? `[${host}]` : host}:${o.coordinatorPort}`,
+    user: 'admin',
+    ca: ca.certPem,
+    cert: admin.certPem,
+    key: admin.keyPem,
+  });
 
   writeFileAtomic(
     p.natsConfig,

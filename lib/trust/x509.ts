@@ -1,6 +1,6 @@
 // The TLS half of the fleet's trust root: a self-signed CA and the leaf certificates it
 // signs for nats-server, coordinators and agents. All cryptography is @peculiar/x509 over WebCrypto.
-import { createPublicKey } from 'node:crypto';
+import { createPublicKey, X509Certificate } from 'node:crypto';
 import { chmodSync } from 'node:fs';
 import { isIP } from 'node:net';
 // @peculiar/x509 resolves its algorithms through tsyringe, which needs Reflect metadata
@@ -32,6 +32,8 @@ export interface IssueCertOptions {
   ips?: string[];
   usage: CertUsage;
   validDays: number;
+  /** Sign this public key (SPKI PEM, ECDSA P-256) made elsewhere; the result then has no key. */
+  publicKeyPem?: string;
 }
 
 const KEY_ALGORITHM: EcKeyGenParams = { name: 'ECDSA', namedCurve: 'P-256' };
@@ -79,7 +81,9 @@ export async function issueCert(ca: CertAndKey, opts: IssueCertOptions): Promise
   const crypto = webCrypto();
   const caCert = parseCaCert(ca.certPem);
   const caKey = await importCaKey(ca, caCert);
-  const keys = await crypto.subtle.generateKey(KEY_ALGORITHM, true, ['sign', 'verify']);
+  const keys: { publicKey: CryptoKey; privateKey?: CryptoKey } = opts.publicKeyPem
+    ? { publicKey: await importPublicKey(opts.publicKeyPem) }
+    : await crypto.subtle.generateKey(KEY_ALGORITHM, true, ['sign', 'verify']);
 
   const extensions: x509.Extension[] = [
     new x509.BasicConstraintsExtension(false, undefined, true),
@@ -103,7 +107,21 @@ export async function issueCert(ca: CertAndKey, opts: IssueCertOptions): Promise
     },
     crypto,
   );
-  return { certPem: cert.toString('pem') + '\n', keyPem: await privateKeyPem(keys.privateKey) };
+  return { certPem: cert.toString('pem') + '\n', keyPem: keys.privateKey ? await privateKeyPem(keys.privateKey) : '' };
+}
+
+/** A public key to sign: SPKI PEM of an ECDSA P-256 key (what `meshrun user add` makes). */
+async function importPublicKey(pem: string): Promise<CryptoKey> {
+  try {
+    return await webCrypto().subtle.importKey('spki', x509.PemConverter.decodeFirst(pem), KEY_ALGORITHM, true, ['verify']);
+  } catch (err) {
+    throw new InvalidInputError('public key is not an ECDSA P-256 key in SPKI PEM', { cause: err });
+  }
+}
+
+/** A certificate's SHA-256 fingerprint as TLS peers report it (`AB:CD:...`). */
+export function certFingerprint(pem: string): string {
+  return new X509Certificate(pem).fingerprint256;
 }
 
 /** Writes a private key (or anything secret) atomically with mode 0600. */

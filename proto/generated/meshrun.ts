@@ -1,12 +1,18 @@
 import type * as grpc from '@grpc/grpc-js';
 import type { MessageTypeDefinition } from '@grpc/proto-loader';
 
+import type { AddUserReply as _meshrun_v1_AddUserReply, AddUserReply__Output as _meshrun_v1_AddUserReply__Output } from './meshrun/v1/AddUserReply.js';
+import type { AddUserRequest as _meshrun_v1_AddUserRequest, AddUserRequest__Output as _meshrun_v1_AddUserRequest__Output } from './meshrun/v1/AddUserRequest.js';
 import type { ArtifactChunk as _meshrun_v1_ArtifactChunk, ArtifactChunk__Output as _meshrun_v1_ArtifactChunk__Output } from './meshrun/v1/ArtifactChunk.js';
 import type { Attempt as _meshrun_v1_Attempt, Attempt__Output as _meshrun_v1_Attempt__Output } from './meshrun/v1/Attempt.js';
+import type { AuditEntry as _meshrun_v1_AuditEntry, AuditEntry__Output as _meshrun_v1_AuditEntry__Output } from './meshrun/v1/AuditEntry.js';
+import type { AuditList as _meshrun_v1_AuditList, AuditList__Output as _meshrun_v1_AuditList__Output } from './meshrun/v1/AuditList.js';
+import type { AuditRequest as _meshrun_v1_AuditRequest, AuditRequest__Output as _meshrun_v1_AuditRequest__Output } from './meshrun/v1/AuditRequest.js';
 import type { BlobChunk as _meshrun_v1_BlobChunk, BlobChunk__Output as _meshrun_v1_BlobChunk__Output } from './meshrun/v1/BlobChunk.js';
 import type { BlobRef as _meshrun_v1_BlobRef, BlobRef__Output as _meshrun_v1_BlobRef__Output } from './meshrun/v1/BlobRef.js';
 import type { Failure as _meshrun_v1_Failure, Failure__Output as _meshrun_v1_Failure__Output } from './meshrun/v1/Failure.js';
 import type { Handoff as _meshrun_v1_Handoff, Handoff__Output as _meshrun_v1_Handoff__Output } from './meshrun/v1/Handoff.js';
+import type { Identity as _meshrun_v1_Identity, Identity__Output as _meshrun_v1_Identity__Output } from './meshrun/v1/Identity.js';
 import type { Job as _meshrun_v1_Job, Job__Output as _meshrun_v1_Job__Output } from './meshrun/v1/Job.js';
 import type { JobList as _meshrun_v1_JobList, JobList__Output as _meshrun_v1_JobList__Output } from './meshrun/v1/JobList.js';
 import type { JobRef as _meshrun_v1_JobRef, JobRef__Output as _meshrun_v1_JobRef__Output } from './meshrun/v1/JobRef.js';
@@ -16,6 +22,7 @@ import type { JoinTokenReply as _meshrun_v1_JoinTokenReply, JoinTokenReply__Outp
 import type { JoinTokenRequest as _meshrun_v1_JoinTokenRequest, JoinTokenRequest__Output as _meshrun_v1_JoinTokenRequest__Output } from './meshrun/v1/JoinTokenRequest.js';
 import type { ListJobsRequest as _meshrun_v1_ListJobsRequest, ListJobsRequest__Output as _meshrun_v1_ListJobsRequest__Output } from './meshrun/v1/ListJobsRequest.js';
 import type { ListNodesRequest as _meshrun_v1_ListNodesRequest, ListNodesRequest__Output as _meshrun_v1_ListNodesRequest__Output } from './meshrun/v1/ListNodesRequest.js';
+import type { ListUsersRequest as _meshrun_v1_ListUsersRequest, ListUsersRequest__Output as _meshrun_v1_ListUsersRequest__Output } from './meshrun/v1/ListUsersRequest.js';
 import type { LogData as _meshrun_v1_LogData, LogData__Output as _meshrun_v1_LogData__Output } from './meshrun/v1/LogData.js';
 import type { LogEvent as _meshrun_v1_LogEvent, LogEvent__Output as _meshrun_v1_LogEvent__Output } from './meshrun/v1/LogEvent.js';
 import type { LogsRequest as _meshrun_v1_LogsRequest, LogsRequest__Output as _meshrun_v1_LogsRequest__Output } from './meshrun/v1/LogsRequest.js';
@@ -35,10 +42,15 @@ import type { NodeList as _meshrun_v1_NodeList, NodeList__Output as _meshrun_v1_
 import type { NodeRef as _meshrun_v1_NodeRef, NodeRef__Output as _meshrun_v1_NodeRef__Output } from './meshrun/v1/NodeRef.js';
 import type { NodeRemoveReply as _meshrun_v1_NodeRemoveReply, NodeRemoveReply__Output as _meshrun_v1_NodeRemoveReply__Output } from './meshrun/v1/NodeRemoveReply.js';
 import type { PlaybookEvent as _meshrun_v1_PlaybookEvent, PlaybookEvent__Output as _meshrun_v1_PlaybookEvent__Output } from './meshrun/v1/PlaybookEvent.js';
+import type { RemoveUserReply as _meshrun_v1_RemoveUserReply, RemoveUserReply__Output as _meshrun_v1_RemoveUserReply__Output } from './meshrun/v1/RemoveUserReply.js';
 import type { Stage as _meshrun_v1_Stage, Stage__Output as _meshrun_v1_Stage__Output } from './meshrun/v1/Stage.js';
 import type { StageHeader as _meshrun_v1_StageHeader, StageHeader__Output as _meshrun_v1_StageHeader__Output } from './meshrun/v1/StageHeader.js';
 import type { SubmitReply as _meshrun_v1_SubmitReply, SubmitReply__Output as _meshrun_v1_SubmitReply__Output } from './meshrun/v1/SubmitReply.js';
 import type { SubmitRequest as _meshrun_v1_SubmitRequest, SubmitRequest__Output as _meshrun_v1_SubmitRequest__Output } from './meshrun/v1/SubmitRequest.js';
+import type { User as _meshrun_v1_User, User__Output as _meshrun_v1_User__Output } from './meshrun/v1/User.js';
+import type { UserList as _meshrun_v1_UserList, UserList__Output as _meshrun_v1_UserList__Output } from './meshrun/v1/UserList.js';
+import type { UserRef as _meshrun_v1_UserRef, UserRef__Output as _meshrun_v1_UserRef__Output } from './meshrun/v1/UserRef.js';
+import type { WhoAmIRequest as _meshrun_v1_WhoAmIRequest, WhoAmIRequest__Output as _meshrun_v1_WhoAmIRequest__Output } from './meshrun/v1/WhoAmIRequest.js';
 
 type SubtypeConstructor<Constructor extends new (...args: any) => any, Subtype> = {
   new(...args: ConstructorParameters<Constructor>): Subtype;
@@ -47,12 +59,18 @@ type SubtypeConstructor<Constructor extends new (...args: any) => any, Subtype> 
 export interface ProtoGrpcType {
   meshrun: {
     v1: {
+      AddUserReply: MessageTypeDefinition<_meshrun_v1_AddUserReply, _meshrun_v1_AddUserReply__Output>
+      AddUserRequest: MessageTypeDefinition<_meshrun_v1_AddUserRequest, _meshrun_v1_AddUserRequest__Output>
       ArtifactChunk: MessageTypeDefinition<_meshrun_v1_ArtifactChunk, _meshrun_v1_ArtifactChunk__Output>
       Attempt: MessageTypeDefinition<_meshrun_v1_Attempt, _meshrun_v1_Attempt__Output>
+      AuditEntry: MessageTypeDefinition<_meshrun_v1_AuditEntry, _meshrun_v1_AuditEntry__Output>
+      AuditList: MessageTypeDefinition<_meshrun_v1_AuditList, _meshrun_v1_AuditList__Output>
+      AuditRequest: MessageTypeDefinition<_meshrun_v1_AuditRequest, _meshrun_v1_AuditRequest__Output>
       BlobChunk: MessageTypeDefinition<_meshrun_v1_BlobChunk, _meshrun_v1_BlobChunk__Output>
       BlobRef: MessageTypeDefinition<_meshrun_v1_BlobRef, _meshrun_v1_BlobRef__Output>
       Failure: MessageTypeDefinition<_meshrun_v1_Failure, _meshrun_v1_Failure__Output>
       Handoff: MessageTypeDefinition<_meshrun_v1_Handoff, _meshrun_v1_Handoff__Output>
+      Identity: MessageTypeDefinition<_meshrun_v1_Identity, _meshrun_v1_Identity__Output>
       Job: MessageTypeDefinition<_meshrun_v1_Job, _meshrun_v1_Job__Output>
       JobList: MessageTypeDefinition<_meshrun_v1_JobList, _meshrun_v1_JobList__Output>
       JobRef: MessageTypeDefinition<_meshrun_v1_JobRef, _meshrun_v1_JobRef__Output>
@@ -62,6 +80,7 @@ export interface ProtoGrpcType {
       JoinTokenRequest: MessageTypeDefinition<_meshrun_v1_JoinTokenRequest, _meshrun_v1_JoinTokenRequest__Output>
       ListJobsRequest: MessageTypeDefinition<_meshrun_v1_ListJobsRequest, _meshrun_v1_ListJobsRequest__Output>
       ListNodesRequest: MessageTypeDefinition<_meshrun_v1_ListNodesRequest, _meshrun_v1_ListNodesRequest__Output>
+      ListUsersRequest: MessageTypeDefinition<_meshrun_v1_ListUsersRequest, _meshrun_v1_ListUsersRequest__Output>
       LogData: MessageTypeDefinition<_meshrun_v1_LogData, _meshrun_v1_LogData__Output>
       LogEvent: MessageTypeDefinition<_meshrun_v1_LogEvent, _meshrun_v1_LogEvent__Output>
       LogsRequest: MessageTypeDefinition<_meshrun_v1_LogsRequest, _meshrun_v1_LogsRequest__Output>
@@ -81,10 +100,15 @@ export interface ProtoGrpcType {
       NodeRef: MessageTypeDefinition<_meshrun_v1_NodeRef, _meshrun_v1_NodeRef__Output>
       NodeRemoveReply: MessageTypeDefinition<_meshrun_v1_NodeRemoveReply, _meshrun_v1_NodeRemoveReply__Output>
       PlaybookEvent: MessageTypeDefinition<_meshrun_v1_PlaybookEvent, _meshrun_v1_PlaybookEvent__Output>
+      RemoveUserReply: MessageTypeDefinition<_meshrun_v1_RemoveUserReply, _meshrun_v1_RemoveUserReply__Output>
       Stage: MessageTypeDefinition<_meshrun_v1_Stage, _meshrun_v1_Stage__Output>
       StageHeader: MessageTypeDefinition<_meshrun_v1_StageHeader, _meshrun_v1_StageHeader__Output>
       SubmitReply: MessageTypeDefinition<_meshrun_v1_SubmitReply, _meshrun_v1_SubmitReply__Output>
       SubmitRequest: MessageTypeDefinition<_meshrun_v1_SubmitRequest, _meshrun_v1_SubmitRequest__Output>
+      User: MessageTypeDefinition<_meshrun_v1_User, _meshrun_v1_User__Output>
+      UserList: MessageTypeDefinition<_meshrun_v1_UserList, _meshrun_v1_UserList__Output>
+      UserRef: MessageTypeDefinition<_meshrun_v1_UserRef, _meshrun_v1_UserRef__Output>
+      WhoAmIRequest: MessageTypeDefinition<_meshrun_v1_WhoAmIRequest, _meshrun_v1_WhoAmIRequest__Output>
     }
   }
 }

@@ -2,12 +2,16 @@
 // coordinator on the first one (gRPC on its underlay address, so other machines can be clients),
 // a real agent with its own WireGuard interface on each node machine, and teardown that runs
 // even when a test fails. Interface names carry a random tag: wireguard-go sockets are machine-wide.
+// The fleet runs secured as users run it (like test/harness/processes.ts `Fleet`): a trust root,
+// nats-server on its TLS/accounts config, a node credential per agent, the CLI as the admin.
 import { randomBytes } from 'node:crypto';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { NatsServer } from '../../lib/nats-server.js';
 import { killRunsUnder } from '../../lib/run-reaper.js';
+import { issueNodeCreds, makeLocalTrust, type LocalTrust } from '../../lib/trust/local-trust.js';
+import { issueCert, writePrivateKey } from '../../lib/trust/x509.js';
 import { Daemon, runCli, waitFor, type CliResult } from '../harness/processes.js';
 import { createFleet, type Fleet as NetFleet, type Machine } from './netns.js';
 
@@ -68,9 +72,12 @@ export class MeshFleet {
   readonly agents = new Map<string, Daemon>();
   readonly machineOf = new Map<string, Machine>();
   net!: NetFleet;
+  trust!: LocalTrust;
   nats: NatsServer | undefined;
   coordinator: Daemon | undefined;
   private coordinatorArgs: string[] = [];
+  /** The address nats-server listens on (and its certificate names): the bus machine's underlay IP, or another given to startNats. */
+  private natsHost = '';
 
   private constructor(readonly opts: MeshFleetOptions) {}
 
@@ -78,11 +85,13 @@ export class MeshFleet {
     const f = new MeshFleet(opts);
     try {
       f.net = await createFleet({ prefix: opts.prefix, count: 1 + opts.nodes + (opts.spare ?? 0) });
+      const busIp = f.bus.underlayIp;
+      f.trust = await makeLocalTrust(join(f.dir, 'trust'), { natsHost: busIp, natsPort: NATS_PORT, coordinatorPort: GRPC_PORT, coordinatorHosts: [busIp] });
       await f.startNats();
       f.coordinatorArgs = ['--mesh-cidr', opts.cidr ?? '10.99.0.0/24', '--mesh-keepalive', opts.keepalive ?? '1s'];
       await f.startCoordinator();
-      if (opts.hub) f.startAgent('hub', f.bus);
-      for (let i = 1; i <= opts.nodes; i++) f.startAgent(`n${i}`, f.net.machines[i]!);
+      if (opts.hub) await f.startAgent('hub', f.bus);
+      for (let i = 1; i <= opts.nodes; i++) await f.startAgent(`n${i}`, f.net.machines[i]!);
     } catch (err) {
       await f.destroy();
       throw err;
@@ -99,23 +108,68 @@ export class MeshFleet {
     return this.net.machines.slice(1 + this.opts.nodes);
   }
 
+  /** Where the bus is now: TLS on the address nats-server listens on. */
   get natsUrl(): string {
-    return `nats://${this.bus.underlayIp}:${NATS_PORT}`;
+    return `tls://${this.natsHost || this.bus.underlayIp}:${NATS_PORT}`;
   }
 
   get coordinatorAddress(): string {
     return `${this.bus.underlayIp}:${GRPC_PORT}`;
   }
 
-  /** NATS on every address of the bus machine (underlay, and its mesh address once it has one). */
-  async startNats(host = '0.0.0.0'): Promise<void> {
-    this.nats = await NatsServer.start({ dir: join(this.dir, 'nats'), port: NATS_PORT, host, keepStore: true, wrap: inNs(this.bus) });
+  /**
+   * (Re)starts nats-server on the bus machine, on the trust root's config: it listens on the
+   * underlay address. Given another `host` (e.g. the bus machine's mesh address) it listens
+   * there and nowhere else, with a server certificate for that address from the fleet CA, as an
+   * operator moving the bus would issue one. The JetStream store is kept across restarts.
+   */
+  async startNats(host = this.bus.underlayIp): Promise<void> {
+    const config = host === this.trust.natsHost ? this.trust.paths.natsConfig : await this.natsConfigFor(host);
+    this.nats = await NatsServer.start({ dir: join(this.dir, 'nats'), config, host, keepStore: true, wrap: inNs(this.bus) });
+    this.natsHost = host;
   }
 
-  async startCoordinator(nats = `nats://127.0.0.1:${NATS_PORT}`): Promise<void> {
-    const args = ['coordinator', '--nats', nats, '--listen', `0.0.0.0:${GRPC_PORT}`, '--state-dir', join(this.dir, 'coordinator'), ...this.coordinatorArgs];
+  /** The trust root's nats-server config with `host` as its listen address and certificate. */
+  private async natsConfigFor(host: string): Promise<string> {
+    const p = this.trust.paths;
+    const dir = join(this.dir, `nats-on-${host}`);
+    mkdirSync(dir, { recursive: true, mode: 0o700 });
+    const cert = join(dir, 'server.pem');
+    const key = join(dir, 'server-key.pem');
+    // the names makeLocalTrust gives the bus, with `host` for the one it had: nats.js checks a
+    // server dialled by IP address against the name `localhost` (it sends no server name then)
+    const ca = { certPem: readFileSync(p.caCert, 'utf8'), keyPem: readFileSync(p.caKey, 'utf8') };
+    const server = await issueCert(ca, { commonName: host, ips: [host, '127.0.0.1'], dnsNames: ['localhost'], usage: 'server', validDays: 30 });
+    writeFileSync(cert, server.certPem, { mode: 0o644 });
+    writePrivateKey(key, server.keyPem);
+    const q = (s: string): string => JSON.stringify(s);
+    let text = readFileSync(p.natsConfig, 'utf8');
+    for (const [from, to] of [
+      [/^host: .*$/m, `host: ${q(host)}`],
+      [`cert_file: ${q(p.natsCert)}`, `cert_file: ${q(cert)}`],
+      [`key_file: ${q(p.natsKey)}`, `key_file: ${q(key)}`],
+    ] as const) {
+      const next = text.replace(from, to);
+      if (next === text) throw new Error(`${p.natsConfig}: no ${String(from)} to replace (has the config's layout changed?)`);
+      text = next;
+    }
+    const config = join(dir, 'nats.conf');
+    writeFileSync(config, text, { mode: 0o600 });
+    return config;
+  }
+
+  /** The flags a daemon's bus connection needs: the URL, a credential, the fleet CA. */
+  private busFlags(nats: string, creds: string): string[] {
+    return ['--nats', nats, '--nats-creds', creds, '--nats-ca', this.trust.paths.caCert];
+  }
+
+  async startCoordinator(nats = this.natsUrl): Promise<void> {
+    const p = this.trust.paths;
+    const args = ['coordinator', ...this.busFlags(nats, p.coordinatorCreds), '--trust-dir', p.dir, '--listen', `0.0.0.0:${GRPC_PORT}`, '--state-dir', join(this.dir, 'coordinator'), ...this.coordinatorArgs];
     this.coordinator = new Daemon('coordinator', args, this.dir, {}, inNs(this.bus));
-    await waitFor('coordinator to answer', async () => (await this.cli(['nodes', '--json'])).code === 0, 20_000, 100);
+    await waitFor('coordinator to answer', async () => (await this.cli(['nodes', '--json'])).code === 0, 20_000, 100).catch((err: Error) => {
+      throw new Error(`${err.message}\n--- coordinator\n${this.coordinator!.log().slice(-4000)}`);
+    });
   }
 
   ifname(node: string): string {
@@ -126,8 +180,11 @@ export class MeshFleet {
     return join(this.dir, `agent-${node}`);
   }
 
-  startAgent(node: string, m: Machine, nats = this.natsUrl): Daemon {
-    const args = ['agent', '--nats', nats, '--node', node, '--state-dir', this.agentDir(node), '--labels', `node=${node}`];
+  /** Starts `node`'s agent on machine `m`, on a node credential of its own (issued as enrollment would, once). */
+  async startAgent(node: string, m: Machine, nats = this.natsUrl): Promise<Daemon> {
+    const creds = join(this.dir, 'creds', `${node}.creds`);
+    if (!existsSync(creds)) await issueNodeCreds(this.trust.paths.dir, node, creds);
+    const args = ['agent', ...this.busFlags(nats, creds), '--node', node, '--state-dir', this.agentDir(node), '--labels', `node=${node}`];
     args.push('--mesh-if', this.ifname(node), '--mesh-endpoint', `${m.underlayIp}:${WG_PORT}`, '--heartbeat', '250ms');
     const d = new Daemon(`agent-${node}`, args, this.dir, {}, inNs(m));
     this.agents.set(node, d);
@@ -141,9 +198,9 @@ export class MeshFleet {
     return m;
   }
 
-  /** The CLI on the bus machine (or on `on`, e.g. a workstation), talking to the coordinator's gRPC. */
+  /** The CLI as the fleet's admin on the bus machine (or on `on`, e.g. a workstation), talking to the coordinator's gRPC. */
   cli(args: string[], o: { on?: Machine; timeoutMs?: number } = {}): Promise<CliResult> {
-    return runCli(['--coordinator', this.coordinatorAddress, ...args], { wrap: inNs(o.on ?? this.bus), timeoutMs: o.timeoutMs ?? 60_000 });
+    return runCli(['--coordinator', this.coordinatorAddress, ...args], { wrap: inNs(o.on ?? this.bus), timeoutMs: o.timeoutMs ?? 60_000, env: { MESHRUN_CONFIG: this.trust.paths.adminConfig } });
   }
 
   async mesh(): Promise<MeshJson> {

@@ -1,13 +1,18 @@
 // Real daemons for tests: nats-server, coordinator and agents as child processes of
 // the built CLI, each with its own temp dirs; everything is killed and removed by
 // `Fleet.destroy()`, which tests call in afterAll/afterEach even when they fail.
+import { natsTls } from '../../lib/nats.js';
 import { spawn, type ChildProcess } from 'node:child_process';
-import { closeSync, mkdtempSync, openSync, readFileSync, rmSync } from 'node:fs';
+import { closeSync, existsSync, mkdtempSync, openSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { NatsServer } from '../../lib/nats-server.js';
 import { freePort } from '../../lib/free-port.js';
 import { killRunsUnder } from '../../lib/run-reaper.js';
+import { issueNodeCreds, makeLocalTrust, type LocalTrust } from '../../lib/trust/local-trust.js';
+import { connect, credsAuthenticator, type NatsConnection } from '@nats-io/transport-node';
+import { MeshrunClient } from '../../cli/client.js';
+import { resolveClientTarget } from '../../cli/client-config.js';
 
 export const ROOT = resolve(import.meta.dirname, '..', '..');
 export const BIN = join(ROOT, 'bin', 'meshrun.js');
@@ -123,9 +128,16 @@ export interface FleetOptions {
 
 const inNetns = (ns: string | undefined): string[] => (ns ? ['ip', 'netns', 'exec', ns] : []);
 
+/**
+ * A fleet on this machine running the secured setup users run: a trust root as `meshrun init`
+ * makes it, nats-server on its TLS/accounts config, the coordinator on its credential with TLS
+ * and users, every agent on a node credential of its own, the CLI as the fleet's admin.
+ */
 export class Fleet {
   readonly dir = mkdtempSync(join(tmpdir(), 'meshrun-test-'));
   nats!: NatsServer;
+  trust!: LocalTrust;
+  private busHost: string | undefined;
   coordinator!: Daemon;
   coordinatorAddress = '';
   readonly agents = new Map<string, Daemon>();
@@ -135,11 +147,13 @@ export class Fleet {
   static async start(opts: FleetOptions = {}): Promise<Fleet> {
     const f = new Fleet();
     f.busNetns = opts.busNetns;
+    f.busHost = opts.busHost;
     try {
-      f.nats = await NatsServer.start({ dir: join(f.dir, 'nats'), keepStore: true, host: opts.busHost, wrap: inNetns(opts.busNetns) });
+      f.trust = await makeLocalTrust(join(f.dir, 'trust'), { natsHost: opts.busHost, natsPort: await freePort(), coordinatorPort: 7433, coordinatorHosts: opts.busHost ? [opts.busHost] : [] });
+      await f.startNats();
       f.coordinatorExtra = opts.coordinatorArgs ?? [];
       await f.startCoordinator();
-      for (const a of opts.agents ?? []) f.startAgent(a);
+      for (const a of opts.agents ?? []) await f.startAgent(a);
       if (opts.agents?.length) await f.waitNodesReady(opts.agents.map((a) => a.node));
     } catch (err) {
       await f.destroy();
@@ -148,15 +162,41 @@ export class Fleet {
     return f;
   }
 
+  /** (Re)starts nats-server on the trust root's config; its store survives a restart. */
+  async startNats(): Promise<NatsServer> {
+    this.nats = await NatsServer.start({ dir: join(this.dir, 'nats'), config: this.trust.paths.natsConfig, keepStore: true, host: this.busHost, wrap: inNetns(this.busNetns) });
+    return this.nats;
+  }
+
+  /** A bus connection with the coordinator's credential (all subjects), for tests that look at the bus itself. */
+  natsConnect(): Promise<NatsConnection> {
+    const p = this.trust.paths;
+    return connect({ servers: this.nats.url, authenticator: credsAuthenticator(readFileSync(p.coordinatorCreds)), tls: natsTls(this.nats.url, p.caCert) });
+  }
+
+  /** The flags a daemon's bus connection needs: the URL, a credential, the fleet CA. */
+  busFlags(creds: string): string[] {
+    return ['--nats', this.nats.url, '--nats-creds', creds, '--nats-ca', this.trust.paths.caCert];
+  }
+
+  /** A gRPC client as the fleet's admin. */
+  client(): MeshrunClient {
+    return new MeshrunClient(resolveClientTarget({ coordinator: this.coordinatorAddress }, { MESHRUN_CONFIG: this.trust.paths.adminConfig }));
+  }
+
   async startCoordinator(): Promise<void> {
     const port = await freePort();
     this.coordinatorAddress = `127.0.0.1:${port}`;
-    this.coordinator = new Daemon('coordinator', ['coordinator', '--nats', this.nats.url, '--listen', this.coordinatorAddress, '--state-dir', join(this.dir, 'coordinator'), ...this.coordinatorExtra], this.dir, {}, inNetns(this.busNetns));
+    const p = this.trust.paths;
+    this.coordinator = new Daemon('coordinator', ['coordinator', ...this.busFlags(p.coordinatorCreds), '--trust-dir', p.dir, '--listen', this.coordinatorAddress, '--state-dir', join(this.dir, 'coordinator'), ...this.coordinatorExtra], this.dir, {}, inNetns(this.busNetns));
     await waitFor('coordinator to answer', async () => (await this.cli(['nodes', '--json'])).code === 0, 20_000, 100);
   }
 
-  startAgent(a: AgentSpec): Daemon {
-    const args = ['agent', '--nats', this.nats.url, '--node', a.node, '--state-dir', this.agentDir(a.node), '--labels', a.labels ?? ''];
+  /** Starts an agent on a node credential of its own (issued as enrollment would). */
+  async startAgent(a: AgentSpec): Promise<Daemon> {
+    const creds = join(this.dir, 'creds', `${a.node}.creds`);
+    if (!existsSync(creds)) await issueNodeCreds(this.trust.paths.dir, a.node, creds);
+    const args = ['agent', ...this.busFlags(creds), '--node', a.node, '--state-dir', this.agentDir(a.node), '--labels', a.labels ?? ''];
     if (a.slots) args.push('--slots', String(a.slots));
     if (a.standby) args.push('--standby');
     args.push(...(a.extra ?? []));
@@ -207,7 +247,7 @@ export class Fleet {
   }
 
   cli(args: string[], opts: { env?: Record<string, string>; timeoutMs?: number; cwd?: string } = {}): Promise<CliResult> {
-    return runCli(args, { ...opts, wrap: inNetns(this.busNetns), env: { MESHRUN_COORDINATOR: this.coordinatorAddress, ...opts.env } });
+    return runCli(args, { ...opts, wrap: inNetns(this.busNetns), env: { MESHRUN_COORDINATOR: this.coordinatorAddress, MESHRUN_CONFIG: this.trust.paths.adminConfig, ...opts.env } });
   }
 
   async destroy(): Promise<void> {

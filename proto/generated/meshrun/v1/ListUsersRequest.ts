@@ -1,0 +1,8 @@
+// Original file: proto/meshrun.proto
+
+
+export interface ListUsersRequest {
+}
+
+export interface ListUsersRequest__Output {
+}

@@ -1,0 +1,12 @@
+// Original file: proto/meshrun.proto
+
+
+export interface RemoveUserReply {
+  'name'?: (string);
+  'certsRevoked'?: (number);
+}
+
+export interface RemoveUserReply__Output {
+  'name': (string);
+  'certsRevoked': (number);
+}

@@ -1,0 +1,10 @@
+// Original file: proto/meshrun.proto
+
+
+export interface UserRef {
+  'name'?: (string);
+}
+
+export interface UserRef__Output {
+  'name': (string);
+}

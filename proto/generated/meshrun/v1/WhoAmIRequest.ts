@@ -1,0 +1,8 @@
+// Original file: proto/meshrun.proto
+
+
+export interface WhoAmIRequest {
+}
+
+export interface WhoAmIRequest__Output {
+}
