@@ -10,7 +10,7 @@ import { heartbeatSchema, nodeRecordSchema, type HeartbeatReply, type RunEvent }
 import type { NatsAuth } from '../proto/config.js';
 import { decode } from '../proto/decode.js';
 import { jobSpecSchema, type JobSpec, type StageSpec } from '../proto/job-spec.js';
-import { tokenKey, type RunToken } from '../proto/names.js';
+import { tokenKey, type Labels, type RunToken } from '../proto/names.js';
 import type { JobRecord } from '../proto/records.js';
 import { Buckets, Subjects } from '../proto/subjects.js';
 import { parseWith } from '../proto/validation.js';
@@ -319,6 +319,14 @@ export class Coordinator {
 
   // ---- heartbeats and liveness ----
 
+  /** The labels enrollment bound a node to (its join token's), which win over what it advertises. */
+  private boundLabels: ((node: string) => Labels | undefined) | undefined;
+  private readonly labelWarned = new Set<string>();
+
+  bindLabels(fn: (node: string) => Labels | undefined): void {
+    this.boundLabels = fn;
+  }
+
   private onHeartbeat(msg: Msg): void {
     const parsed = decode(heartbeatSchema, msg.data);
     if (!parsed.ok) {
@@ -326,10 +334,16 @@ export class Coordinator {
       if (msg.reply) msg.respond(JSON.stringify({ ok: false, superseded: [], cancel: [], draining: false, error: 'invalid heartbeat' } satisfies HeartbeatReply));
       return;
     }
-    const hb = parsed.value;
+    let hb = parsed.value;
     if (msg.subject !== Subjects.heartbeat(hb.node)) {
       this.opts.log.warn('heartbeat on another node\'s subject ignored', { subject: msg.subject, node: hb.node });
       return;
+    }
+    const bound = this.boundLabels?.(hb.node);
+    if (bound && !sameLabels(bound, hb.labels)) {
+      if (!this.labelWarned.has(hb.node)) this.opts.log.warn('node advertises other labels than its join token bound it to; placing by the token\'s', { node: hb.node, advertised: hb.labels, bound });
+      this.labelWarned.add(hb.node);
+      hb = { ...hb, labels: bound };
     }
     if (this.life.state !== 'RUNNING') return; // stopping: no reply, agents see no responders and hold
     const now = Date.now();
@@ -430,4 +444,9 @@ export class Coordinator {
     // a run that ended freed a slot
     if (ev.kind !== 'started') await this.scheduleAll();
   }
+}
+
+function sameLabels(a: Labels, b: Labels): boolean {
+  const ka = Object.keys(a);
+  return ka.length === Object.keys(b).length && ka.every((k) => a[k] === b[k]);
 }

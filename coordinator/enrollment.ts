@@ -14,6 +14,7 @@ import { Buckets } from '../proto/subjects.js';
 import { ErrorCode, MeshrunError } from '../lib/errors.js';
 import type { Logger } from '../lib/log.js';
 import { openKv } from '../lib/nats.js';
+import { followKv } from '../lib/kv-follow.js';
 import { accountUpdateSubject, revokeUser, signUserJwt, type NatsTrust } from '../lib/trust/nats-jwt.js';
 import { writeFileAtomic } from '../lib/write-file-atomic.js';
 import { caHash } from '../lib/trust/pin.js';
@@ -41,18 +42,41 @@ export interface EnrollmentOptions {
   log: Logger;
 }
 
-const enrolledSchema = z.object({ node: z.string(), publicKey: z.string(), at: z.number() });
+/** A node's enrolled key and the labels its token bound it to (empty: the node chooses its own). */
+const enrolledSchema = z.object({ node: z.string(), publicKey: z.string(), at: z.number(), labels: labelsSchema.default({}) });
 
 /** How often a compare-and-set on a token is retried when another writer got there first. */
 const CAS_TRIES = 5;
 
 export class Enrollment {
   private kv: KV | undefined;
+  private readonly bound = new Map<string, Labels>();
+  private stopFollowing: (() => void) | undefined;
 
   constructor(private readonly opts: EnrollmentOptions) {}
 
+  /** Opens the tokens bucket and follows the enrolled nodes' bound labels. */
   async start(): Promise<void> {
     this.kv = await openKv(this.opts.nc, Buckets.tokens);
+    this.stopFollowing = await followKv(this.kv, 'node.>', (key, text) => {
+      const node = key.slice('node.'.length);
+      const r = text === undefined ? undefined : decode(enrolledSchema, text);
+      if (r?.ok && Object.keys(r.value.labels).length > 0) this.bound.set(node, r.value.labels);
+      else this.bound.delete(node);
+    }, this.opts.log);
+  }
+
+  stop(): void {
+    this.stopFollowing?.();
+  }
+
+  /**
+   * The labels a node's join token bound it to: the coordinator places by these, whatever the
+   * node advertises (a node taken over cannot claim `role=db` to be sent db work). Undefined
+   * when its token had no labels (or it did not enroll with a token).
+   */
+  boundLabels(node: string): Labels | undefined {
+    return this.bound.get(node);
   }
 
   private store(): KV {
@@ -128,7 +152,7 @@ export class Enrollment {
       const jwt = await signUserJwt(this.opts.trust, `node-${node}`, publicKey, nodePermissions(node));
       // the node's key, for revocation; a node enrolled again replaces it (the old one is revoked)
       const prev = await this.enrolled(node);
-      await this.store().put(nodeKey(node), JSON.stringify({ node, publicKey, at: now }));
+      await this.store().put(nodeKey(node), JSON.stringify({ node, publicKey, at: now, labels: rec.labels }));
       if (prev && prev.publicKey !== publicKey) await this.revokeKey(prev.publicKey, node, now);
       this.opts.log.info('node enrolled', { node, token: id, publicKey });
       return { jwt, caPem: this.opts.caPem, labels: rec.labels };

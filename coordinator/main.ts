@@ -132,7 +132,14 @@ async function startEnrollment(o: CoordinatorDaemonOptions, c: Coordinator, trus
   const systemNc = await connectNats({ servers: o.nats, name: 'meshrun-coordinator-system', log, credsFile: paths.coordinatorSystemCreds, caFile: o.natsAuth.caFile ?? paths.caCert });
   const enrollment = new Enrollment({ nc: c.connection, systemNc, trust: loadNatsTrust(trustDir), trustFile: paths.trust, caPem, log: log.child({ part: 'enrollment' }) });
   await enrollment.start();
-  return { enrollment, close: () => systemNc.drain().catch(() => undefined) };
+  c.bindLabels((node) => enrollment.boundLabels(node));
+  return {
+    enrollment,
+    close: async () => {
+      enrollment.stop();
+      await systemNc.drain().catch(() => undefined);
+    },
+  };
 }
 
 /** The user registry, with the users meshrun init issued registered on the first start. */

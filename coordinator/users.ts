@@ -8,7 +8,7 @@ import { X509Certificate } from 'node:crypto';
 import { readFileSync, existsSync } from 'node:fs';
 import type { PeerCertificate } from 'node:tls';
 import type { NatsConnection } from '@nats-io/transport-node';
-import { KvWatchInclude, type KV } from '@nats-io/kv';
+import type { KV } from '@nats-io/kv';
 import { z } from 'zod';
 import { decode } from '../proto/decode.js';
 import { roleSchema, userNameSchema, type Role } from '../proto/roles.js';
@@ -16,6 +16,7 @@ import { Buckets } from '../proto/subjects.js';
 import { ErrorCode, MeshrunError } from '../lib/errors.js';
 import type { Logger } from '../lib/log.js';
 import { openKv } from '../lib/nats.js';
+import { followKv } from '../lib/kv-follow.js';
 import { certFingerprint, issueCert, type CertAndKey } from '../lib/trust/x509.js';
 
 /** Certificates one user may hold at once (rotation keeps the old one until it is removed). */
@@ -54,7 +55,6 @@ export class UserRegistry {
   private kv: KV | undefined;
   private readonly byFingerprint = new Map<string, { name: string }>();
   private readonly users = new Map<string, UserRecord>();
-  private readonly revisions = new Map<string, number>();
   private watchStop: (() => void) | undefined;
 
   constructor(
@@ -65,26 +65,14 @@ export class UserRegistry {
 
   /** Opens the bucket and follows it; resolves once every existing user is known. */
   async start(): Promise<void> {
-    const kv = (this.kv = await openKv(this.nc, Buckets.users));
-    // follow updates first, then read what is there: nothing written in between is missed,
-    // and revisions keep an older read from replacing a newer update
-    const iter = await kv.watch({ key: 'user.>', include: KvWatchInclude.UpdatesOnly });
-    this.watchStop = () => iter.stop();
-    void (async () => {
-      for await (const e of iter) this.take(e.key, e.operation, e.revision, () => e.string());
-    })().catch((err) => this.log.error('user registry stopped following the bucket', { err }));
-    for await (const key of await kv.keys('user.>')) {
-      const e = await kv.get(key);
-      if (e) this.take(e.key, e.operation, e.revision, () => e.string());
-    }
+    this.kv = await openKv(this.nc, Buckets.users);
+    this.watchStop = await followKv(this.kv, 'user.>', (key, text) => this.take(key, text), this.log);
   }
 
-  private take(key: string, operation: string, revision: number, text: () => string): void {
+  private take(key: string, text: string | undefined): void {
     const name = key.slice('user.'.length);
-    if ((this.revisions.get(name) ?? 0) >= revision) return;
-    this.revisions.set(name, revision);
-    if (operation !== 'PUT') return this.forget(name);
-    const r = decode(userRecordSchema, text());
+    if (text === undefined) return this.forget(name);
+    const r = decode(userRecordSchema, text);
     if (!r.ok) {
       this.log.warn('damaged user record ignored', { key, errors: r.errors.slice(0, 3) });
       return this.forget(name);

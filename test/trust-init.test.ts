@@ -149,5 +149,16 @@ describe.skipIf(!cap.ok)(`node enrollment with join tokens (${cap.reason})`, () 
     expect(coordinator.log()).not.toMatch(/"node":"zeta"/);
     for (const n of ['beta', 'gamma', 'delta', 'eps', 'zeta']) expect(existsSync(join(dir, `${n}-state`, 'nats.creds')), n).toBe(false);
     expect((await runCli(['nodes'], { env })).stdout).not.toMatch(/beta|gamma|delta/);
+
+    // a token's labels bind the node: advertising others gets it no other work
+    const bound = (await runCli(['node', 'token', 'create', '--labels', 'role=web'], { env })).stdout.trim();
+    const theta = new Daemon('agent-theta', [...agentArgs('theta', bound), '--labels', 'role=db'], dir, env);
+    daemons.push(theta);
+    await waitFor('theta registered with its token\'s labels', async () => /theta\s+ready\s+role=web/.test((await runCli(['nodes'], { env })).stdout), 20_000, 300);
+    expect(coordinator.log()).toMatch(/node advertises other labels than its join token bound it to/);
+    const db = await runCli(['submit', '--label', 'role=db', '--id', 'db-1', '--', 'true'], { env });
+    expect(db.code, db.stderr).toBe(0);
+    await new Promise((r) => setTimeout(r, 1500));
+    expect(JSON.parse((await runCli(['job', 'db-1', '--json'], { env })).stdout).state, 'no node may take role=db work').toBe('queued');
   });
 });
