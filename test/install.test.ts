@@ -47,6 +47,8 @@ describe('meshrun install', () => {
     expect(agentCfg).toMatchObject({ node: 'alpha', labels: { role: 'bastion', zone: 'a' }, nats: 'nats://127.0.0.1:4222' });
     const coordCfg = coordinatorConfigSchema.parse(parse(readFileSync(join(root, 'etc/meshrun/coordinator.yaml'), 'utf8')));
     expect(coordCfg.listen).toBe('127.0.0.1:7433');
+    // without --trust-dir: the one meshrun init makes by default, never an unsecured coordinator
+    expect(coordCfg).toMatchObject({ trustDir: '/var/lib/meshrun/trust', natsCa: '/var/lib/meshrun/trust/ca.pem', nats: 'tls://127.0.0.1:4222' });
   });
 
   it('verify would catch a broken unit (the check is real)', () => {

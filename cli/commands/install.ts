@@ -73,6 +73,9 @@ function installJoin(o: InstallOptions, env: NodeJS.ProcessEnv): { token: string
   return { token: t.data, coordinator, nats: o.nats ?? `tls://${m[1]}:${DEFAULT_NATS_PORT}` };
 }
 
+/** `meshrun init`'s directory when run as root (the state dir's `trust`). */
+const DEFAULT_TRUST_DIR = '/var/lib/meshrun/trust';
+
 export function renderInstall(kind: 'agent' | 'coordinator', o: InstallOptions, env: NodeJS.ProcessEnv = process.env): InstallFile[] {
   const [node, bin] = selfCommand();
   const configPath = `/etc/meshrun/${kind}.yaml`;
@@ -97,11 +100,11 @@ export function renderInstall(kind: 'agent' | 'coordinator', o: InstallOptions, 
     config.listen = o.listen ?? '0.0.0.0:7433';
     config.stateDir = o.stateDir ?? '/var/lib/meshrun/coordinator';
     if (o.meshCidr) config.meshCidr = coordinatorMeshSettings({ meshCidr: o.meshCidr }, {}).cidr;
-    if (o.trustDir) {
-      const t = trustRootPaths(resolve(o.trustDir));
-      if (!o.nats) config.nats = DEFAULT_SECURE_NATS_URL;
-      Object.assign(config, { natsCreds: t.coordinatorCreds, natsCa: t.caCert, trustDir: t.dir });
-    }
+    // the coordinator runs on a trust root (it refuses to start without one): the one named, else
+    // where `meshrun init` puts it by default as root
+    const t = trustRootPaths(resolve(o.trustDir ?? DEFAULT_TRUST_DIR));
+    if (!o.nats) config.nats = DEFAULT_SECURE_NATS_URL;
+    Object.assign(config, { natsCreds: t.coordinatorCreds, natsCa: t.caCert, trustDir: t.dir });
   }
   const unit =
     kind === 'agent'
