@@ -108,7 +108,7 @@ describe('coordinator crashes', () => {
       await checkInvariants(fleet, id);
       expect(runsRecorded(markers[i]!), `${id} ran once`).toHaveLength(1);
     }
-  });
+  }, 180_000);
 
   it('kill -9 mid-run: the job finishes, the follower reconnects and continues', async () => {
     fleet = await Fleet.start({ agents: [{ node: 'alpha' }] });

@@ -160,5 +160,5 @@ describe.skipIf(!cap.ok)(`node enrollment with join tokens (${cap.reason})`, () 
     expect(db.code, db.stderr).toBe(0);
     await new Promise((r) => setTimeout(r, 1500));
     expect(JSON.parse((await runCli(['job', 'db-1', '--json'], { env })).stdout).state, 'no node may take role=db work').toBe('queued');
-  });
+  }, 240_000);
 });
