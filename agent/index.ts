@@ -16,6 +16,7 @@ import { connectNats } from '../lib/nats.js';
 import { VERSION } from '../lib/version.js';
 import { pruneFiles } from '../lib/workspace/index.js';
 import { BlobClient } from './blob-client.js';
+import { SecretClient } from './secret-client.js';
 import { writeHandoffMarker } from './handoff.js';
 import { loadOrCreateInstance } from './identity.js';
 import { Lease } from './lease.js';
@@ -23,6 +24,7 @@ import { MeshManager, type MeshManagerOptions } from './mesh/mesh-manager.js';
 import { Outbox } from './outbox.js';
 import { OutboxRelay } from './outbox-relay.js';
 import { readFailures, readOutputs, storeArtifacts } from './run-extras.js';
+import { RunCgroups } from './run-cgroups.js';
 import { RunPreparation } from './run-preparation.js';
 import { RunSupervisor } from './run-supervisor.js';
 import { ensurePrivateDir, runPaths } from './runner/run-files.js';
@@ -71,6 +73,7 @@ export class Agent {
     this.outbox = new Outbox({ dir: join(stateDir, 'outbox'), instance: this.instance, maxBytes: opts.outboxMaxBytes, log });
     this.relay = new OutboxRelay({ node, instance: this.instance, outbox: this.outbox, log, running: () => this.running() });
     this.blobs = new BlobClient({ node, nc: () => this.nc });
+    const cgroups = new RunCgroups({ instance: this.instance, log });
     this.supervisor = new RunSupervisor({
       node,
       stateDir,
@@ -79,14 +82,15 @@ export class Agent {
       emit: (e) => this.emit(e),
       publishChunk: (c, t, o, d) => this.relay.publishChunk(c, t, o, d),
       collectExtras: async (t, paths, artifacts, playbook) => ({
-        outputs: readOutputs(paths),
+        outputs: readOutputs(paths, log),
         failures: playbook ? readFailures(paths) : [],
         artifacts: await storeArtifacts(this.blobs, t, paths, artifacts, log),
       }),
       baseEnv: () => ({ ...(process.env as Record<string, string>), MESHRUN_NODE: node }),
+      runCgroup: (t) => cgroups.create(t),
     });
     this.lease = new Lease({ node, leaseMs: opts.leaseMs, heartbeatMs: opts.heartbeatMs, log, runs: this.supervisor });
-    this.preparation = new RunPreparation({ node, stateDir, log, blobs: this.blobs, supervisor: this.supervisor, emit: (e) => this.emit(e) });
+    this.preparation = new RunPreparation({ node, stateDir, log, blobs: this.blobs, secrets: new SecretClient(node, () => this.nc), supervisor: this.supervisor, emit: (e) => this.emit(e) });
   }
 
   get state(): AgentState {
@@ -193,6 +197,13 @@ export class Agent {
   private onStart(cmd: StartCommand): CommandReply {
     if (!this.running()) return { ok: false, error: 'agent is stopping' };
     if (this.preparation.isKnown(cmd.token)) return { ok: true, known: true };
+    // The coordinator places within the slots; this holds them whatever the bus says. A refusal
+    // (not a `rejected` event, which fails the stage) leaves the attempt starting: it is re-sent.
+    const used = this.supervisor.liveCount() + this.preparation.reports().length;
+    if (used >= this.opts.slots) {
+      this.opts.log.warn('start refused: no free slot', { token: tokenKey(cmd.token), used, slots: this.opts.slots });
+      return { ok: false, error: `node ${this.opts.node} has no free slot (${used}/${this.opts.slots} runs; --slots ${this.opts.slots})` };
+    }
     // fetching and unpacking a workspace takes a while: accept now, report start or refusal as events
     this.preparation.begin(cmd);
     return { ok: true, known: false };

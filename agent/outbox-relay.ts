@@ -7,7 +7,9 @@ import { Subjects } from '../proto/subjects.js';
 import { tokenKey, type RunToken } from '../proto/names.js';
 import { Backoff, sleep } from '../lib/backoff.js';
 import { ErrorCode, MeshrunError } from '../lib/errors.js';
+import { Limits } from '../lib/limits.js';
 import type { Logger } from '../lib/log.js';
+import { capLogChunk } from './log-cap.js';
 import type { Outbox } from './outbox.js';
 import type { Channel } from './run-supervisor.js';
 
@@ -71,6 +73,14 @@ export class OutboxRelay {
    * so an id another node could guess would let it have this node's chunks dropped.
    */
   async publishChunk(channel: Channel, token: RunToken, offset: number, data: Uint8Array): Promise<void> {
+    if (channel !== 'log') return this.publishAt(channel, token, offset, data);
+    // a log is relayed up to its limit; the chunk that crosses it ends with a line saying so
+    const cut = capLogChunk(offset, data, Limits.logMaxBytesPerRun);
+    if (cut.head.length > 0) await this.publishAt(channel, token, offset, cut.head);
+    if (cut.marker) await this.publishAt(channel, token, Limits.logMaxBytesPerRun, cut.marker);
+  }
+
+  private async publishAt(channel: Channel, token: RunToken, offset: number, data: Uint8Array): Promise<void> {
     if (!this.js) throw new BusUnavailableError();
     const h = headers();
     h.set('Mr-Offset', String(offset));

@@ -5,7 +5,8 @@ import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { parseEventLine } from '../proto/ansible-events.js';
 import { tokenKey, type RunToken } from '../proto/names.js';
 import { ErrorCode, isMeshrunError } from '../lib/errors.js';
-import { Limits } from '../lib/limits.js';
+import { clip, Limits } from '../lib/limits.js';
+import { admitOutputs } from '../proto/outputs.js';
 import type { Logger } from '../lib/log.js';
 import { initialProgress, reduceProgress } from '../lib/playbook-progress.js';
 import { collectArtifacts } from '../lib/workspace/index.js';
@@ -13,26 +14,35 @@ import { isRefusedForGood, type BlobClient } from './blob-client.js';
 import type { RunExtras } from './run-supervisor.js';
 import type { RunPaths } from './runner/paths.js';
 
-const MAX_OUTPUT_BYTES = 64 * 1024;
-const KEY_RE = /^[A-Za-z_][A-Za-z0-9_]*$/;
+/** Read of $MESHRUN_OUTPUT: a little past the limit, so going over it is seen and named. */
+const MAX_OUTPUT_READ_BYTES = 4 * Limits.stageOutputsMaxBytes;
 
-/** Pure: `KEY=VALUE` lines; blank lines and `#` comments skipped, bad keys ignored. */
-export function parseOutputs(text: string): Record<string, string> {
+/**
+ * Pure: `KEY=VALUE` lines; blank lines and `#` comments skipped. Keys that are no name or are
+ * reserved (PATH, LD_*, MESHRUN_*...) and outputs past the limits are dropped, and said so.
+ */
+export function parseOutputsChecked(text: string): { outputs: Record<string, string>; dropped: string[] } {
   const out: Record<string, string> = {};
   for (const line of text.split('\n')) {
     const t = line.replace(/\r$/, '');
     if (t.trim() === '' || t.trimStart().startsWith('#')) continue;
     const i = t.indexOf('=');
     if (i <= 0) continue;
-    const key = t.slice(0, i).trim();
-    if (KEY_RE.test(key)) out[key] = t.slice(i + 1);
+    out[t.slice(0, i).trim()] = t.slice(i + 1);
   }
-  return out;
+  return admitOutputs(out);
 }
 
-export function readOutputs(paths: RunPaths): Record<string, string> {
+/** Pure: the outputs `parseOutputsChecked` admits. */
+export function parseOutputs(text: string): Record<string, string> {
+  return parseOutputsChecked(text).outputs;
+}
+
+export function readOutputs(paths: RunPaths, log?: Logger): Record<string, string> {
   if (!existsSync(paths.output)) return {};
-  return parseOutputs(readFileSync(paths.output).subarray(0, MAX_OUTPUT_BYTES).toString('utf8'));
+  const { outputs, dropped } = parseOutputsChecked(readFileSync(paths.output).subarray(0, MAX_OUTPUT_READ_BYTES).toString('utf8'));
+  if (dropped.length > 0) log?.warn('run outputs dropped', { output: paths.output, dropped: dropped.slice(0, 5), count: dropped.length });
+  return outputs;
 }
 
 export function readFailures(paths: RunPaths): RunExtras['failures'] {
@@ -43,7 +53,11 @@ export function readFailures(paths: RunPaths): RunExtras['failures'] {
     const r = parseEventLine(line);
     if (r.ok) state = reduceProgress(state, r.event);
   }
-  return state.failures.map((f) => ({ host: f.host, task: f.task, msg: f.msg }));
+  return state.failures.slice(0, Limits.failuresMax).map((f) => ({
+    host: clip(f.host, Limits.failureNameMaxChars, 'failureNameMaxChars'),
+    task: clip(f.task, Limits.failureNameMaxChars, 'failureNameMaxChars'),
+    msg: clip(f.msg, Limits.failureMessageMaxChars, 'failureMessageMaxChars'),
+  }));
 }
 
 /**

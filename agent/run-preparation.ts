@@ -8,8 +8,10 @@ import { InvalidInputError } from '../lib/errors.js';
 import { Limits } from '../lib/limits.js';
 import type { Logger } from '../lib/log.js';
 import { unpackWorkspace } from '../lib/workspace/index.js';
-import { buildPlaybookCommand } from './ansible/playbook-command.js';
+import { buildPlaybookCommand, varsFileContent } from './ansible/playbook-command.js';
 import type { BlobClient } from './blob-client.js';
+import type { SecretClient } from './secret-client.js';
+import { writeFileAtomic } from '../lib/write-file-atomic.js';
 import type { RunSupervisor } from './run-supervisor.js';
 import { ensurePrivateDir, runPaths, type RunPaths } from './runner/run-files.js';
 
@@ -19,6 +21,8 @@ export interface RunPreparationOptions {
   log: Logger;
   /** The coordinator's blob service (nodes never read the object store themselves). */
   blobs: Pick<BlobClient, 'getWorkspace'>;
+  /** The coordinator's secret service: values for runs whose stage names secrets. */
+  secrets: Pick<SecretClient, 'get'>;
   supervisor: Pick<RunSupervisor, 'start'>;
   /** A run that cannot be prepared is refused with a `rejected` event. */
   emit(event: RunEvent): void;
@@ -41,8 +45,8 @@ export class RunPreparation {
 
   /** Launches now when there is nothing to fetch; otherwise prepares in the background and reports start or refusal as events. */
   begin(cmd: StartCommand): void {
-    if (!cmd.workspace && !cmd.playbook) {
-      this.launch(cmd);
+    if (!cmd.workspace && !cmd.playbook && !cmd.secrets?.length) {
+      this.launch({ cmd, secretEnv: {}, removeOnExit: [] });
       return;
     }
     const key = tokenKey(cmd.token);
@@ -56,8 +60,11 @@ export class RunPreparation {
       .finally(() => this.preparing.delete(key));
   }
 
-  /** Unpacks the job's workspace as the run's cwd and turns a playbook stage into its argv. */
-  private async prepare(cmd: StartCommand): Promise<StartCommand> {
+  /**
+   * Unpacks the job's workspace as the run's cwd, fetches the run's secrets, and turns a
+   * playbook stage into its argv (its extra vars and secrets in a 0600 vars file, not argv).
+   */
+  private async prepare(cmd: StartCommand): Promise<Prepared> {
     const paths = runPaths(this.opts.stateDir, cmd.token);
     ensurePrivateDir(paths.dir);
     if (cmd.workspace) {
@@ -66,15 +73,27 @@ export class RunPreparation {
       if (sha !== cmd.workspace) throw new InvalidInputError(`workspace ${cmd.workspace.slice(0, 12)} is damaged (content hash ${sha.slice(0, 12)})`);
       await unpackWorkspace(data, paths.work, { maxBytes: Limits.workspaceMaxBytes, maxFiles: Limits.workspaceMaxFiles });
     }
-    if (!cmd.playbook) return cmd;
-    const pb = buildPlaybookCommand(cmd.playbook, { cwd: paths.work, eventsFile: paths.events });
-    return { ...cmd, argv: pb.argv, env: { ...pb.env, ...cmd.env } };
+    const secretEnv = cmd.secrets?.length ? await this.opts.secrets.get(cmd.token) : {};
+    if (!cmd.playbook) return { cmd, secretEnv, removeOnExit: [] };
+    const vars = { ...(cmd.playbook.extraVars ?? {}), ...secretEnv };
+    const varsFile = `${paths.dir}/${paths.stem}.vars.json`;
+    const spec = { ...cmd.playbook, extraVars: vars };
+    const pb = buildPlaybookCommand(spec, { cwd: paths.work, eventsFile: paths.events, varsFile });
+    if (Object.keys(vars).length > 0) writeFileAtomic(varsFile, varsFileContent(vars), 0o600);
+    return { cmd: { ...cmd, argv: pb.argv, env: { ...pb.env, ...cmd.env } }, secretEnv, removeOnExit: [varsFile] };
   }
 
-  private launch(cmd: StartCommand): void {
-    const r = this.opts.supervisor.start(cmd, launchEnv(cmd, runPaths(this.opts.stateDir, cmd.token)));
-    if (!r.known) this.opts.log.info('run started', { token: tokenKey(cmd.token), argv0: cmd.argv[0] });
+  private launch(p: Prepared): void {
+    // secrets reach the run through its environment only: never the runner files
+    const r = this.opts.supervisor.start(p.cmd, { ...launchEnv(p.cmd, runPaths(this.opts.stateDir, p.cmd.token)), ...p.secretEnv }, p.removeOnExit);
+    if (!r.known) this.opts.log.info('run started', { token: tokenKey(p.cmd.token), argv0: p.cmd.argv[0] });
   }
+}
+
+interface Prepared {
+  cmd: StartCommand;
+  secretEnv: Record<string, string>;
+  removeOnExit: string[];
 }
 
 /** What a run learns about itself from its environment (besides the job's own `env`). */

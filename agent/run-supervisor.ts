@@ -1,10 +1,11 @@
 // Watches this node's runs through their runner files: reports start and exit,
 // relays log bytes in order from the acknowledged offset, enforces timeouts and
-// stops (SIGTERM to the run's process group, SIGKILL after the grace period).
+// stops (SIGTERM to the run's cgroup and process group, SIGKILL after the grace period).
 import { closeSync, existsSync, openSync, readdirSync, readSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { RunEvent, RunReport, StartCommand, StopReason } from '../proto/bus.js';
 import { tokenKey, type RunToken } from '../proto/names.js';
+import { killCgroup, removeCgroup, signalCgroup } from '../lib/cgroup.js';
 import { ErrorCode, MeshrunError } from '../lib/errors.js';
 import type { Logger } from '../lib/log.js';
 import { launchRun } from './runner/launcher.js';
@@ -24,7 +25,7 @@ export type Channel = 'log' | 'pev';
  * |-----------|--------------------------------------------------------------------|------------------------------------|
  * | starting  | wrapper launched (or adopted), the process not started yet         | running, ending                    |
  * | running   | the process runs (a stop asked for before the start is sent now)   | stopping, ending                   |
- * | stopping  | stop signalled: SIGTERM sent to the run's process group            | killing, ending                    |
+ * | stopping  | stop signalled: SIGTERM sent to the run's cgroup and process group | killing, ending                    |
  * | killing   | the grace ran out: SIGKILL sent, waiting for the rc                | ending                             |
  * | ending    | exit seen; its extras not gathered yet (retried on every check)    | reporting                          |
  * | reporting | extras (outputs, failures, artifacts) being gathered               | exited, ending (could not finish)  |
@@ -32,6 +33,10 @@ export type Channel = 'log' | 'pev';
  * | relayed   | everything relayed; kept EXITED_RETENTION_MS, then forgotten       | -                                  |
  *
  * An adopted run (agent restart) begins in starting, running or exited.
+ *
+ * A run with a cgroup keeps it until it is empty and removed, whatever its phase: a stopped
+ * run's cgroup is killed when its process exits (what it left behind dies with it); a run that
+ * ended by itself keeps what it left running, and its cgroup stays until that ends.
  */
 export type RunPhase = 'starting' | 'running' | 'stopping' | 'killing' | 'ending' | 'reporting' | 'exited' | 'relayed';
 
@@ -67,6 +72,8 @@ export interface RunHost {
   /** Rejects while it cannot finish (bus away): retried on the next check. */
   collectExtras(token: RunToken, paths: RunPaths, artifacts: string[], playbook: boolean): Promise<RunExtras>;
   baseEnv(): Record<string, string>;
+  /** Makes the run's own cgroup before launch; null: the process group is all a stop reaches. */
+  runCgroup(token: RunToken): string | null;
 }
 
 interface ExitInfo {
@@ -103,9 +110,13 @@ interface ActiveRun {
   eventsOffset: number;
   /** A relay of the run's files is in flight (one at a time). */
   pumping: boolean;
+  /** The run's cgroup directory; null when it has none. */
+  cgroup: string | null;
+  /** The run ended and its cgroup is still to be removed (retried on every check). */
+  cgroupLeft: boolean;
 }
 
-type RunSpec = Pick<ActiveRun, 'token' | 'paths' | 'failover' | 'failoverWaitMs' | 'timeoutMs' | 'createdAt' | 'artifacts' | 'playbook'>;
+type RunSpec = Pick<ActiveRun, 'token' | 'paths' | 'failover' | 'failoverWaitMs' | 'timeoutMs' | 'createdAt' | 'artifacts' | 'playbook' | 'cgroup'>;
 
 export class RunSupervisor {
   private readonly runs = new Map<string, ActiveRun>();
@@ -113,12 +124,13 @@ export class RunSupervisor {
   constructor(private readonly host: RunHost) {}
 
   /** Idempotent by token: a re-sent start for a known run starts nothing. */
-  start(cmd: StartCommand, extraEnv: Record<string, string>): { known: boolean } {
+  start(cmd: StartCommand, extraEnv: Record<string, string>, removeOnExit: string[] = []): { known: boolean } {
     const key = tokenKey(cmd.token);
     const paths = runPaths(this.host.stateDir, cmd.token);
     if (this.runs.has(key) || existsSync(paths.json)) return { known: true };
     const now = Date.now();
     const env = { ...this.host.baseEnv(), ...extraEnv, ...cmd.env };
+    const cgroup = this.host.runCgroup(cmd.token);
     launchRun({
       paths,
       env,
@@ -128,6 +140,7 @@ export class RunSupervisor {
         node: this.host.node,
         argv: cmd.argv,
         cwd: paths.work,
+        removeOnExit,
         failover: cmd.failover,
         failoverWaitMs: cmd.failoverWaitMs ?? null,
         timeoutMs: cmd.timeoutMs ?? null,
@@ -138,6 +151,7 @@ export class RunSupervisor {
         wrapperStartTicks: null,
         pid: null,
         pgid: null,
+        cgroup,
         startTicks: null,
         startedAt: null,
         endedAt: null,
@@ -156,6 +170,7 @@ export class RunSupervisor {
       createdAt: now,
       artifacts: cmd.artifacts ?? [],
       playbook: cmd.playbook !== undefined,
+      cgroup,
     };
     this.runs.set(key, newRun(spec, 'starting', now));
     return { known: false };
@@ -182,7 +197,14 @@ export class RunSupervisor {
         const cursor = readCursor(paths);
         const key = tokenKey(meta.token);
         if (this.runs.has(key)) continue;
-        if (cursor.exitReported && cursor.logOffset >= fileSize(paths.log) && cursor.eventsOffset >= fileSize(paths.events)) continue;
+        if (cursor.exitReported && cursor.logOffset >= fileSize(paths.log) && cursor.eventsOffset >= fileSize(paths.events)) {
+          // fully reported before the restart; an empty cgroup it left is removed now
+          if (meta.cgroup) {
+            if (meta.stopReason) killCgroup(meta.cgroup);
+            removeCgroup(meta.cgroup);
+          }
+          continue;
+        }
         const spec: RunSpec = {
           token: meta.token,
           paths,
@@ -192,6 +214,7 @@ export class RunSupervisor {
           createdAt: meta.createdAt,
           artifacts: meta.artifacts,
           playbook: meta.playbook,
+          cgroup: meta.cgroup,
         };
         // exit already queued in the outbox: only log bytes remain to relay
         const phase: RunPhase = cursor.exitReported ? 'exited' : meta.startedAt !== null ? 'running' : 'starting';
@@ -201,7 +224,10 @@ export class RunSupervisor {
         if (meta.wrapperPid !== null && meta.wrapperStartTicks !== null) run.wrapper = { pid: meta.wrapperPid, startTicks: meta.wrapperStartTicks };
         if (meta.pid !== null && meta.startTicks !== null) run.proc = { pid: meta.pid, startTicks: meta.startTicks };
         run.startedAt = meta.startedAt;
-        if (phase === 'exited') run.exit = exitFromMeta(meta, fileSize(paths.log), false);
+        if (phase === 'exited') {
+          run.exit = exitFromMeta(meta, fileSize(paths.log), false);
+          run.cgroupLeft = run.cgroup !== null;
+        }
         this.runs.set(key, run);
         adopted++;
         this.host.log.info('run adopted', { token: key, pid: meta.pid, exitReported: cursor.exitReported });
@@ -230,6 +256,13 @@ export class RunSupervisor {
       .map((r) => r.token);
   }
 
+  /** Runs whose process may still be alive (adopted ones included): what holds the node's slots. */
+  liveCount(): number {
+    let n = 0;
+    for (const r of this.runs.values()) if (LIVE.has(r.phase)) n++;
+    return n;
+  }
+
   reports(): RunReport[] {
     return [...this.runs.values()].map((r) => ({ token: r.token, state: reportedState(r) }));
   }
@@ -255,7 +288,11 @@ export class RunSupervisor {
         this.host.log.error('run check failed', { token: run.key, err });
       }
       void this.pump(run);
-      if (run.phase === 'relayed' && now - run.phaseAt > EXITED_RETENTION_MS) this.runs.delete(run.key);
+      if (run.cgroupLeft) this.releaseCgroup(run);
+      if (run.phase === 'relayed' && now - run.phaseAt > EXITED_RETENTION_MS) {
+        if (run.cgroupLeft) this.host.log.warn('run left processes running; its cgroup stays', { token: run.key, cgroup: run.cgroup });
+        this.runs.delete(run.key);
+      }
     }
   }
 
@@ -330,6 +367,10 @@ export class RunSupervisor {
       run.exit = exitFromMeta(meta, logBytes, false);
       if (run.exit.exitCode === -1) run.exit.exitCode = readRc(run.paths) ?? -1;
     }
+    if (run.cgroup !== null) {
+      run.cgroupLeft = true;
+      this.releaseCgroup(run);
+    }
     // an exit seen before its start (a short run between two checks): report the start first
     const unreported = run.phase === 'starting' && meta?.startedAt && meta.pid !== null ? { startedAt: meta.startedAt, pid: meta.pid } : undefined;
     this.moveTo(run, 'ending');
@@ -366,10 +407,28 @@ export class RunSupervisor {
     // The group id is the leader's pid, which Linux does not reuse while any member of
     // the group is alive; so until the run's rc is recorded the group is ours to signal.
     if (!run.proc) return;
+    // the cgroup reaches what left the group (setsid); the group is the fallback without one
+    if (run.cgroup !== null) {
+      if (sig === 'SIGKILL') killCgroup(run.cgroup);
+      else signalCgroup(run.cgroup, sig);
+    }
     try {
       process.kill(-run.proc.pid, sig);
     } catch {
       // group already gone
+    }
+  }
+
+  /**
+   * After the run's process ended: a stopped run's cgroup is killed (what it started dies with
+   * it, however it detached), then removed once empty; until then every check tries again.
+   */
+  private releaseCgroup(run: ActiveRun): void {
+    if (run.cgroup === null) return;
+    if (run.stopReason !== null || run.exit?.stopReason) killCgroup(run.cgroup);
+    if (removeCgroup(run.cgroup)) {
+      run.cgroupLeft = false;
+      this.host.log.debug('run cgroup removed', { token: run.key, cgroup: run.cgroup });
     }
   }
 
@@ -416,6 +475,7 @@ function newRun(spec: RunSpec, phase: RunPhase, now: number): ActiveRun {
     logOffset: 0,
     eventsOffset: 0,
     pumping: false,
+    cgroupLeft: false,
   };
 }
 

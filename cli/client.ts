@@ -83,8 +83,8 @@ export class MeshrunClient {
     }
   }
 
-  submit(id: string, specJson: string, workspace = ''): Promise<{ job: JobMsg; created: boolean }> {
-    return this.call('Submit', { id, specJson, workspace });
+  submit(id: string, specJson: string, workspace = '', secrets: Record<string, string> = {}): Promise<{ job: JobMsg; created: boolean }> {
+    return this.call('Submit', { id, specJson, workspace, secrets });
   }
   getJob(id: string): Promise<JobMsg> {
     return this.call('GetJob', { id });

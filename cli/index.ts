@@ -7,6 +7,7 @@ import { MeshrunClient } from './client.js';
 import { resolveClientTarget, type TargetFlags } from './client-config.js';
 import { registerUserCommands } from './commands/users.js';
 import { ExitCode, ExitError } from './exit.js';
+import { escapeControls } from './format.js';
 import { agentDefaults } from '../agent/defaults.js';
 import { coordinatorDefaults } from '../coordinator/defaults.js';
 import { formatDuration } from '../proto/duration.js';
@@ -92,9 +93,11 @@ function buildProgram(run: (p: Promise<number>) => void): Command {
     .option('--name <name>', 'job name')
     .option('--id <id>', 'job id (default: generated); resubmitting an id returns the existing job')
     .option('--env <NAME=VALUE>', 'environment for the command (repeatable)', collect)
+    .option('--secret <NAME>', 'a secret for the command, read from the environment variable NAME (repeatable; never stored or sent in clear)', collect)
     .option('--timeout <duration>', 'stage timeout for the command')
     .option('--workspace <dir>', 'pack DIR (honouring .gitignore and .meshrunignore) as every run\'s working directory')
     .option('-f, --follow', 'follow the log and exit with the job\'s exit code')
+    .option('--raw', 'with --follow: print the job\'s bytes unchanged even on a terminal')
     .option('--json', 'machine-readable output')
     .action((args: string[], o) => run(submit(client(), args, o)));
 
@@ -104,6 +107,7 @@ function buildProgram(run: (p: Promise<number>) => void): Command {
     .argument('<job>')
     .option('-f, --follow', 'follow until the job ends, then exit with its exit code')
     .option('--json', 'one JSON event per line')
+    .option('--raw', 'print the job\'s bytes unchanged even on a terminal (default there: control characters escaped)')
     .action((id: string, o) => run(logs(client(), id, o)));
 
   program
@@ -163,9 +167,12 @@ function buildProgram(run: (p: Promise<number>) => void): Command {
   return program;
 }
 
+/** One error line on stderr; a message may quote a name or a reason, so it is escaped. */
+const fail = (message: string): void => void process.stderr.write(`meshrun: ${escapeControls(message, 'log')}\n`);
+
 function report(err: unknown): number {
   if (err instanceof ExitError) {
-    if (err.message) process.stderr.write(`meshrun: ${err.message}\n`);
+    if (err.message) fail(err.message);
     return err.exitCode;
   }
   if (err instanceof CommanderError) {
@@ -173,10 +180,10 @@ function report(err: unknown): number {
     return ExitCode.Usage;
   }
   if (isMeshrunError(err)) {
-    process.stderr.write(`meshrun: ${err.message}\n`);
+    fail(err.message);
     return err.code === ErrorCode.InvalidInput || err.code === ErrorCode.Usage ? ExitCode.Usage : ExitCode.Error;
   }
-  process.stderr.write(`meshrun: ${(err as Error)?.message ?? String(err)}\n`);
+  fail((err as Error)?.message ?? String(err));
   return ExitCode.Error;
 }
 

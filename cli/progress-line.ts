@@ -2,6 +2,7 @@
 // N of M, host counts), redrawn on stderr and cleared before log bytes are written.
 import type { AnsibleEvent } from '../proto/ansible-events.js';
 import { initialProgress, reduceProgress, renderProgressLine, type ProgressState } from '../lib/playbook-progress.js';
+import { escapeControls } from './format.js';
 
 export class ProgressLine {
   private state: ProgressState = initialProgress();
@@ -18,7 +19,8 @@ export class ProgressLine {
     this.state = reduceProgress(this.state, ev);
     if (!this.enabled) return;
     const cols = process.stderr.columns ?? 100;
-    process.stderr.write(`\r\x1b[K${`[${stage}] ${renderProgressLine(this.state)}`.slice(0, cols - 1)}`);
+    // play and task names come from the playbook: shown, never obeyed
+    process.stderr.write(`\r\x1b[K${escapeControls(`[${stage}] ${renderProgressLine(this.state)}`).slice(0, cols - 1)}`);
     this.shown = true;
   }
 

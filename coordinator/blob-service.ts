@@ -77,7 +77,7 @@ interface Upload {
 }
 
 /** Why `node` may not touch the blobs of `token` (undefined: it holds that attempt, not ended). */
-function whyNotHolder(job: JobRecord | undefined, token: RunToken, node: string): string | undefined {
+export function whyNotHolder(job: JobRecord | undefined, token: RunToken, node: string): string | undefined {
   const key = tokenKey(token);
   const stage = job?.stages.find((s) => s.name === token.stage);
   const a = stage && currentAttempt(stage);

@@ -183,7 +183,11 @@ export function workspaceObject(sha256: string): string {
   return `ws-${sha256}`;
 }
 
-/** The object name one attempt's artifacts are stored under (only that attempt's node may write it). */
+/**
+ * The object name one attempt's artifacts are stored under (only that attempt's node may write
+ * it). Its parts are joined by ".", which no job or stage name holds, so no two runs share a
+ * name (with "-", job `coll` stage `x-build` and job `coll-x` stage `build` did).
+ */
 export function artifactObject(t: RunToken): string {
-  return `art-${t.job}-${t.stage}-${t.attempt}`;
+  return `art.${t.job}.${t.stage}.${t.attempt}`;
 }

@@ -11,11 +11,14 @@ import type { NatsAuth } from '../proto/config.js';
 import { decode } from '../proto/decode.js';
 import { jobSpecSchema, type JobSpec, type StageSpec } from '../proto/job-spec.js';
 import { tokenKey, type Labels, type RunToken } from '../proto/names.js';
-import type { JobRecord } from '../proto/records.js';
+import { isTerminalJob, type JobRecord } from '../proto/records.js';
+import type { SecretValues } from '../proto/secrets.js';
+import type { SecretStore } from './secrets.js';
 import { Buckets, Subjects } from '../proto/subjects.js';
 import { parseWith } from '../proto/validation.js';
 import { ErrorCode, InvalidInputError, MeshrunError } from '../lib/errors.js';
 import { Lifecycle, SerialQueue } from '../lib/lifecycle.js';
+import { Limits } from '../lib/limits.js';
 import type { Logger } from '../lib/log.js';
 import { connectNats, ensureStreams, openKv } from '../lib/nats.js';
 import { BlobService } from './blob-service.js';
@@ -24,6 +27,7 @@ import { Dispatcher } from './dispatcher.js';
 import { consumeRunEvents, type EventConsumer } from './event-consumer.js';
 import { activeAttemptNodes, findAttempt, newJobRecord, prunesDue, runVerdict, startingAttempts, step, type Effect, type JobEvent } from './job-machine.js';
 import { JobStore } from './job-store.js';
+import { WorkspaceUploads, type WorkspaceUpload } from './workspace-uploads.js';
 import { LivenessMonitor } from './liveness-monitor.js';
 import { NodeRegistry, type NodeEntry } from './node-registry.js';
 import { place, type PlacementResult } from './scheduler.js';
@@ -56,6 +60,7 @@ export class Coordinator {
   private busAway = false;
   private readonly jobs: JobStore;
   private readonly blobs: BlobStore;
+  private readonly workspaceUploads: WorkspaceUploads;
   private readonly dispatch: Dispatcher;
   private readonly liveness: LivenessMonitor;
   readonly nodes: NodeRegistry;
@@ -66,6 +71,7 @@ export class Coordinator {
     this.nodes = new NodeRegistry({ suspectAfterMs: opts.suspectAfterMs, downAfterMs: opts.downAfterMs });
     this.jobs = new JobStore(() => this.kvJobs, opts.log);
     this.blobs = new BlobStore(() => this.nc, opts.log);
+    this.workspaceUploads = new WorkspaceUploads(this.blobs, opts.log.child({ part: 'workspaces' }));
     this.dispatch = new Dispatcher(() => this.nc, opts.log);
     this.liveness = new LivenessMonitor(this.nodes, opts.log);
   }
@@ -165,12 +171,18 @@ export class Coordinator {
     const r = step(job, event, now);
     if (r.illegal.length > 0) this.opts.log.error('job machine made a transition its table does not allow', { job: job.id, transitions: r.illegal });
     if (r.changed || event.kind === 'place') await this.jobs.persist(job);
+    // an ended job's secrets are forgotten: no attempt of it can ask for them any more
+    if (r.changed && isTerminalJob(job.state) && this.secretStore && job.spec.secrets) {
+      await this.secretStore.remove(job.id).catch((err) => this.opts.log.error('secrets of an ended job not removed', { err, job: job.id }));
+    }
     return { changed: r.changed, effects: r.effects };
   }
 
   // ---- client API (called by the gRPC server) ----
 
-  async submit(id: string, specJson: string, workspace: string | null): Promise<{ job: JobRecord; created: boolean }> {
+  async submit(id: string, specJson: string, workspace: string | null, secrets: SecretValues = {}): Promise<{ job: JobRecord; created: boolean }> {
+    const specBytes = Buffer.byteLength(specJson);
+    if (specBytes > Limits.jobSpecMaxBytes) throw new MeshrunError(ErrorCode.TooLarge, `job spec is ${specBytes} bytes, over the limit of ${Limits.jobSpecMaxBytes} (limit jobSpecMaxBytes)`);
     let raw: unknown;
     try {
       raw = JSON.parse(specJson);
@@ -179,6 +191,7 @@ export class Coordinator {
     }
     const parsed = parseWith(jobSpecSchema, raw);
     if (!parsed.ok) throw new InvalidInputError(parsed.errors.join('; '));
+    this.checkSecrets(parsed.value as JobSpec, secrets);
     if (workspace && !(await this.blobs.has(workspaceObject(workspace)))) {
       throw new InvalidInputError(`workspace ${workspace.slice(0, 12)} is not stored: upload it first (meshrun submit --workspace DIR does)`);
     }
@@ -186,12 +199,45 @@ export class Coordinator {
       const existing = this.jobs.get(id);
       if (existing) return { job: existing, created: false };
       const job = newJobRecord(id, parsed.value as JobSpec, Date.now(), workspace);
+      // refused whole before it is held anywhere: a record the bucket cannot take must not
+      // stay in memory, where every scheduling pass would trip over it
+      const recordBytes = Buffer.byteLength(JSON.stringify(job));
+      if (recordBytes > Limits.jobRecordMaxBytes) {
+        throw new MeshrunError(ErrorCode.TooLarge, `job record would be ${recordBytes} bytes, over the limit of ${Limits.jobRecordMaxBytes} (limit jobRecordMaxBytes)`);
+      }
+      // stored (encrypted) before the job exists: no run can start without its secrets
+      if (Object.keys(secrets).length > 0) await this.secretStore!.put(id, secrets);
       this.jobs.add(job);
-      await this.jobs.persist(job);
+      try {
+        await this.jobs.persist(job);
+      } catch (err) {
+        this.jobs.remove(id);
+        if (Object.keys(secrets).length > 0) await this.secretStore!.remove(id).catch(() => undefined);
+        throw err;
+      }
       this.opts.log.info('job submitted', { job: id, name: job.name, stages: job.stages.length });
       await this.schedule(job);
       return { job, created: true };
     });
+  }
+
+  /** Job secrets, kept encrypted; without them (a coordinator started --insecure) a job with secrets is refused. */
+  private secretStore: SecretStore | undefined;
+
+  useSecrets(store: SecretStore): void {
+    this.secretStore = store;
+  }
+
+  /** The values sent must be exactly the secrets the spec declares. */
+  private checkSecrets(spec: JobSpec, values: SecretValues): void {
+    const declared = Object.keys(spec.secrets ?? {}).sort();
+    const given = Object.keys(values).sort();
+    if (declared.length === 0 && given.length === 0) return;
+    if (!this.secretStore) throw new MeshrunError(ErrorCode.Conflict, 'this coordinator keeps no secrets: it runs --insecure (start it with --trust-dir)');
+    const missing = declared.filter((n) => !given.includes(n));
+    const extra = given.filter((n) => !declared.includes(n));
+    if (missing.length > 0) throw new InvalidInputError(`secrets ${missing.join(', ')} are declared but no value was sent (meshrun submit reads them from the sources the job file names)`);
+    if (extra.length > 0) throw new InvalidInputError(`secrets ${extra.join(', ')} were sent but the job file does not declare them`);
   }
 
   getJob(id: string): JobRecord | undefined {
@@ -243,9 +289,12 @@ export class Coordinator {
     });
   }
 
-  /** Stores a workspace archive once by content hash (checked against the client's claim). */
-  putBlob(data: Buffer, claimed: string): Promise<{ sha256: string; size: number; existed: boolean }> {
-    return this.blobs.putWorkspace(data, claimed);
+  /**
+   * Opens a streamed workspace upload by `caller` of the archive with the claimed sha256,
+   * stored once by content hash; refused when too many uploads are open.
+   */
+  beginWorkspaceUpload(caller: string, claimed: string): WorkspaceUpload {
+    return this.workspaceUploads.begin(caller, claimed);
   }
 
   getBlob(name: string): Promise<Buffer | undefined> {

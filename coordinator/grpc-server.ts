@@ -1,5 +1,6 @@
 // The coordinator's gRPC door for clients: every request is validated with the
 // schemas in proto/grpc.ts; errors map to gRPC status codes with a clear message.
+import { createHash } from 'node:crypto';
 import * as grpc from '@grpc/grpc-js';
 import type { z } from 'zod';
 import {
@@ -24,10 +25,10 @@ import { isTerminalJob, type JobRecord } from '../proto/records.js';
 import { formatIssues } from '../proto/validation.js';
 import { ErrorCode, isMeshrunError, MeshrunError } from '../lib/errors.js';
 import { toGrpcStatus } from '../lib/grpc-status.js';
-import { Limits } from '../lib/limits.js';
 import type { Logger } from '../lib/log.js';
 import { authoritativeNode, currentAttempt } from './job-machine.js';
 import type { Coordinator } from './coordinator.js';
+import type { WorkspaceUpload } from './workspace-uploads.js';
 import type { NodeEntry } from './node-registry.js';
 import { followLogs } from './log-follower.js';
 import { meshHandlers } from './mesh/grpc-handlers.js';
@@ -227,7 +228,7 @@ export async function startGrpcServer(c: Coordinator, o: GrpcServerOptions): Pro
     }),
     Submit: unary(log, async (req) => {
       const r = parse(submitRequestSchema, req);
-      const { job, created } = await c.submit(r.id, r.specJson, r.workspace === '' ? null : r.workspace);
+      const { job, created } = await c.submit(r.id, r.specJson, r.workspace === '' ? null : r.workspace, r.secrets);
       return { job: toJobMsg(job), created };
     }),
     GetJob: unary(log, (req) => toJobMsg(jobOrThrow(c, parse(jobRefSchema, req).id))),
@@ -269,29 +270,51 @@ export async function startGrpcServer(c: Coordinator, o: GrpcServerOptions): Pro
       })();
     },
     PutBlob: (call: grpc.ServerReadableStream<unknown, unknown>, cb: grpc.sendUnaryData<unknown>) => {
-      const parts: Buffer[] = [];
-      let claimed = '';
-      let size = 0;
-      let failed = false;
+      // chunks go into the object store as they come, one at a time: the call is paused while
+      // one is being stored, so a fast client waits instead of filling the coordinator's memory
+      let upload: WorkspaceUpload | undefined;
+      let done = false;
+      let writing: Promise<void> = Promise.resolve();
+      const answer = (err: unknown, ref?: unknown): void => {
+        if (done) return;
+        done = true;
+        if (err) {
+          upload?.abort((err as Error).message ?? String(err));
+          if (!isMeshrunError(err)) log.error('workspace upload failed', { err });
+          cb(toGrpcStatus(err));
+        } else cb(null, ref);
+      };
       call.on('data', (chunk: unknown) => {
+        if (done) return;
         const r = blobChunkSchema.safeParse(chunk);
-        if (!r.success || failed) return;
-        if (r.data.sha256) claimed = r.data.sha256;
-        size += r.data.data.length;
-        if (size > Limits.workspaceMaxBytes) {
-          failed = true;
-          cb(toGrpcStatus(new MeshrunError(ErrorCode.InvalidInput, `workspace is larger than ${Limits.workspaceMaxBytes} bytes`)));
-          return;
+        if (!r.success) return answer(new MeshrunError(ErrorCode.InvalidInput, `invalid workspace chunk: ${formatIssues(r.error).join('; ')}`));
+        try {
+          upload ??= c.beginWorkspaceUpload(caller(call).user, r.data.sha256);
+        } catch (err) {
+          return answer(err);
         }
-        parts.push(r.data.data);
-      });
-      call.on('end', () => {
-        if (failed) return;
-        c.putBlob(Buffer.concat(parts), claimed).then(
-          (ref) => cb(null, ref),
-          (err) => cb(toGrpcStatus(err)),
+        const u = upload;
+        call.pause();
+        writing = writing.then(() => u.write(r.data.data)).then(
+          () => {
+            if (!done) call.resume();
+          },
+          (err) => answer(err),
         );
       });
+      call.on('end', () => {
+        void writing.then(() => {
+          if (done) return;
+          if (!upload) return answer(new MeshrunError(ErrorCode.InvalidInput, 'an empty workspace upload: no chunk was sent'));
+          upload.finish().then(
+            (ref) => answer(null, ref),
+            (err) => answer(err),
+          );
+        });
+      });
+      // the client went away midway: what was stored goes
+      call.on('cancelled', () => answer(new MeshrunError(ErrorCode.Unreachable, 'the client cancelled the upload')));
+      call.on('error', (err) => answer(err));
     },
     GetArtifacts: (call: grpc.ServerWritableStream<unknown, ArtifactChunkMsg>) => {
       void (async () => {
@@ -302,9 +325,13 @@ export async function startGrpcServer(c: Coordinator, o: GrpcServerOptions): Pro
               if (!a.artifacts || a.state === 'stale') continue;
               const data = await c.getBlob(a.artifacts.object);
               if (!data) throw new MeshrunError(ErrorCode.NotFound, `artifacts of ${s.name} attempt ${a.attempt} are not in the object store`);
+              const sha256 = createHash('sha256').update(data).digest('hex');
+              if (sha256 !== a.artifacts.sha256) {
+                throw new MeshrunError(ErrorCode.Internal, `artifacts of ${s.name} attempt ${a.attempt} are damaged in the object store: content hash ${sha256.slice(0, 12)}, recorded ${a.artifacts.sha256.slice(0, 12)}`);
+              }
               for (let off = 0; off < data.length || off === 0; off += ARTIFACT_CHUNK) {
                 const last = off + ARTIFACT_CHUNK >= data.length;
-                call.write({ stage: s.name, attempt: a.attempt, files: off === 0 ? a.artifacts.files : [], data: data.subarray(off, off + ARTIFACT_CHUNK), last });
+                call.write({ stage: s.name, attempt: a.attempt, files: off === 0 ? a.artifacts.files : [], data: data.subarray(off, off + ARTIFACT_CHUNK), last, sha256: off === 0 ? sha256 : '' });
                 if (last) break;
               }
             }

@@ -20,6 +20,8 @@ import {
   type StageRecord,
   type StageState,
 } from '../proto/records.js';
+import { admitOutputs, outputsBytes } from '../proto/outputs.js';
+import { Limits } from '../lib/limits.js';
 import type { PlacementResult } from './scheduler.js';
 
 // ---------------------------------------------------------------------------------
@@ -167,7 +169,11 @@ export function step(job: JobRecord, event: JobEvent, now: number): StepResult {
     case 'place': {
       const handoffsBefore = job.handoffs.length;
       const starts = advance(job, now, event.place);
-      for (const s of starts) recordHandoffs(job, s, event.runRootOf(s.node), now);
+      if (starts.length > 0) {
+        const deps = dependenciesOf(job.spec.stages);
+        const byName = new Map(job.stages.map((x) => [x.name, x]));
+        for (const s of starts) recordHandoffs(job, s, deps.get(s.token.stage) ?? [], byName, event.runRootOf(s.node), now);
+      }
       effects.push(...starts, ...job.handoffs.slice(handoffsBefore).map((handoff): HandoffIntent => ({ type: 'handoff', handoff })));
       changed = starts.length > 0;
       break;
@@ -299,76 +305,113 @@ export function findAttempt(job: JobRecord, t: RunToken): { stage: StageRecord; 
   return stage && attempt ? { stage, attempt } : undefined;
 }
 
-/** Places every stage that can start now; returns the starts to send. */
+/**
+ * Places every stage that can start now; returns the starts to send. One pass over the stages
+ * in dependency order (file order where `needs` allow) settles everything: a stage is looked
+ * at only after every stage it needs, so a skip or cancel reaches its dependents in the same
+ * pass. Linear in stages plus dependency edges.
+ */
 export function advance(job: JobRecord, now: number, place: (s: StageSpec) => PlacementResult): StartIntent[] {
   if (job.endedAt !== null) return [];
-  // one pass settles a stage; a skip or cancel can enable the next one, so repeat
+  const deps = dependenciesOf(job.spec.stages);
+  const byName = new Map(job.stages.map((s) => [s.name, s]));
+  const specs = new Map(job.spec.stages.map((s) => [s.name, s]));
   const starts: StartIntent[] = [];
-  for (let i = 0; i <= job.stages.length; i++) {
-    const before = job.stages.map((s) => s.state).join();
-    starts.push(...advanceOnce(job, now, place));
-    if (job.stages.map((s) => s.state).join() === before) break;
+  for (const name of dependencyOrder(job.spec.stages, deps)) {
+    const stage = byName.get(name);
+    const spec = specs.get(name);
+    if (!stage || !spec) continue;
+    const start = settleStage(job, stage, spec, deps.get(name) ?? [], byName, now, place);
+    if (start) starts.push(start);
   }
   summarize(job, now);
   return starts;
 }
 
-function advanceOnce(job: JobRecord, now: number, place: (s: StageSpec) => PlacementResult): StartIntent[] {
-  const deps = dependenciesOf(job.spec.stages);
-  const byName = new Map(job.stages.map((s) => [s.name, s]));
-  const starts: StartIntent[] = [];
-  for (const stage of job.stages) {
-    if (isTerminalStage(stage.state)) continue;
-    const cur = currentAttempt(stage);
-    if (cur && isActiveAttempt(cur.state)) continue;
-    const spec = stageSpec(job, stage.name);
-    const mine = deps.get(stage.name) ?? [];
-    const pending = mine.filter((d) => !isTerminalStage(byName.get(d)!.state));
-    if (pending.length > 0) {
-      stage.state = 'queued';
-      stage.reason = `waiting for ${pending.join(', ')}`;
-      continue;
+/** Stage names with every stage's dependencies before it, otherwise in file order. */
+function dependencyOrder(stages: readonly StageSpec[], deps: ReadonlyMap<string, string[]>): string[] {
+  const out: string[] = [];
+  const seen = new Set<string>();
+  // iterative depth-first: a long chain of `needs` must not overflow the stack
+  for (const root of stages) {
+    if (seen.has(root.name)) continue;
+    seen.add(root.name);
+    const stack: { name: string; next: number }[] = [{ name: root.name, next: 0 }];
+    while (stack.length > 0) {
+      const top = stack[stack.length - 1]!;
+      const mine = deps.get(top.name) ?? [];
+      if (top.next < mine.length) {
+        const d = mine[top.next++]!;
+        if (!seen.has(d) && deps.has(d)) {
+          seen.add(d);
+          stack.push({ name: d, next: 0 });
+        }
+        continue;
+      }
+      stack.pop();
+      out.push(top.name);
     }
-    if (job.cancelRequested && !spec.always) {
-      stage.state = 'cancelled';
-      stage.reason = 'job cancelled before the stage started';
-      continue;
-    }
-    const notOk = mine.filter((d) => byName.get(d)!.state !== 'succeeded');
-    if (notOk.length > 0 && !spec.always) {
-      stage.state = 'skipped';
-      stage.reason = notOk.map((d) => `${d} ${byName.get(d)!.state}`).join(', ');
-      continue;
-    }
-    const r = place(spec);
-    if (!r.ok) {
-      stage.state = 'queued';
-      stage.reason = r.reason;
-      continue;
-    }
-    const attempt: AttemptRecord = {
-      attempt: stage.attempts.length + 1,
-      node: r.node,
-      state: 'starting',
-      exitCode: null,
-      reason: '',
-      assignedAt: now,
-      startedAt: null,
-      endedAt: null,
-      logBytes: null,
-      stopRequested: null,
-      staleResult: null,
-      artifacts: null,
-      failures: [],
-    };
-    stage.attempts.push(attempt);
-    stage.state = 'running';
-    stage.reason = '';
-    stage.nodeDownSince = null;
-    if (job.startedAt === null) job.startedAt = now;
-    starts.push({ type: 'start', node: r.node, token: { job: job.id, stage: stage.name, attempt: attempt.attempt }, stage: spec });
   }
-  return starts;
+  return out;
+}
+
+/** Settles one stage whose dependencies were settled before it; returns its start, if placed. */
+function settleStage(
+  job: JobRecord,
+  stage: StageRecord,
+  spec: StageSpec,
+  mine: readonly string[],
+  byName: ReadonlyMap<string, StageRecord>,
+  now: number,
+  place: (s: StageSpec) => PlacementResult,
+): StartIntent | undefined {
+  if (isTerminalStage(stage.state)) return undefined;
+  const cur = currentAttempt(stage);
+  if (cur && isActiveAttempt(cur.state)) return undefined;
+  const pending = mine.filter((d) => !isTerminalStage(byName.get(d)!.state));
+  if (pending.length > 0) {
+    stage.state = 'queued';
+    stage.reason = `waiting for ${pending.join(', ')}`;
+    return undefined;
+  }
+  if (job.cancelRequested && !spec.always) {
+    stage.state = 'cancelled';
+    stage.reason = 'job cancelled before the stage started';
+    return undefined;
+  }
+  const notOk = mine.filter((d) => byName.get(d)!.state !== 'succeeded');
+  if (notOk.length > 0 && !spec.always) {
+    stage.state = 'skipped';
+    stage.reason = notOk.map((d) => `${d} ${byName.get(d)!.state}`).join(', ');
+    return undefined;
+  }
+  const r = place(spec);
+  if (!r.ok) {
+    stage.state = 'queued';
+    stage.reason = r.reason;
+    return undefined;
+  }
+  const attempt: AttemptRecord = {
+    attempt: stage.attempts.length + 1,
+    node: r.node,
+    state: 'starting',
+    exitCode: null,
+    reason: '',
+    assignedAt: now,
+    startedAt: null,
+    endedAt: null,
+    logBytes: null,
+    stopRequested: null,
+    staleResult: null,
+    artifacts: null,
+    failures: [],
+  };
+  stage.attempts.push(attempt);
+  stage.state = 'running';
+  stage.reason = '';
+  stage.nodeDownSince = null;
+  if (job.startedAt === null) job.startedAt = now;
+  return { type: 'start', node: r.node, token: { job: job.id, stage: stage.name, attempt: attempt.attempt }, stage: spec };
 }
 
 /** Job state and exit code from its stages. */
@@ -450,7 +493,15 @@ export function applyExited(job: JobRecord, t: RunToken, e: ExitReport, now: num
   attempt.exitCode = e.vanished ? null : e.exitCode;
   attempt.artifacts = e.artifacts ?? null;
   attempt.failures = e.failures ?? [];
-  if (!e.vanished && e.stopReason !== 'fenced') stage.outputs = e.outputs ?? {};
+  // outputs become later stages' environment: checked here too, whatever the agent sent
+  if (!e.vanished && e.stopReason !== 'fenced') {
+    let others = 0;
+    for (const s of job.stages) if (s !== stage) others += outputsBytes(s.outputs);
+    const admitted = admitOutputs(e.outputs ?? {}, Limits.jobOutputsMaxBytes - others);
+    stage.outputs = admitted.outputs;
+    // said where the user looks (`meshrun job`), not only in a daemon's log
+    if (admitted.dropped.length > 0) attempt.reason = `outputs dropped: ${admitted.dropped[0]}${admitted.dropped.length > 1 ? ` and ${admitted.dropped.length - 1} more` : ''}`;
+  }
   const spec = stageSpec(job, stage.name);
   if (e.vanished || e.stopReason === 'fenced') {
     // the node gave the run up (lease lost, or the process disappeared): a lost run
@@ -467,9 +518,24 @@ export function applyExited(job: JobRecord, t: RunToken, e: ExitReport, now: num
   if (state !== 'stale') {
     stage.state = state === 'succeeded' ? 'succeeded' : state === 'failed' ? 'failed' : state === 'timeout' ? 'timeout' : 'cancelled';
     const failed = attempt.failures[0];
-    stage.reason = state === 'failed' ? `exit code ${e.exitCode}${failed ? `; ${failed.host} failed at "${failed.task}": ${failed.msg.trim().replace(/\s*\n\s*/g, ' | ').slice(0, 200)}` : ''}` : attempt.reason;
+    stage.reason = state === 'failed' ? `exit code ${e.exitCode}${failed ? `; ${failed.host} failed at "${failed.task}": ${oneLine(failed.msg, 200)}` : ''}` : attempt.reason;
   }
   return true;
+}
+
+/**
+ * At most `max` characters of `msg` on one line: each run of white space that holds a line
+ * break becomes " | ". Linear: the input is cut first, then each line trimmed (the regex it
+ * replaces, white space around a line break, backtracked quadratically over a long run of spaces).
+ */
+export function oneLine(msg: string, max: number): string {
+  const lines = msg.slice(0, 4 * max + 16).split('\n');
+  const kept: string[] = [];
+  for (const l of lines) {
+    const t = l.trim();
+    if (t !== '') kept.push(t);
+  }
+  return kept.join(' | ').slice(0, max);
 }
 
 /**
@@ -593,11 +659,10 @@ function expireWaits(job: JobRecord, now: number): boolean {
 }
 
 /** Records where the job moves next, so the earlier nodes write their <stem>.remote.env. */
-function recordHandoffs(job: JobRecord, s: StartIntent, runRoot: string, now: number): void {
-  const deps = dependenciesOf(job.spec.stages).get(s.token.stage) ?? [];
+function recordHandoffs(job: JobRecord, s: StartIntent, deps: readonly string[], byName: ReadonlyMap<string, StageRecord>, runRoot: string, now: number): void {
   const runDir = runRoot ? `${runRoot}/${job.id}` : '';
   for (const d of deps) {
-    const from = currentAttempt(job.stages.find((x) => x.name === d)!);
+    const from = currentAttempt(byName.get(d)!);
     if (!from || from.node === s.node || from.state === 'stale') continue;
     job.handoffs.push({
       from: { stage: d, attempt: from.attempt, node: from.node },

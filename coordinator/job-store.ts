@@ -46,6 +46,12 @@ export class JobStore {
     this.jobs.set(job.id, job);
   }
 
+  /** Forgets a job that was never written (its first write failed). */
+  remove(id: string): void {
+    this.jobs.delete(id);
+    this.written.delete(id);
+  }
+
   values(): IterableIterator<JobRecord> {
     return this.jobs.values();
   }

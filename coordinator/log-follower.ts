@@ -9,6 +9,7 @@ import type { RunToken } from '../proto/names.js';
 import { isTerminalJob, type JobRecord } from '../proto/records.js';
 import { parseOutputSubject, Streams, Subjects } from '../proto/subjects.js';
 import type { LogEventMsg } from '../proto/grpc.js';
+import { relayedLogBytes } from '../lib/limits.js';
 
 export interface FollowOptions {
   nc: NatsConnection;
@@ -54,7 +55,9 @@ export async function followLogs(o: FollowOptions): Promise<JobRecord> {
   const complete = (): boolean => {
     for (const s of o.job().stages) {
       for (const a of s.attempts) {
-        if (a.logBytes !== null && a.logBytes > 0 && (delivered.get(`${s.name}/${a.attempt}`) ?? 0) < a.logBytes) return false;
+        // a log past its limit is relayed up to the limit, then a line saying so
+        const relayed = a.logBytes === null ? 0 : relayedLogBytes(a.logBytes);
+        if (relayed > 0 && (delivered.get(`${s.name}/${a.attempt}`) ?? 0) < relayed) return false;
       }
     }
     return true;

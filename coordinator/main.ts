@@ -14,6 +14,8 @@ import { MeshCoordinator } from './mesh/mesh-coordinator.js';
 import { coordinatorDefaults } from './defaults.js';
 import { AuditLog } from './audit.js';
 import { UserRegistry } from './users.js';
+import { loadSecretsKey, SecretService, SecretStore } from './secrets.js';
+import { isTerminalJob } from '../proto/records.js';
 import { ErrorCode, MeshrunError } from '../lib/errors.js';
 
 export { coordinatorDefaults };
@@ -108,6 +110,7 @@ export async function runCoordinatorDaemon(o: CoordinatorDaemonOptions, untilSto
   const mesh = await startMeshCoordinator(coordinator, o.mesh, log);
   const enrolling = o.trustDir ? await startEnrollment(o, coordinator, o.trustDir, log) : undefined;
   const users = o.trustDir ? await startUsers(coordinator, o.trustDir, log) : undefined;
+  const secrets = o.trustDir ? await startSecrets(coordinator, o.trustDir, log) : undefined;
   const audit = new AuditLog(coordinator.connection, log.child({ part: 'audit' }));
   await audit.start();
   const paths = o.trustDir ? trustRootPaths(o.trustDir) : undefined;
@@ -121,6 +124,7 @@ export async function runCoordinatorDaemon(o: CoordinatorDaemonOptions, untilSto
     await mesh.close();
     await enrolling?.close();
     users?.stop();
+    secrets?.stop();
     await coordinator.close();
   });
 }
@@ -154,6 +158,21 @@ async function startUsers(c: Coordinator, trustDir: string, log: Logger): Promis
   const added = await users.importBootstrap(paths.usersBootstrap);
   if (added.length > 0) log.info('users from meshrun init registered', { users: added });
   return users;
+}
+
+/** Job secrets: encrypted at rest with the trust root's key, handed sealed to the node running a stage. */
+async function startSecrets(c: Coordinator, trustDir: string, log: Logger): Promise<SecretService> {
+  const store = new SecretStore(c.connection, loadSecretsKey(trustRootPaths(trustDir).secretsKey));
+  await store.start();
+  c.useSecrets(store);
+  // a job that ended while no coordinator ran still had its secrets stored
+  for (const id of await store.jobs()) {
+    const job = c.getJob(id);
+    if (!job || isTerminalJob(job.state)) await store.remove(id);
+  }
+  const service = new SecretService({ nc: c.connection, store, job: (id) => c.getJob(id), log: log.child({ part: 'secrets' }) });
+  service.start();
+  return service;
 }
 
 /** 127.0.0.1:P, localhost:P, [::1]:P: reachable from this machine only. */

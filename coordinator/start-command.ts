@@ -32,5 +32,6 @@ export function buildStartCommand(job: JobRecord, spec: StageSpec, token: RunTok
     failover: failover.mode,
     failoverWaitMs: failover.mode === 'wait' ? failover.waitMs : undefined,
     workspace: job.workspace ?? undefined,
+    secrets: spec.secrets?.length ? spec.secrets : undefined,
   };
 }

@@ -18,4 +18,54 @@ export const Limits = {
   blobReadsPerNode: 4,
   /** An upload that got no message for this long is dropped, and its bytes with it. */
   blobUploadIdleMs: 30_000,
+  /** The job spec as submitted (bytes of its JSON). */
+  jobSpecMaxBytes: 256 * 1024,
+  /**
+   * A job's record in the jobs KV bucket, checked before the job is accepted. Below NATS's
+   * 1 MiB payload, with room for the attempts, reasons and outputs the record gathers as it runs.
+   */
+  jobRecordMaxBytes: 512 * 1024,
+  /** Stages in one job. */
+  stagesMax: 256,
+  /** One stage's `env`: the bytes of its names and values together. */
+  stageEnvMaxBytes: 64 * 1024,
+  /** One stage's outputs (KEY=VALUE lines of $MESHRUN_OUTPUT): the bytes of names and values together. */
+  stageOutputsMaxBytes: 16 * 1024,
+  /** Outputs one stage may set. */
+  stageOutputsMaxKeys: 128,
+  /** The outputs of all a job's stages together, as kept in its record. */
+  jobOutputsMaxBytes: 64 * 1024,
+  /** A playbook failure's message on the bus (longer ones are cut, with a marker). */
+  failureMessageMaxChars: 2048,
+  /** A failure's host or task name on the bus. */
+  failureNameMaxChars: 256,
+  /** Failed hosts one exit report names. */
+  failuresMax: 20,
+  /** A run's refusal or start error on the bus (longer ones are cut, with a marker). */
+  busReasonMaxChars: 4096,
+  /** Log bytes relayed per run; past it the log says so (`meshrun: log truncated ...`). */
+  logMaxBytesPerRun: 64 * 1024 * 1024,
+  /** Workspace uploads (`PutBlob`) open at once on the coordinator, all callers together. */
+  workspaceUploadsTotal: 4,
+  /** Workspace uploads one caller (user) may have open at once. */
+  workspaceUploadsPerCaller: 2,
 } as const;
+
+export type LimitName = keyof typeof Limits;
+
+/** `s` cut to at most `max` characters, ending in a marker that names the limit when cut. */
+export function clip(s: string, max: number, limit: LimitName): string {
+  if (s.length <= max) return s;
+  const marker = ` [... cut at ${max} characters (limit ${limit})]`;
+  return s.slice(0, Math.max(0, max - marker.length)) + marker;
+}
+
+/** The line that ends a relayed log cut at `max` bytes (`logMaxBytesPerRun`). */
+export function logTruncatedLine(max: number): string {
+  return `\nmeshrun: log truncated at ${max} bytes (limit logMaxBytesPerRun)\n`;
+}
+
+/** Bytes of a run's log that are relayed: all of it up to the limit, else the limit and the line saying so. */
+export function relayedLogBytes(logBytes: number, max: number = Limits.logMaxBytesPerRun): number {
+  return logBytes <= max ? logBytes : max + Buffer.byteLength(logTruncatedLine(max));
+}

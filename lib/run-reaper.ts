@@ -2,9 +2,11 @@
 // fleet): runs outlive their agents by design, so killing the agents is not enough.
 import { readdirSync, readFileSync, type Dirent } from 'node:fs';
 import { join } from 'node:path';
+import { killCgroup, removeCgroup } from './cgroup.js';
 
-/** Kills run process groups (.pid) and live wrappers (.json wrapperPid) found under `dir`. */
+/** Kills run process groups (.pid), run cgroups and live wrappers (.json) found under `dir`, and removes the cgroups. */
 export function killRunsUnder(dir: string): void {
+  const cgroups: string[] = [];
   const walk = (d: string, depth: number): void => {
     if (depth > 5) return;
     let entries: Dirent[];
@@ -22,7 +24,13 @@ export function killRunsUnder(dir: string): void {
         if (Number.isInteger(n) && n > 1) tryKill(-n);
       } else if (e.name.endsWith('.json') && !e.name.endsWith('.events.json')) {
         try {
-          const w = (JSON.parse(safeRead(p)) as { wrapperPid?: number | null }).wrapperPid;
+          const meta = JSON.parse(safeRead(p)) as { wrapperPid?: number | null; cgroup?: string | null };
+          // only a run cgroup the agent made (<cgroup2 mount>/meshrun/<run>)
+          if (typeof meta.cgroup === 'string' && /\/meshrun\/[^/]+$/.test(meta.cgroup)) {
+            killCgroup(meta.cgroup);
+            cgroups.push(meta.cgroup);
+          }
+          const w = meta.wrapperPid;
           // only a process that still is a meshrun wrapper (a pid may have been reused)
           if (typeof w === 'number' && w > 1 && safeRead(`/proc/${w}/cmdline`).includes('wrapper.js')) tryKill(w);
         } catch {
@@ -32,6 +40,9 @@ export function killRunsUnder(dir: string): void {
     }
   };
   walk(dir, 0);
+  // a killed cgroup empties within moments; it can be removed only then
+  const wait = new Int32Array(new SharedArrayBuffer(4));
+  for (let i = 0; i < 50 && cgroups.some((c) => !removeCgroup(c)); i++) Atomics.wait(wait, 0, 0, 20);
 }
 
 function safeRead(p: string): string {

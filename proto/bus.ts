@@ -3,6 +3,10 @@
 import { z } from 'zod';
 import { jobIdSchema, labelsSchema, nodeNameSchema, runTokenSchema } from './names.js';
 import { playbookRunSchema } from './job-spec.js';
+import { clip, Limits, type LimitName } from '../lib/limits.js';
+
+/** A string a receiver cuts (with a marker naming the limit) rather than drops its message for. */
+const clipped = (max: number, limit: LimitName) => z.string().transform((s) => clip(s, max, limit));
 
 export const attemptOutcomeSchema = z.enum(['succeeded', 'failed', 'timeout', 'cancelled', 'lost', 'stale']);
 export type AttemptOutcome = z.infer<typeof attemptOutcomeSchema>;
@@ -10,7 +14,11 @@ export type AttemptOutcome = z.infer<typeof attemptOutcomeSchema>;
 /** A stage's stored artifacts: object-store name, archive hash, the files in it. */
 export const artifactsRefSchema = z.object({ object: z.string(), sha256: z.string(), files: z.array(z.string()) });
 /** A playbook host that failed: at which task, with what message. */
-export const hostFailureSchema = z.object({ host: z.string(), task: z.string(), msg: z.string() });
+export const hostFailureSchema = z.object({
+  host: clipped(Limits.failureNameMaxChars, 'failureNameMaxChars'),
+  task: clipped(Limits.failureNameMaxChars, 'failureNameMaxChars'),
+  msg: clipped(Limits.failureMessageMaxChars, 'failureMessageMaxChars'),
+});
 
 /** What an agent knows about one of its runs, reported in every heartbeat. */
 export const runReportSchema = z.object({
@@ -61,6 +69,8 @@ export const startCommandSchema = z.object({
   /** sha256 of the job's workspace archive in the object store; unpacked as the run's cwd. */
   workspace: z.string().regex(/^[a-f0-9]{64}$/).optional(),
   artifacts: z.array(z.string().min(1)).optional(),
+  /** Names of the job secrets this run gets: the agent asks the coordinator for their values. */
+  secrets: z.array(z.string().min(1).max(128)).max(64).optional(),
 });
 export type StartCommand = z.infer<typeof startCommandSchema>;
 
@@ -131,15 +141,18 @@ export const runEventSchema = z.discriminatedUnion('kind', [
     /** The stage's artifacts, stored in the object store before this event was sent. */
     artifacts: artifactsRefSchema.nullable().default(null),
     /** For playbooks: which hosts failed, at which task, with what message. */
-    failures: z.array(hostFailureSchema).default([]),
+    failures: z
+      .array(hostFailureSchema)
+      .transform((f) => f.slice(0, Limits.failuresMax))
+      .default([]),
     /** Why the run could not start (workspace refused, bad playbook path...). */
-    error: z.string().nullable().default(null),
+    error: clipped(Limits.busReasonMaxChars, 'busReasonMaxChars').nullable().default(null),
   }),
   z.object({
     kind: z.literal('rejected'),
     node: nodeNameSchema,
     token: runTokenSchema,
-    reason: z.string(),
+    reason: clipped(Limits.busReasonMaxChars, 'busReasonMaxChars'),
   }),
 ]);
 export type RunEvent = z.infer<typeof runEventSchema>;
@@ -220,3 +233,23 @@ export const blobCommitReplySchema = z.discriminatedUnion('ok', [z.object({ ok: 
 export type BlobBeginReply = z.infer<typeof blobBeginReplySchema>;
 export type BlobChunkReply = z.infer<typeof blobChunkReplySchema>;
 export type BlobCommitReply = z.infer<typeof blobCommitReplySchema>;
+
+/** agent -> coordinator (`mr.secret.<node>.get`): the secrets of a run it holds, sealed to `box`. */
+export const secretRequestSchema = z.object({
+  token: runTokenSchema,
+  /** A one-time NATS curve public key (X...) the reply is sealed to. */
+  box: z.string().regex(/^X[A-Z2-7]{55}$/, { message: 'must be a NATS curve public key' }),
+});
+export type SecretRequest = z.infer<typeof secretRequestSchema>;
+
+export const secretReplySchema = z.union([
+  z.object({
+    ok: z.literal(true),
+    /** The coordinator's one-time curve public key: the sender to open `sealed` with. */
+    sender: z.string().regex(/^X[A-Z2-7]{55}$/),
+    /** base64 of the sealed JSON `{NAME: value}`. */
+    sealed: z.string().max(512 * 1024),
+  }),
+  z.object({ ok: z.literal(false), error: z.string().max(1000) }),
+]);
+export type SecretReply = z.infer<typeof secretReplySchema>;

@@ -5,6 +5,7 @@ import { fileURLToPath } from 'node:url';
 import * as grpc from '@grpc/grpc-js';
 import * as protoLoader from '@grpc/proto-loader';
 import { z } from 'zod';
+import { Limits } from '../lib/limits.js';
 import { jobIdSchema, labelsSchema, nodeNameSchema } from './names.js';
 import { meshEndpointSchema, wgKeySchema } from './mesh.js';
 import type { ArtifactChunk__Output } from './generated/meshrun/v1/ArtifactChunk.js';
@@ -25,6 +26,7 @@ import type { RemoveUserReply__Output } from './generated/meshrun/v1/RemoveUserR
 import type { User__Output } from './generated/meshrun/v1/User.js';
 import type { AuditEntry__Output } from './generated/meshrun/v1/AuditEntry.js';
 import { roleSchema, userNameSchema } from './roles.js';
+import { secretValuesSchema } from './secrets.js';
 
 /** The .proto stays in the source tree; find it from src (vitest) or dist. */
 function protoPath(): string {
@@ -82,8 +84,9 @@ export type LogEventMsg = OneofUnion<LogEvent__Output, 'event'>;
 // Request validation at the gRPC door (the coordinator parses every request).
 export const submitRequestSchema = z.object({
   id: jobIdSchema,
-  specJson: z.string().min(2).max(1_000_000),
+  specJson: z.string().min(2).max(Limits.jobSpecMaxBytes, { message: `job spec is over ${Limits.jobSpecMaxBytes} bytes (limit jobSpecMaxBytes)` }),
   workspace: z.union([z.literal(''), z.string().regex(/^[a-f0-9]{64}$/, { message: 'must be the sha256 of a stored workspace' })]).default(''),
+  secrets: secretValuesSchema.default({}),
 });
 export const blobChunkSchema = z.object({
   sha256: z.string().max(64).default(''),

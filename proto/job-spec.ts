@@ -3,6 +3,8 @@
 import { z } from 'zod';
 import { durationSchema } from './duration.js';
 import { labelsSchema, nodeNameSchema, stageNameSchema } from './names.js';
+import { Limits } from '../lib/limits.js';
+import { secretNameSchema, secretSourceSchema } from './secrets.js';
 
 const argvSchema = z
   .array(z.string({ error: 'expected an array of strings' }), { error: 'expected an array of strings' })
@@ -60,7 +62,14 @@ export function resolveFailover(f: z.infer<typeof failoverSchema> | undefined): 
 const envSchema = z.record(
   z.string().regex(/^[A-Za-z_][A-Za-z0-9_]*$/, { message: 'environment variable names are letters, digits and "_"' }),
   z.union([z.string(), z.number(), z.boolean()]).transform((v) => String(v)),
-);
+).refine((env) => envBytes(env) <= Limits.stageEnvMaxBytes, { message: `env is larger than ${Limits.stageEnvMaxBytes} bytes (limit stageEnvMaxBytes)` });
+
+/** Bytes of an environment's names and values together (UTF-8). */
+export function envBytes(env: Record<string, string>): number {
+  let n = 0;
+  for (const [k, v] of Object.entries(env)) n += Buffer.byteLength(k) + Buffer.byteLength(v) + 2;
+  return n;
+}
 
 const globListSchema = z.array(
   z
@@ -79,16 +88,28 @@ export const stageSpecSchema = z.strictObject({
   needs: z.array(stageNameSchema).optional(),
   always: z.boolean().optional(),
   artifacts: globListSchema.optional(),
+  /** Job secrets this stage's runs get, as environment variables (and playbook extra vars). */
+  secrets: z.array(secretNameSchema).optional(),
 });
 export type StageSpec = z.infer<typeof stageSpecSchema>;
 
 export const jobSpecSchema = z
   .strictObject({
     name: z.string().min(1).max(200),
-    stages: z.array(stageSpecSchema).min(1, { message: 'a job needs at least one stage' }),
+    stages: z
+      .array(stageSpecSchema)
+      .min(1, { message: 'a job needs at least one stage' })
+      .max(Limits.stagesMax, { message: `a job has at most ${Limits.stagesMax} stages (limit stagesMax)` }),
     prune: globListSchema.optional(),
+    /** Secret name -> where the CLI reads its value at submit time (never the value). */
+    secrets: z.record(secretNameSchema, secretSourceSchema).optional(),
   })
   .superRefine((job, ctx) => {
+    job.stages.forEach((s, i) =>
+      (s.secrets ?? []).forEach((n, j) => {
+        if (!job.secrets?.[n]) ctx.addIssue({ code: 'custom', path: ['stages', i, 'secrets', j], message: `unknown secret "${n}" (declare it under the job's secrets:)` });
+      }),
+    );
     const seen = new Map<string, number>();
     job.stages.forEach((s, i) => {
       if (seen.has(s.name)) {

@@ -24,7 +24,7 @@ export function nodeInboxPrefix(node: string): string {
  */
 export function nodePermissions(node: string): SubjectPermissions {
   return {
-    pub: { allow: [Subjects.heartbeat(node), Subjects.runEvents(node), Subjects.nodeOutput(node), Subjects.blobGet(node), Subjects.blobPut(node)] },
+    pub: { allow: [Subjects.heartbeat(node), Subjects.runEvents(node), Subjects.nodeOutput(node), Subjects.blobGet(node), Subjects.blobPut(node), Subjects.secretGet(node)] },
     sub: { allow: [Subjects.agentCommand(node), Subjects.meshCommand(node), `${nodeInboxPrefix(node)}.>`] },
     allowResponses: true,
   };

@@ -26,6 +26,9 @@ export const Subjects = {
   /** agent -> coordinator request: begin, chunk or commit of a run's artifacts upload (reply: BlobPutReply). */
   blobPut: (node: string) => `mr.blob.${node}.put`,
   blobWildcard: 'mr.blob.*.*',
+  /** agent -> coordinator request: the secrets of a run the node holds, sealed to a one-time key. */
+  secretGet: (node: string) => `mr.secret.${node}.get`,
+  secretWildcard: 'mr.secret.*.get',
   /** coordinator -> JetStream: one audit record per mutating or refused gRPC call. */
   audit: 'mr.audit',
 } as const;
@@ -47,6 +50,8 @@ export const Buckets = {
   tokens: 'mr_tokens',
   /** Users of the gRPC API: role and the fingerprints of their client certificates. */
   users: 'mr_users',
+  /** Job secrets, encrypted with the trust root's secrets key; removed when the job ends. */
+  secrets: 'mr_secrets',
 } as const;
 
 export const Durables = {

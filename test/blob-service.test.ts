@@ -115,7 +115,7 @@ describe.skipIf(!available)('blob service', () => {
     const sha = createHash('sha256').update(data).digest('hex');
     expect((await refusal(client('beta').putArtifacts(t, data, sha))).message).toMatch(/not held by node beta/);
     const { object } = await client('alpha').putArtifacts(t, data, sha);
-    expect(object).toBe('art-art-1-build-1');
+    expect(object).toBe('art.art-1.build.1');
     expect((await store.get(object))!.equals(data)).toBe(true);
     // stored already: nothing is sent again
     expect(await client('alpha').putArtifacts(t, data, sha)).toEqual({ object });
@@ -125,7 +125,7 @@ describe.skipIf(!available)('blob service', () => {
     const damaged = await refusal(client('alpha').putArtifacts(t2, data, 'a'.repeat(64)));
     expect(damaged.message).toMatch(/damaged in transit/);
     expect(damaged.retry).toBe(false);
-    expect(await store.has('art-art-2-build-1')).toBe(false);
+    expect(await store.has('art.art-2.build.1')).toBe(false);
     const none = job('art-none', 'alpha', { artifacts: false });
     expect((await refusal(client('alpha').putArtifacts(none, data, sha))).message).toMatch(/keeps no artifacts/);
     expect(service.openUploads).toBe(0);
@@ -167,7 +167,7 @@ describe.skipIf(!available)('blob service', () => {
     await waitFor('abandoned uploads dropped', () => service.openUploads === 0, 10_000);
     expect(logLines.join('\n')).toMatch(/artifact upload abandoned midway/);
     expect(await chunk(c, 0, 4)).toMatchObject({ ok: false, error: expect.stringMatching(/no open upload/) });
-    for (const id of ['up-1', 'up-2', 'up-3', 'up-4']) expect(await store.has(`art-${id}-build-1`)).toBe(false);
+    for (const id of ['up-1', 'up-2', 'up-3', 'up-4']) expect(await store.has(`art.${id}.build.1`)).toBe(false);
     expect((await client('alpha').getWorkspace(job('after', 'alpha'), workspaceSha, 2_000_000)).equals(workspace)).toBe(true);
     expect(await store.has(workspaceObject(workspaceSha))).toBe(true);
     // nothing of a refused or dropped upload stays in the store: only the two objects stored

@@ -25,6 +25,11 @@ export interface PlaybookCommandOptions {
   pluginDir?: string;
   /** @default 'ansible-playbook' */
   executable?: string;
+  /**
+   * Extra vars go through this file (`--extra-vars=@FILE`, which the caller writes 0600 with
+   * `varsFileContent`) instead of the command line, where every local user could read them.
+   */
+  varsFile?: string;
 }
 
 export interface PlaybookCommand {
@@ -58,7 +63,7 @@ export function buildPlaybookCommand(spec: PlaybookRunSpec, opts: PlaybookComman
   if (spec.limit !== undefined) argv.push(`--limit=${checkToken('run.limit', spec.limit)}`);
   for (const [i, tag] of (spec.tags ?? []).entries()) argv.push(`--tags=${checkToken(`run.tags[${i}]`, tag)}`);
   if (spec.extraVars !== undefined && Object.keys(spec.extraVars).length > 0) {
-    argv.push(`--extra-vars=${extraVarsJson(spec.extraVars)}`);
+    argv.push(opts.varsFile ? `--extra-vars=@${opts.varsFile}` : `--extra-vars=${extraVarsJson(spec.extraVars)}`);
   }
   if (spec.check === true) argv.push('--check');
   argv.push('--', path.join(opts.cwd, playbook));
@@ -109,6 +114,11 @@ function checkToken(field: string, value: unknown): string {
     throw new InvalidInputError(`${field}: must be a non-empty string without NUL bytes`);
   }
   return value;
+}
+
+/** The vars file's content: the spec's extra vars, checked like those on a command line. */
+export function varsFileContent(vars: Record<string, unknown>): string {
+  return extraVarsJson(vars);
 }
 
 function extraVarsJson(vars: Record<string, unknown>): string {

@@ -16,6 +16,8 @@ export const runMetaSchema = z.object({
   node: z.string(),
   argv: z.array(z.string()).min(1),
   cwd: z.string(),
+  /** Files the wrapper removes when the run ends (a playbook's vars file, which may hold secrets). */
+  removeOnExit: z.array(z.string()).default([]),
   failover: failoverModeSchema,
   failoverWaitMs: z.number().nullable().default(null),
   timeoutMs: z.number().nullable(),
@@ -28,6 +30,8 @@ export const runMetaSchema = z.object({
   wrapperStartTicks: z.number().nullable().default(null),
   pid: z.number().nullable().default(null),
   pgid: z.number().nullable().default(null),
+  /** The run's own cgroup v2 directory, made by the agent before launch; null: process group only. */
+  cgroup: z.string().nullable().default(null),
   startTicks: z.number().nullable().default(null),
   startedAt: z.number().nullable().default(null),
   endedAt: z.number().nullable().default(null),

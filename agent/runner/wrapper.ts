@@ -1,10 +1,13 @@
 // The small detached wrapper that owns one run: started in its own session by the
 // agent, it starts the argv (no shell) in a process group of its own with stdout and
 // stderr into <stem>.log, and writes <stem>.rc atomically when the process ends, so
-// the run and its result survive an agent restart.
+// the run and its result survive an agent restart. With a cgroup in its metadata, the
+// process starts inside it, so every process it ever forks can be killed with the run.
 import { spawn } from 'node:child_process';
-import { appendFileSync, openSync, readFileSync, writeSync } from 'node:fs';
+import { appendFileSync, openSync, readFileSync, rmSync, writeSync } from 'node:fs';
 import { constants } from 'node:os';
+import { dirname } from 'node:path';
+import { joinCgroup, ownCgroupPath } from '../../lib/cgroup.js';
 import { procStartTicks } from './procfs.js';
 import { stemPaths, type RunPaths } from './paths.js';
 import { writeFileAtomic } from '../../lib/write-file-atomic.js';
@@ -59,19 +62,56 @@ function finish(exitCode: number, signal: string | null, error: string | null): 
   meta.signal = signal;
   meta.error = error;
   meta.stopReason = readStopReason(paths);
+  // files only this run needed, some holding secrets: gone before the run is reported ended
+  for (const f of Array.isArray(meta.removeOnExit) ? (meta.removeOnExit as unknown[]) : []) if (typeof f === 'string') rmSync(f, { force: true });
   writeMeta(paths, meta);
   // rc last: its presence means the metadata is final.
   writeFileAtomic(paths.rc, `${exitCode}\n`);
   process.exit(0);
 }
 
+/**
+ * Node cannot run code between fork and exec, so the wrapper joins the run's cgroup itself
+ * and the child is born in it (before it can fork anything); the wrapper then goes back to
+ * where it was, so killing the cgroup never kills the one process that records the rc.
+ * Returns where to go back to, or null when the run stays in the process group only.
+ */
+function enterCgroup(dir: string): string | null {
+  let home: string | null = null;
+  try {
+    const own = ownCgroupPath(readFileSync('/proc/self/cgroup', 'utf8'));
+    // the agent makes run cgroups as <mount>/meshrun/<run>
+    if (own !== undefined) home = dirname(dirname(dir)) + (own === '/' ? '' : own);
+    joinCgroup(dir, process.pid);
+    return home ?? dirname(dir);
+  } catch (err) {
+    writeSync(logFd, `meshrun: cannot join cgroup ${dir} (${(err as Error).message}); a stop signals the process group only\n`);
+    return null;
+  }
+}
+function leaveCgroup(dir: string, home: string): void {
+  for (const to of [home, dirname(dir)]) {
+    try {
+      joinCgroup(to, process.pid);
+      return;
+    } catch {
+      // try the next
+    }
+  }
+  writeSync(logFd, `meshrun: cannot leave cgroup ${dir}; a stop of the run will end its wrapper too\n`);
+}
+
 const [file, ...args] = meta.argv as [string, ...string[]];
+const cgroup = typeof meta.cgroup === 'string' ? meta.cgroup : null;
+const home = cgroup ? enterCgroup(cgroup) : null;
 let child;
 try {
   child = spawn(file, args, { cwd: meta.cwd, env: process.env, detached: true, stdio: ['ignore', logFd, logFd] });
 } catch (err) {
   writeSync(logFd, `meshrun: cannot start ${JSON.stringify(file)}: ${(err as Error).message}\n`);
   finish(127, null, (err as Error).message);
+} finally {
+  if (cgroup && home) leaveCgroup(cgroup, home);
 }
 if (child?.pid !== undefined) {
   // Read the start time now, before the exit could be reaped.

@@ -1,5 +1,6 @@
 // `meshrun artifacts JOB [-o DIR]`: downloads every stage's stored artifacts and
 // unpacks each into DIR/<stage>/ with the same safe rules as workspaces.
+import { createHash } from 'node:crypto';
 import { existsSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import type * as grpc from '@grpc/grpc-js';
@@ -38,17 +39,33 @@ function download(client: MeshrunClient, id: string): Promise<{ stage: string; a
     const got: { stage: string; attempt: number; files: string[]; data: Buffer }[] = [];
     let parts: Buffer[] = [];
     let files: string[] = [];
+    let expected = '';
+    let failed = false;
     const call = client.getArtifacts(id);
     call.on('data', (c: ArtifactChunkMsg) => {
+      if (failed) return;
       if (c.files.length) files = c.files;
+      if (c.sha256) expected = c.sha256;
       parts.push(c.data);
       if (c.last) {
-        got.push({ stage: c.stage, attempt: c.attempt, files, data: Buffer.concat(parts) });
+        const data = Buffer.concat(parts);
+        const sha256 = createHash('sha256').update(data).digest('hex');
+        if (sha256 !== expected) {
+          // nothing of a damaged or unverifiable archive is unpacked
+          failed = true;
+          call.cancel();
+          rej(new ExitError(ExitCode.Error, `artifacts of ${c.stage} attempt ${c.attempt} are damaged: content hash ${sha256.slice(0, 12)}, expected ${expected ? expected.slice(0, 12) : '(none sent)'}`));
+          return;
+        }
+        got.push({ stage: c.stage, attempt: c.attempt, files, data });
         parts = [];
         files = [];
+        expected = '';
       }
     });
-    call.on('error', (err: grpc.ServiceError) => rej(client.mapError(err)));
+    call.on('error', (err: grpc.ServiceError) => {
+      if (!failed) rej(client.mapError(err));
+    });
     call.on('end', () => res(got));
   });
 }

@@ -97,7 +97,7 @@ export async function dev(o: DevOptions): Promise<number> {
     let code: number = ExitCode.Ok;
     if (o.demo) {
       const { job } = await client.submit(`hello-fleet-demo-${Date.now().toString(36)}`, JSON.stringify(parseYaml(SAMPLE_JOB)));
-      code = await followJob(client, job.id, { json: false });
+      code = await followJob(client, job.id, { json: false, raw: false });
     } else {
       await new Promise<void>((resolve) => {
         process.once('SIGINT', () => resolve());

@@ -2,7 +2,7 @@
 // write commands `cancel`, `drain`, `undrain`.
 import type { MeshrunClient } from '../client.js';
 import { ExitCode } from '../exit.js';
-import { jobDetail, jobsTable, nodesTable } from '../format.js';
+import { escapeControls, jobDetail, jobsTable, nodesTable } from '../format.js';
 import { jobJson, nodeJson } from '../job-json.js';
 
 export interface JsonOption {
@@ -35,13 +35,13 @@ export async function nodesCmd(client: MeshrunClient, o: JsonOption): Promise<nu
 export async function cancelCmd(client: MeshrunClient, id: string, o: JsonOption): Promise<number> {
   await client.ready();
   const j = await client.cancelJob(id);
-  out(o.json ? JSON.stringify(jobJson(j), null, 2) + '\n' : `cancel requested for ${j.id} (${j.state})\n`);
+  out(o.json ? JSON.stringify(jobJson(j), null, 2) + '\n' : `${escapeControls(`cancel requested for ${j.id} (${j.state})`)}\n`);
   return ExitCode.Ok;
 }
 
 export async function drainCmd(client: MeshrunClient, name: string, drain: boolean, o: JsonOption): Promise<number> {
   await client.ready();
   const n = drain ? await client.drainNode(name) : await client.undrainNode(name);
-  out(o.json ? JSON.stringify(nodeJson(n), null, 2) + '\n' : `${n.name}: ${n.state} (${n.running} running)\n`);
+  out(o.json ? JSON.stringify(nodeJson(n), null, 2) + '\n' : `${escapeControls(`${n.name}: ${n.state} (${n.running} running)`)}\n`);
   return ExitCode.Ok;
 }

@@ -1,4 +1,6 @@
 // `meshrun submit FILE.yaml` / `meshrun submit (--on NODE | --label k=v ...) -- ARGV...`
+import { readFileSync } from 'node:fs';
+import { dirname, resolve } from 'node:path';
 import { isValidName, parseLabelList } from '../../proto/names.js';
 import type { JobSpecInput } from '../../proto/job-spec.js';
 import type { MeshrunClient } from '../client.js';
@@ -28,6 +30,10 @@ export interface SubmitOptions {
   timeout?: string;
   env?: string[];
   workspace?: string;
+  /** With --follow: the job's bytes unchanged even on a terminal. */
+  raw?: boolean;
+  /** Command mode: secrets by name, each read from the environment variable of that name. */
+  secret?: string[];
 }
 
 export function buildSpec(args: string[], o: SubmitOptions): JobSpecInput {
@@ -59,10 +65,35 @@ export function buildSpec(args: string[], o: SubmitOptions): JobSpecInput {
         run: { command: args },
         ...(Object.keys(env).length ? { env } : {}),
         ...(o.timeout ? { timeout: o.timeout } : {}),
+        ...(o.secret?.length ? { secrets: o.secret } : {}),
       },
     ],
+    ...(o.secret?.length ? { secrets: Object.fromEntries(o.secret.map((n) => [n, { env: n }])) } : {}),
   };
   return validateSpec(spec, 'command line');
+}
+
+/**
+ * The values of the secrets a spec declares, read here at submit time from the sources it
+ * names (an environment variable, or a file relative to the job file): the values never go
+ * in the job file, and only over TLS to the coordinator.
+ */
+export function readSecrets(spec: JobSpecInput, base: string): Record<string, string> {
+  const out: Record<string, string> = {};
+  for (const [name, src] of Object.entries(spec.secrets ?? {})) {
+    if ('env' in src) {
+      const v = process.env[src.env];
+      if (v === undefined) throw new ExitError(ExitCode.Usage, `secret ${name}: environment variable ${src.env} is not set`);
+      out[name] = v;
+    } else {
+      try {
+        out[name] = readFileSync(resolve(base, src.file), 'utf8').replace(/\r?\n$/, '');
+      } catch (err) {
+        throw new ExitError(ExitCode.Usage, `secret ${name}: ${src.file}: ${(err as Error).message}`);
+      }
+    }
+  }
+  return out;
 }
 
 export async function submit(client: MeshrunClient, args: string[], o: SubmitOptions): Promise<number> {
@@ -77,12 +108,13 @@ export async function submit(client: MeshrunClient, args: string[], o: SubmitOpt
     workspace = ref.sha256;
     process.stderr.write(`workspace ${o.workspace}: ${packed.files} entries, ${packed.bytes} bytes, ${ref.existed ? 'already stored' : 'stored'} as ${ref.sha256.slice(0, 12)}\n`);
   }
-  const { job, created } = await client.submit(id, JSON.stringify(spec), workspace);
+  const secrets = readSecrets(spec, args.length === 1 && !o.on && !o.label?.length ? dirname(resolve(args[0]!)) : process.cwd());
+  const { job, created } = await client.submit(id, JSON.stringify(spec), workspace, secrets);
   if (!created) process.stderr.write(`job ${id} already exists (submit is idempotent): not submitted again\n`);
   if (!o.follow) {
     process.stdout.write(o.json ? JSON.stringify({ id: job.id, created }) + '\n' : `${job.id}\n`);
     return ExitCode.Ok;
   }
   process.stderr.write(`job ${job.id} submitted\n`);
-  return followJob(client, job.id, { json: o.json ?? false });
+  return followJob(client, job.id, { json: o.json ?? false, raw: o.raw ?? false });
 }

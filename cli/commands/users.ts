@@ -10,7 +10,7 @@ import { newUserKeyPair } from '../../lib/trust/user-key.js';
 import type { MeshrunClient } from '../client.js';
 import { writeClientConfig } from '../client-config.js';
 import { ExitCode, ExitError } from '../exit.js';
-import { table } from '../format.js';
+import { escapeControls, table } from '../format.js';
 
 export interface UserAddOptions {
   role?: string;
@@ -35,7 +35,7 @@ export async function userAddCmd(client: MeshrunClient, name: string, o: UserAdd
   writeClientConfig(out, name, { coordinator: o.address ?? client.address, user: name, ca: r.caPem, cert: r.certPem, key: kp.privateKeyPem });
   const notAfter = new Date(Number(r.notAfterMs)).toISOString();
   if (o.json) process.stdout.write(JSON.stringify({ name: r.name, role: r.role, config: out, serial: r.serial, notAfter }) + '\n');
-  else process.stdout.write(`user ${r.name} added as ${r.role} (certificate valid until ${notAfter})\nwrote ${out}: it holds ${r.name}'s private key; hand it over privately. ${r.name} runs:\n  export MESHRUN_CONFIG=${out}\n`);
+  else process.stdout.write(escapeControls(`user ${r.name} added as ${r.role} (certificate valid until ${notAfter})`) + `\nwrote ${out}: it holds ${escapeControls(r.name)}'s private key; hand it over privately. ${escapeControls(r.name)} runs:\n  export MESHRUN_CONFIG=${out}\n`);
   return ExitCode.Ok;
 }
 
@@ -43,7 +43,7 @@ export async function userRemoveCmd(client: MeshrunClient, name: string, o: { js
   await client.ready();
   const r = await client.removeUser(name);
   if (o.json) process.stdout.write(JSON.stringify(r) + '\n');
-  else process.stdout.write(`user ${r.name} removed: ${r.certsRevoked} certificate(s) no longer authenticate\n`);
+  else process.stdout.write(`${escapeControls(`user ${r.name} removed: ${r.certsRevoked} certificate(s) no longer authenticate`)}\n`);
   return ExitCode.Ok;
 }
 
@@ -66,7 +66,7 @@ export async function whoamiCmd(client: MeshrunClient, o: { json?: boolean }): P
   const me = await client.whoAmI();
   const notAfter = Number(me.certNotAfterMs) > 0 ? new Date(Number(me.certNotAfterMs)).toISOString() : null;
   if (o.json) process.stdout.write(JSON.stringify({ user: me.user, role: me.role, peer: me.peer, certNotAfter: notAfter, coordinator: client.address }) + '\n');
-  else process.stdout.write(`${me.user} (${me.role}) at ${client.address}${notAfter ? `, certificate valid until ${notAfter}` : ''}\n`);
+  else process.stdout.write(`${escapeControls(`${me.user} (${me.role}) at ${client.address}${notAfter ? `, certificate valid until ${notAfter}` : ''}`)}\n`);
   return ExitCode.Ok;
 }
 

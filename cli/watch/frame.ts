@@ -4,7 +4,7 @@ import type { HandoffMsg, JobMsg, NodeMsg } from '../../proto/grpc.js';
 import { formatDuration } from '../../proto/duration.js';
 import { isTerminalJob, type JobState } from '../../proto/records.js';
 import { renderProgressLine } from '../../lib/playbook-progress.js';
-import { currentStage, exitText, jobEndText, nodesTable, table } from '../format.js';
+import { currentStage, escapeControls, exitText, jobEndText, nodesTable, table } from '../format.js';
 import { cleanLine, type LogTail, type TailEntry } from './log-tail.js';
 import type { StageProgress } from './watched-job.js';
 
@@ -182,6 +182,7 @@ export function renderFrame(snap: Snapshot, size: FrameSize): string[] {
     const t = entryText(e, snap.selectedJob);
     return markerWidth && (e.kind === 'stage' || e.kind === 'end') ? t.padEnd(markerWidth, '─') : t;
   });
-  const lines = [...top, ...body, ...tail].map((l) => fit(cleanLine(l).trimEnd(), width === undefined ? undefined : width - 1));
+  // names and reasons are shown escaped (as in `jobs`); log lines arrive cleaned by the tail
+  const lines = [...top, ...body, ...tail].map((l) => fit(cleanLine(escapeControls(l)).trimEnd(), width === undefined ? undefined : width - 1));
   return size.height === undefined ? lines : lines.slice(0, size.height);
 }

@@ -5,6 +5,15 @@ import type { JobMsg } from '../../proto/grpc.js';
 
 const ESCAPES = /\x1b\[[0-?]*[ -/]*[@-~]|\x1b\][^\x07\x1b]*(?:\x07|\x1b\\)?|\x1b[PX^_][^\x1b]*(?:\x1b\\)?|\x1b[ -/]*[0-~]?/g;
 const CONTROLS = /[\x00-\x08\x0a-\x1f\x7f\u0080-\u009f]/g;
+/** Characters of one line kept: far wider than a terminal, and a line without end costs no more. */
+export const MAX_LINE = 4096;
+
+/** A long line cut to what cleanLine could show: from its last redraw (`\r`), at most MAX_LINE. */
+function bound(line: string): string {
+  if (line.length <= MAX_LINE) return line;
+  const cr = line.lastIndexOf('\r', line.length - 2);
+  return (cr >= 0 ? line.slice(cr + 1) : line).slice(0, MAX_LINE);
+}
 
 /** One printable line: escape sequences and control characters removed, tabs expanded, a `\r` keeps what was drawn last. */
 export function cleanLine(raw: string): string {
@@ -64,14 +73,15 @@ export class LogTail {
     if (!dec) this.decoders.set(key, (dec = new StringDecoder('utf8')));
     const text = (this.partial.get(key) ?? '') + dec.write(bytes);
     const lines = text.split('\n');
-    this.partial.set(key, lines.pop() ?? '');
+    // bounded, so a line that never ends is not copied again with every chunk
+    this.partial.set(key, bound(lines.pop() ?? ''));
     if (lines.length > 0 && key !== this.lastKey) {
       // parallel stages interleave: say whose lines follow
       this.ctx = { kind: 'switch', stage, attempt, node: this.nodeOf.get(key) ?? '' };
       this.push(this.ctx);
       this.lastKey = key;
     }
-    for (const l of lines) this.push({ kind: 'line', key, text: cleanLine(l), ctx: this.ctx });
+    for (const l of lines) this.push({ kind: 'line', key, text: cleanLine(bound(l)), ctx: this.ctx });
   }
 
   end(job: JobMsg): void {

@@ -17,6 +17,8 @@ export interface TrustRootPaths {
   coordinatorCreds: string;
   /** The coordinator's system-account credential: pushes revocations to the servers. */
   coordinatorSystemCreds: string;
+  /** The key job secrets are encrypted with at rest (32 random bytes, base64). */
+  secretsKey: string;
   /** The coordinator's gRPC server certificate and key (TLS for clients). */
   grpcCert: string;
   grpcKey: string;
@@ -39,6 +41,7 @@ export function trustRootPaths(dir: string): TrustRootPaths {
     natsResolver: join(dir, 'nats', 'accounts'),
     coordinatorCreds: join(dir, 'coordinator', 'coordinator.creds'),
     coordinatorSystemCreds: join(dir, 'coordinator', 'system.creds'),
+    secretsKey: join(dir, 'coordinator', 'secrets.key'),
     grpcCert: join(dir, 'coordinator', 'grpc.pem'),
     grpcKey: join(dir, 'coordinator', 'grpc-key.pem'),
     usersBootstrap: join(dir, 'users', 'bootstrap.json'),

@@ -7,6 +7,7 @@ export interface ArtifactChunk {
   'files'?: (string)[];
   'data'?: (Buffer | Uint8Array | string);
   'last'?: (boolean);
+  'sha256'?: (string);
 }
 
 export interface ArtifactChunk__Output {
@@ -15,4 +16,5 @@ export interface ArtifactChunk__Output {
   'files': (string)[];
   'data': (Buffer);
   'last': (boolean);
+  'sha256': (string);
 }

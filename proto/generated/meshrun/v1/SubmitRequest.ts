@@ -5,10 +5,12 @@ export interface SubmitRequest {
   'id'?: (string);
   'specJson'?: (string);
   'workspace'?: (string);
+  'secrets'?: ({[key: string]: string});
 }
 
 export interface SubmitRequest__Output {
   'id': (string);
   'specJson': (string);
   'workspace': (string);
+  'secrets': ({[key: string]: string});
 }
