@@ -1,7 +1,7 @@
 // Drain against real processes: `meshrun drain NODE` stops new placements on the node,
 // lets its running work finish, and reports the node `drained` only once that work has
 // really ended (its process is gone); `meshrun undrain NODE` places work there again.
-import { existsSync, readdirSync, readFileSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { checkInvariants, runsRecorded } from './harness/invariants.js';
@@ -56,7 +56,9 @@ describe('drain', () => {
       '-c',
       `echo "$MESHRUN_NODE $MESHRUN_ATTEMPT" >> ${marker(id)}; i=0; while [ $i -lt ${n} ]; do i=$((i+1)); echo "line $i of ${n} on $MESHRUN_NODE"; sleep 0.2; done`,
     ];
-    await f.cli(['submit', '--on', 'alpha', '--id', 'drain-run', '--', ...ticker('drain-run', 40)]);
+    // the run on alpha lasts until the test has watched alpha draining (a gate, not a duration)
+    const gate = join(f.dir, 'drain-gate');
+    await f.cli(['submit', '--on', 'alpha', '--id', 'drain-run', '--', 'sh', '-c', `echo "$MESHRUN_NODE $MESHRUN_ATTEMPT" >> ${marker('drain-run')}; while [ ! -e ${gate} ]; do sleep 0.1; done`]);
     await f.waitJob('drain-run', (j) => j.stages[0]!.attempts[0]?.state === 'running');
     const meta = JSON.parse(readFileSync(join(f.agentDir('alpha'), 'runs', 'drain-run', 'run.1.json'), 'utf8')) as { pid: number };
 
@@ -91,6 +93,8 @@ describe('drain', () => {
       if (next.state !== 'queued' || next.stages[0]!.attempts.length !== 0 || next.stages[0]!.reason !== 'node alpha is draining') {
         violations.push(`the job for alpha did not wait with the reason: ${next.state} ${JSON.stringify(next.stages[0])}`);
       }
+      // seen draining twice while the run lived: now let it end
+      if (seen.filter((x) => x === 'draining').length >= 2) writeFileSync(gate, '');
       return false;
     }, 30_000, 100);
     expect(violations).toEqual([]);
