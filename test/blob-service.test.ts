@@ -20,6 +20,7 @@ import { NatsServer, natsServerAvailable } from '../lib/nats-server.js';
 import { waitFor } from './harness/processes.js';
 
 const available = natsServerAvailable();
+if (!available && process.env.CI) throw new Error('CI is set but nats-server is not installed: the blob service suite cannot run');
 let server: NatsServer;
 let coord: NatsConnection;
 const nodes = new Map<string, NatsConnection>();
