@@ -17,7 +17,7 @@ import { ErrorCode, MeshrunError } from '../lib/errors.js';
 import type { Logger } from '../lib/log.js';
 import { openKv } from '../lib/nats.js';
 import { followKv } from '../lib/kv-follow.js';
-import { certFingerprint, issueCert, type CertAndKey } from '../lib/trust/x509.js';
+import { issueCert, type CertAndKey } from '../lib/trust/x509.js';
 
 /** Certificates one user may hold at once (rotation keeps the old one until it is removed). */
 const MAX_CERTS_PER_USER = 8;
@@ -187,5 +187,6 @@ export class UserRegistry {
 
 function certInfo(certPem: string): { fingerprint: string; serial: string; notAfter: number } {
   const c = new X509Certificate(certPem);
-  return { fingerprint: certFingerprint(certPem), serial: c.serialNumber, notAfter: Date.parse(c.validTo) };
+  // the fingerprint as TLS peers report it (`AB:CD:...`), which authenticate() looks up
+  return { fingerprint: c.fingerprint256, serial: c.serialNumber, notAfter: Date.parse(c.validTo) };
 }

@@ -1,6 +1,6 @@
 // The TLS half of the fleet's trust root: a self-signed CA and the leaf certificates it
 // signs for nats-server, coordinators and agents. All cryptography is @peculiar/x509 over WebCrypto.
-import { createPublicKey, X509Certificate } from 'node:crypto';
+import { createPublicKey } from 'node:crypto';
 import { chmodSync } from 'node:fs';
 import { isIP } from 'node:net';
 // @peculiar/x509 resolves its algorithms through tsyringe, which needs Reflect metadata
@@ -117,11 +117,6 @@ async function importPublicKey(pem: string): Promise<CryptoKey> {
   } catch (err) {
     throw new InvalidInputError('public key is not an ECDSA P-256 key in SPKI PEM', { cause: err });
   }
-}
-
-/** A certificate's SHA-256 fingerprint as TLS peers report it (`AB:CD:...`). */
-export function certFingerprint(pem: string): string {
-  return new X509Certificate(pem).fingerprint256;
 }
 
 /** Writes a private key (or anything secret) atomically with mode 0600. */
