@@ -18,6 +18,8 @@ export const agentDefaults = {
   killGraceMs: 1500,
   /** @default 64 MiB (`Limits.outboxMaxBytes`) */
   outboxMaxBytes: Limits.outboxMaxBytes,
+  /** A job's run directory untouched this long is removed (the backstop for a node that missed the coordinator's retention). @default 14 days */
+  retainRunsForMs: 14 * 24 * 60 * 60 * 1000,
   /** UDP listen port of the mesh interface (with --mesh-if). @default 51820 */
   meshPort: DEFAULT_MESH_PORT,
 } as const;

@@ -25,9 +25,10 @@ import { Outbox } from './outbox.js';
 import { OutboxRelay } from './outbox-relay.js';
 import { readFailures, readOutputs, storeArtifacts } from './run-extras.js';
 import { RunCgroups } from './run-cgroups.js';
+import { RunDirs } from './run-dirs.js';
 import { RunPreparation } from './run-preparation.js';
 import { RunSupervisor } from './run-supervisor.js';
-import { ensurePrivateDir, runPaths } from './runner/run-files.js';
+import { ensurePrivateDir, jobWorkDir, runPaths } from './runner/run-files.js';
 
 export interface AgentOptions {
   nats: string;
@@ -43,10 +44,15 @@ export interface AgentOptions {
   /** SIGTERM -> SIGKILL grace for cancel, timeout and fencing. */
   killGraceMs: number;
   outboxMaxBytes: number;
+  /** A job's run directory untouched this long is removed (the backstop for a missed `forget`). */
+  retainRunsForMs: number;
   log: Logger;
   /** The node's WireGuard interface (--mesh-if); no mesh when unset. */
   mesh?: Omit<MeshManagerOptions, 'node' | 'stateDir' | 'log'>;
 }
+
+/** How often the node looks for run directories past retention. */
+const RUN_DIRS_SWEEP_MS = 60_000;
 
 export type AgentState = 'NEW' | 'RUNNING' | 'STOPPING' | 'STOPPED';
 
@@ -63,6 +69,7 @@ export class Agent {
   private readonly preparation: RunPreparation;
   private readonly blobs: BlobClient;
   private readonly mesh: MeshManager | undefined;
+  private readonly runDirs: RunDirs;
 
   constructor(private readonly opts: AgentOptions) {
     const { node, stateDir, log } = opts;
@@ -90,6 +97,12 @@ export class Agent {
       runCgroup: (t) => cgroups.create(t),
     });
     this.lease = new Lease({ node, leaseMs: opts.leaseMs, heartbeatMs: opts.heartbeatMs, log, runs: this.supervisor });
+    this.runDirs = new RunDirs({
+      runsDir: join(stateDir, 'runs'),
+      retainForMs: opts.retainRunsForMs,
+      log,
+      busy: (job) => this.supervisor.holdsJob(job) || this.preparation.holdsJob(job),
+    });
     this.preparation = new RunPreparation({ node, stateDir, log, blobs: this.blobs, secrets: new SecretClient(node, () => this.nc), supervisor: this.supervisor, emit: (e) => this.emit(e) });
   }
 
@@ -107,6 +120,7 @@ export class Agent {
     if (adopted > 0) this.opts.log.info('re-adopted runs from runner files', { adopted });
     // Supervise runs before the bus is reachable: they must be watched even when it is not.
     this.timers.push(setInterval(() => this.tick(), 100));
+    this.timers.push(setInterval(() => this.runDirs.sweep(), Math.max(1000, Math.min(RUN_DIRS_SWEEP_MS, this.opts.retainRunsForMs / 2))));
     this.lifecycle.set('RUNNING');
     // Tunnels first, from the peers saved on disk: the bus may be reachable only through them.
     await this.mesh?.start();
@@ -183,6 +197,9 @@ export class Agent {
         reply = { ok: true, known };
       } else if (parsed.value.type === 'handoff') {
         reply = this.onHandoff(parsed.value);
+      } else if (parsed.value.type === 'forget') {
+        this.runDirs.forget(parsed.value.job);
+        reply = { ok: true };
       } else {
         void this.onPrune(parsed.value);
         reply = { ok: true };
@@ -205,6 +222,7 @@ export class Agent {
       return { ok: false, error: `node ${this.opts.node} has no free slot (${used}/${this.opts.slots} runs; --slots ${this.opts.slots})` };
     }
     // fetching and unpacking a workspace takes a while: accept now, report start or refusal as events
+    this.runDirs.started(cmd.token.job);
     this.preparation.begin(cmd);
     return { ok: true, known: false };
   }
@@ -218,13 +236,14 @@ export class Agent {
   }
 
   private async onPrune(cmd: PruneCommand): Promise<void> {
-    for (const dir of this.supervisor.workDirsOf(cmd.job)) {
-      try {
-        const removed = await pruneFiles(dir, cmd.globs);
-        if (removed.length > 0) this.opts.log.info('pruned run files', { job: cmd.job, dir, removed: removed.length });
-      } catch (err) {
-        this.opts.log.warn('prune failed', { job: cmd.job, dir, err });
-      }
+    // the job's working directory here: every run of the job on this node used it
+    const dir = jobWorkDir(this.opts.stateDir, cmd.job);
+    if (!existsSync(dir)) return;
+    try {
+      const removed = await pruneFiles(dir, cmd.globs);
+      if (removed.length > 0) this.opts.log.info('pruned run files', { job: cmd.job, dir, removed: removed.length });
+    } catch (err) {
+      this.opts.log.warn('prune failed', { job: cmd.job, dir, err });
     }
   }
 }

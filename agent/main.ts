@@ -24,6 +24,7 @@ export interface AgentFlags {
   heartbeat?: string;
   lease?: string;
   killGrace?: string;
+  retainRunsFor?: string;
   meshIf?: string;
   meshEndpoint?: string;
   meshPort?: string;
@@ -67,6 +68,7 @@ export function resolveAgentOptions({ flags: f, file, machine, mesh }: AgentSour
     leaseMs: durationFlag('lease', f.lease) ?? file.lease ?? agentDefaults.leaseMs,
     killGraceMs: durationFlag('kill-grace', f.killGrace) ?? file.killGrace ?? agentDefaults.killGraceMs,
     outboxMaxBytes: file.outboxMaxBytes ?? agentDefaults.outboxMaxBytes,
+    retainRunsForMs: durationFlag('retain-runs-for', f.retainRunsFor) ?? file.retainRunsFor ?? agentDefaults.retainRunsForMs,
     log: createLogger({ daemon: 'agent', node }),
     mesh: mesh(),
   };

@@ -13,6 +13,7 @@ import { collectArtifacts } from '../lib/workspace/index.js';
 import { isRefusedForGood, type BlobClient } from './blob-client.js';
 import type { RunExtras } from './run-supervisor.js';
 import type { RunPaths } from './runner/paths.js';
+import { readMeta } from './runner/run-files.js';
 
 /** Read of $MESHRUN_OUTPUT: a little past the limit, so going over it is seen and named. */
 const MAX_OUTPUT_READ_BYTES = 4 * Limits.stageOutputsMaxBytes;
@@ -72,7 +73,7 @@ export async function storeArtifacts(blobs: Pick<BlobClient, 'putArtifacts'>, to
   const index = `${file}.json`;
   try {
     if (!existsSync(index)) {
-      const c = await collectArtifacts(paths.work, globs, { maxBytes: Limits.artifactsMaxBytes });
+      const c = await collectArtifacts(paths.work, globs, { maxBytes: Limits.artifactsMaxBytes, exclude: readMeta(paths)?.prune ?? [] });
       writeFileSync(file, c.archive, { mode: 0o600 });
       writeFileSync(index, JSON.stringify({ sha256: c.sha256, files: c.files }), { mode: 0o600 });
     }

@@ -124,7 +124,7 @@ export class RunSupervisor {
   constructor(private readonly host: RunHost) {}
 
   /** Idempotent by token: a re-sent start for a known run starts nothing. */
-  start(cmd: StartCommand, extraEnv: Record<string, string>, removeOnExit: string[] = []): { known: boolean } {
+  start(cmd: StartCommand, extraEnv: Record<string, string>, removeOnExit: string[] = [], maskFile: string | null = null): { known: boolean } {
     const key = tokenKey(cmd.token);
     const paths = runPaths(this.host.stateDir, cmd.token);
     if (this.runs.has(key) || existsSync(paths.json)) return { known: true };
@@ -141,11 +141,13 @@ export class RunSupervisor {
         argv: cmd.argv,
         cwd: paths.work,
         removeOnExit,
+        maskFile,
         failover: cmd.failover,
         failoverWaitMs: cmd.failoverWaitMs ?? null,
         timeoutMs: cmd.timeoutMs ?? null,
         createdAt: now,
         artifacts: cmd.artifacts ?? [],
+        prune: cmd.prune ?? [],
         playbook: cmd.playbook !== undefined,
         wrapperPid: null,
         wrapperStartTicks: null,
@@ -267,16 +269,10 @@ export class RunSupervisor {
     return [...this.runs.values()].map((r) => ({ token: r.token, state: reportedState(r) }));
   }
 
-  /** Every run directory this agent holds of a job (for prune). */
-  workDirsOf(job: string): string[] {
-    const dir = join(this.host.stateDir, 'runs', job);
-    try {
-      return readdirSync(dir)
-        .filter((f) => f.endsWith('.work'))
-        .map((f) => join(dir, f));
-    } catch {
-      return [];
-    }
+  /** A run of the job is still alive here, or still relaying: its files must stay. */
+  holdsJob(job: string): boolean {
+    for (const r of this.runs.values()) if (r.token.job === job && r.phase !== 'relayed') return true;
+    return false;
   }
 
   tick(): void {

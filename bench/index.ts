@@ -14,6 +14,7 @@ import { failoverSection } from './failover.js';
 import { outboxSection } from './outbox.js';
 import { throughputSection } from './throughput.js';
 import { meshSection } from './mesh.js';
+import { diskSection } from './disk.js';
 
 type WgModule = { benchWg(): Promise<{ apply200Ms: number; applyOneMs: number; onePeerOps: number }> };
 
@@ -37,7 +38,7 @@ const wgSection: Section = {
   },
 };
 
-const SECTIONS: Section[] = [baselineSection, dispatchSection, throughputSection, wgSection, meshSection, failoverSection, outboxSection];
+const SECTIONS: Section[] = [baselineSection, dispatchSection, throughputSection, wgSection, meshSection, failoverSection, outboxSection, diskSection];
 
 /** Target for the whole run; the throughput section stops waiting when it would overrun it. */
 const BUDGET_S = Number(process.env.MESHRUN_BENCH_BUDGET_S ?? 170);

@@ -45,6 +45,9 @@ function buildProgram(run: (p: Promise<number>) => void): Command {
     .option('--config <file>', 'YAML config file (flags override it)')
     .option('--suspect-after <duration>', `silence before a node is suspect (default ${formatDuration(coordinatorDefaults.suspectAfterMs)})`)
     .option('--down-after <duration>', `silence before a node is down and its work fails over (default ${formatDuration(coordinatorDefaults.downAfterMs)})`)
+    .option('--retain-for <duration>', `remove an ended job (record, logs, artifacts, workspace, nodes' run dirs) this long after it ended (default ${formatDuration(coordinatorDefaults.retainForMs)})`)
+    .option('--retain-jobs <n>', `keep at most this many ended jobs; the oldest are removed first (default ${coordinatorDefaults.retainJobs})`)
+    .option('--retain-events <n>', `applied run events kept in the events stream as evidence (default ${coordinatorDefaults.retainEvents})`)
     .option('--mesh-cidr <cidr>', `IPv4 range mesh addresses are allocated from (default ${coordinatorDefaults.meshCidr})`)
     .option('--mesh-keepalive <duration>', `WireGuard persistent keepalive between nodes, 0 = off (default ${coordinatorDefaults.meshKeepaliveS}s)`)
     .action((o) => run(import('./commands/daemons.js').then((d) => d.runCoordinator(o))));
@@ -66,6 +69,7 @@ function buildProgram(run: (p: Promise<number>) => void): Command {
     .option('--heartbeat <duration>', `heartbeat interval (default ${formatDuration(agentDefaults.heartbeatMs)})`)
     .option('--lease <duration>', `fence reassignable runs after this long without the coordinator (default ${formatDuration(agentDefaults.leaseMs)})`)
     .option('--kill-grace <duration>', `SIGTERM to SIGKILL grace (default ${formatDuration(agentDefaults.killGraceMs)})`)
+    .option('--retain-runs-for <duration>', `remove a job's run directory untouched this long, if the coordinator's retention did not (default ${formatDuration(agentDefaults.retainRunsForMs)})`)
     .option('--mesh-if <name>', 'own this WireGuard interface and join the mesh (default: no mesh)')
     .option('--mesh-endpoint <ip:port>', 'where other nodes reach this node\'s mesh interface')
     .option('--mesh-port <n>', `UDP listen port of the mesh interface (default ${agentDefaults.meshPort})`)

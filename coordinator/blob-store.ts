@@ -6,7 +6,9 @@ import { jetstream, jetstreamManager, type JetStreamManager } from '@nats-io/jet
 import { Objm, type ObjectInfo, type ObjectStore } from '@nats-io/obj';
 import type { RunToken } from '../proto/names.js';
 import { Buckets } from '../proto/subjects.js';
-import { InvalidInputError } from '../lib/errors.js';
+import { ErrorCode, InvalidInputError, MeshrunError } from '../lib/errors.js';
+import { StoreLimits } from '../lib/limits.js';
+import { applyLimits } from '../lib/nats.js';
 import type { Logger } from '../lib/log.js';
 
 /** Where an object's chunks live: every chunk's stream sequence, offset and length. */
@@ -33,7 +35,11 @@ export class BlobStore {
   ) {}
 
   private open(): Promise<ObjectStore> {
-    this.store ??= new Objm(this.nc()).create(Buckets.blobs).catch((err: unknown) => {
+    this.store ??= (async () => {
+      const os = await new Objm(this.nc()).create(Buckets.blobs, { max_bytes: StoreLimits.blobsMaxBytes });
+      await applyLimits(this.nc(), objectStream(), StoreLimits.blobsMaxBytes);
+      return os;
+    })().catch((err: unknown) => {
       this.store = undefined;
       throw err;
     });
@@ -60,7 +66,7 @@ export class BlobStore {
     if (claimed && claimed !== sha256) throw new InvalidInputError(`workspace upload damaged: content hash ${sha256.slice(0, 12)}, expected ${claimed.slice(0, 12)}`);
     const name = workspaceObject(sha256);
     if (await this.has(name)) return { sha256, size: data.length, existed: true };
-    await (await this.open()).putBlob({ name }, data);
+    await (await this.open()).putBlob({ name }, data).catch(storeFull);
     this.log.info('workspace stored', { sha256, bytes: data.length });
     return { sha256, size: data.length, existed: false };
   }
@@ -75,7 +81,28 @@ export class BlobStore {
    * the backpressure). A stream that errors stores nothing: the store purges its chunks.
    */
   async putStream(name: string, description: string, data: ReadableStream<Uint8Array>): Promise<ObjectInfo> {
-    return (await this.open()).put({ name, description }, data);
+    return (await this.open()).put({ name, description }, data).catch(storeFull);
+  }
+
+  /**
+   * Removes an object and every trace of it: its chunks, and its metadata (the store's own
+   * delete keeps a "deleted" marker per name, which would grow with every job ever run).
+   */
+  async delete(name: string): Promise<boolean> {
+    const os = await this.open();
+    const info = await os.info(name);
+    if (info && !info.deleted) await os.delete(name);
+    this.indexes.delete(name);
+    const jsm = await this.manager();
+    await jsm.streams.purge(objectStream(), { filter: metaSubject(name) });
+    return info !== null && !info.deleted;
+  }
+
+  /** Every stored object's name and when it was stored (retention looks for workspaces no job needs). */
+  async list(): Promise<{ name: string; storedAt: number }[]> {
+    const out: { name: string; storedAt: number }[] = [];
+    for (const i of await (await this.open()).list()) if (!i.deleted) out.push({ name: i.name, storedAt: Date.parse(i.mtime) || 0 });
+    return out;
   }
 
   /**
@@ -172,6 +199,19 @@ function chunkAt(starts: readonly number[], offset: number): number {
     else hi = mid - 1;
   }
   return lo;
+}
+
+/** A write past the object store's limit: say which limit. */
+function storeFull(err: unknown): never {
+  if (err instanceof Error && /maximum bytes/i.test(err.message)) {
+    throw new MeshrunError(ErrorCode.TooLarge, `the object store is full: ${StoreLimits.blobsMaxBytes} bytes (limit blobsMaxBytes); ended jobs' artifacts and workspaces are removed by retention (--retain-for, --retain-jobs)`);
+  }
+  throw err;
+}
+
+/** The subject an object's metadata is stored under (ADR-20: base64url of the name, padded). */
+function metaSubject(name: string): string {
+  return `$O.${Buckets.blobs}.M.${Buffer.from(name).toString('base64').replace(/\+/g, '-').replace(/\//g, '_')}`;
 }
 
 function objectStream(): string {

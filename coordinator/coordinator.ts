@@ -18,7 +18,7 @@ import { Buckets, Subjects } from '../proto/subjects.js';
 import { parseWith } from '../proto/validation.js';
 import { ErrorCode, InvalidInputError, MeshrunError } from '../lib/errors.js';
 import { Lifecycle, SerialQueue } from '../lib/lifecycle.js';
-import { Limits } from '../lib/limits.js';
+import { Limits, RetentionDefaults } from '../lib/limits.js';
 import type { Logger } from '../lib/log.js';
 import { connectNats, ensureStreams, openKv } from '../lib/nats.js';
 import { BlobService } from './blob-service.js';
@@ -29,6 +29,7 @@ import { activeAttemptNodes, findAttempt, newJobRecord, prunesDue, runVerdict, s
 import { JobStore } from './job-store.js';
 import { WorkspaceUploads, type WorkspaceUpload } from './workspace-uploads.js';
 import { LivenessMonitor } from './liveness-monitor.js';
+import { Retention, type RetentionPolicy } from './retention.js';
 import { NodeRegistry, type NodeEntry } from './node-registry.js';
 import { place, type PlacementResult } from './scheduler.js';
 
@@ -39,12 +40,16 @@ export interface CoordinatorOptions {
   suspectAfterMs: number;
   /** @default 3500 */
   downAfterMs: number;
+  /** How long and how many ended jobs are kept. @default RetentionDefaults */
+  retention?: RetentionPolicy;
   log: Logger;
 }
 
 export type CoordinatorState = 'NEW' | 'STARTING' | 'RUNNING' | 'STOPPING' | 'STOPPED';
 
 const SWEEP_MS = 250;
+/** How often retention looks for ended jobs to remove. */
+const RETENTION_MS = 5000;
 
 export class Coordinator {
   private readonly life: Lifecycle<CoordinatorState>;
@@ -63,6 +68,8 @@ export class Coordinator {
   private readonly workspaceUploads: WorkspaceUploads;
   private readonly dispatch: Dispatcher;
   private readonly liveness: LivenessMonitor;
+  private readonly retention: Retention;
+  private retaining: Promise<number> | undefined;
   readonly nodes: NodeRegistry;
 
   constructor(private readonly opts: CoordinatorOptions) {
@@ -74,6 +81,32 @@ export class Coordinator {
     this.workspaceUploads = new WorkspaceUploads(this.blobs, opts.log.child({ part: 'workspaces' }));
     this.dispatch = new Dispatcher(() => this.nc, opts.log);
     this.liveness = new LivenessMonitor(this.nodes, opts.log);
+    this.retention = new Retention(
+      {
+        nc: () => this.nc,
+        log: opts.log.child({ part: 'retention' }),
+        blobs: this.blobs,
+        jobs: () => this.jobs.values(),
+        removeRecord: (id) => this.serial(() => this.jobs.delete(id)),
+        removeWorkspace: (sha256, removing) => this.serial(() => this.removeWorkspaceIfUnused(sha256, (j) => !removing.has(j.id))),
+        removeSecrets: async (id) => {
+          await this.secretStore?.remove(id);
+        },
+        forgetOnNode: (id, node) => (this.liveness.isReady(node, Date.now()) ? this.dispatch.forget(id, node) : Promise.resolve(false)),
+        forgotten: (ids) => this.dispatch.forgetJobs(ids),
+        purgeKvMarkers: async (olderThanMs) => {
+          // on the bucket, not in the KV interface's type: drops delete markers older than this
+          await (this.kvJobs as KV & { purgeDeletes(olderMillis: number): Promise<unknown> }).purgeDeletes(olderThanMs);
+        },
+      },
+      opts.retention ?? RetentionDefaults,
+    );
+  }
+
+  /** One retention pass now (also run every few seconds); resolves to the number of jobs removed. */
+  retainNow(): Promise<number> {
+    this.retaining ??= this.retention.sweep().finally(() => (this.retaining = undefined));
+    return this.retaining;
   }
 
   get connection(): NatsConnection {
@@ -100,6 +133,7 @@ export class Coordinator {
     this.blobService = new BlobService({ nc: this.nc, store: this.blobs, job: (id) => this.jobs.get(id), log: this.opts.log.child({ part: 'blobs' }) });
     this.blobService.start();
     this.timers.push(setInterval(() => void this.serial(() => this.sweep()), SWEEP_MS));
+    this.timers.push(setInterval(() => void (this.busAway || this.life.state !== 'RUNNING' ? undefined : this.retainNow()), RETENTION_MS));
     this.life.set('RUNNING');
     // Heartbeats are answered only from here on: until then agents see "no responders"
     // and hold their runs rather than fence them.
@@ -120,6 +154,7 @@ export class Coordinator {
         this.hbSub?.unsubscribe();
         this.events?.stop();
         this.blobService?.stop();
+        await this.retaining;
         await this.queue.idle();
         await this.nc?.drain();
       } catch (err) {
@@ -168,6 +203,7 @@ export class Coordinator {
    * Returns the effects for the caller to carry out, and whether the job changed.
    */
   private async apply(job: JobRecord, event: JobEvent, now = Date.now()): Promise<{ changed: boolean; effects: Effect[] }> {
+    const wasEnded = job.endedAt !== null;
     const r = step(job, event, now);
     if (r.illegal.length > 0) this.opts.log.error('job machine made a transition its table does not allow', { job: job.id, transitions: r.illegal });
     if (r.changed || event.kind === 'place') await this.jobs.persist(job);
@@ -175,7 +211,22 @@ export class Coordinator {
     if (r.changed && isTerminalJob(job.state) && this.secretStore && job.spec.secrets) {
       await this.secretStore.remove(job.id).catch((err) => this.opts.log.error('secrets of an ended job not removed', { err, job: job.id }));
     }
+    // prune covers the stored workspace too: it holds the files the globs name
+    if (!wasEnded && job.endedAt !== null && job.workspace && job.spec.prune?.length) {
+      await this.removeWorkspaceIfUnused(job.workspace, (j) => j.endedAt === null).catch((err) => this.opts.log.warn('workspace of a pruned job not removed', { err, job: job.id }));
+    }
     return { changed: r.changed, effects: r.effects };
+  }
+
+  /**
+   * Removes a stored workspace unless a job `needs` it. Called in the serial queue (a submit
+   * naming the same workspace is checked and added there too, so none slips in between).
+   */
+  private async removeWorkspaceIfUnused(sha256: string, needs: (j: JobRecord) => boolean): Promise<boolean> {
+    for (const j of this.jobs.values()) if (j.workspace === sha256 && needs(j)) return false;
+    const removed = await this.blobs.delete(workspaceObject(sha256));
+    if (removed) this.opts.log.info('workspace removed from the object store', { sha256: sha256.slice(0, 12) });
+    return removed;
   }
 
   // ---- client API (called by the gRPC server) ----
@@ -192,12 +243,13 @@ export class Coordinator {
     const parsed = parseWith(jobSpecSchema, raw);
     if (!parsed.ok) throw new InvalidInputError(parsed.errors.join('; '));
     this.checkSecrets(parsed.value as JobSpec, secrets);
-    if (workspace && !(await this.blobs.has(workspaceObject(workspace)))) {
-      throw new InvalidInputError(`workspace ${workspace.slice(0, 12)} is not stored: upload it first (meshrun submit --workspace DIR does)`);
-    }
     return this.serial(async () => {
       const existing = this.jobs.get(id);
       if (existing) return { job: existing, created: false };
+      // checked here, in order with removals of workspaces no job needs any more
+      if (workspace && !(await this.blobs.has(workspaceObject(workspace)))) {
+        throw new InvalidInputError(`workspace ${workspace.slice(0, 12)} is not stored: upload it first (meshrun submit --workspace DIR does)`);
+      }
       const job = newJobRecord(id, parsed.value as JobSpec, Date.now(), workspace);
       // refused whole before it is held anywhere: a record the bucket cannot take must not
       // stay in memory, where every scheduling pass would trip over it

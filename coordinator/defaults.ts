@@ -1,5 +1,6 @@
 // The coordinator's defaults, defined once: the entry resolves options against them and the
 // CLI's help strings print them. Free of heavy imports, so `meshrun --help` stays quick.
+import { RetentionDefaults } from '../lib/limits.js';
 import { DEFAULT_COORDINATOR_ADDRESS, DEFAULT_MESH_CIDR, DEFAULT_MESH_KEEPALIVE_S, DEFAULT_NATS_URL } from '../proto/config.js';
 
 export const coordinatorDefaults = {
@@ -11,6 +12,12 @@ export const coordinatorDefaults = {
   suspectAfterMs: 1500,
   /** Silence before a node is down and its work fails over. @default 3500 */
   downAfterMs: 3500,
+  /** An ended job is removed everywhere this long after it ended. @default 7 days */
+  retainForMs: RetentionDefaults.retainForMs,
+  /** Ended jobs kept at most (the oldest are removed first). @default 1000 */
+  retainJobs: RetentionDefaults.retainJobs,
+  /** Applied run events kept in MR_EVENTS as evidence. @default 10000 */
+  retainEvents: RetentionDefaults.retainEvents,
   /** IPv4 range mesh addresses are allocated from. @default '10.99.0.0/16' */
   meshCidr: DEFAULT_MESH_CIDR,
   /** WireGuard persistent keepalive between nodes, 0 = off. @default 25 */

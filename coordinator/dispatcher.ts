@@ -1,4 +1,4 @@
-// Commands to agents (start, stop, handoff marker, prune) as NATS requests, with the
+// Commands to agents (start, stop, handoff marker, prune, forget) as NATS requests, with the
 // bookkeeping for at-least-once delivery: when each was last sent, so the coordinator's
 // sweep re-sends what got no answer. Agents de-duplicate by run token.
 import type { NatsConnection } from '@nats-io/transport-node';
@@ -67,6 +67,16 @@ export class Dispatcher {
     return now - (this.otherSentAt.get(pruneKey(jobId, node)) ?? 0) >= RESEND_AFTER_MS;
   }
 
+  /** Tells a node that retention removed the job (best effort: the agent's own retention is the backstop). */
+  forget(jobId: string, node: string): Promise<boolean> {
+    return this.command(node, { type: 'forget', job: jobId });
+  }
+
+  /** Drops the send times kept for removed jobs (every key starts with the job id). */
+  forgetJobs(ids: ReadonlySet<string>): void {
+    for (const m of [this.startSentAt, this.otherSentAt]) for (const k of m.keys()) if (ids.has(k.slice(0, k.indexOf('/')))) m.delete(k);
+  }
+
   private async command(node: string, cmd: AgentCommand): Promise<boolean> {
     try {
       const msg = await this.nc().request(Subjects.agentCommand(node), JSON.stringify(cmd), { timeout: REQUEST_TIMEOUT_MS });
@@ -83,5 +93,5 @@ export class Dispatcher {
 }
 
 function pruneKey(jobId: string, node: string): string {
-  return `prune/${jobId}/${node}`;
+  return `${jobId}/prune/${node}`;
 }

@@ -66,6 +66,16 @@ export class JobStore {
     return this.list().filter((j) => j.endedAt === null);
   }
 
+  /**
+   * Removes an ended job for good (retention): its KV entry with its history, then from
+   * memory. A write of it still in flight is dropped by `persist`.
+   */
+  async delete(id: string): Promise<void> {
+    await this.kv().purge(id);
+    this.jobs.delete(id);
+    this.written.delete(id);
+  }
+
   /** Writes the job to KV if it changed since the last write (compared without its revision). */
   async persist(job: JobRecord): Promise<void> {
     const rev = job.revision;
@@ -73,6 +83,8 @@ export class JobStore {
     const key = JSON.stringify(job);
     job.revision = rev;
     if (this.written.get(job.id) === key) return;
+    // removed by retention meanwhile: it must not come back
+    if (this.jobs.get(job.id) !== job) return;
     job.revision += 1;
     await this.kv().put(job.id, JSON.stringify(job));
     this.written.set(job.id, key);

@@ -8,6 +8,7 @@ import { createLogger, type Logger } from '../lib/log.js';
 import { connectNats } from '../lib/nats.js';
 import { loadNatsTrust, trustRootPaths } from '../lib/trust/trust-root.js';
 import { Coordinator } from './coordinator.js';
+import type { RetentionPolicy } from './retention.js';
 import { Enrollment } from './enrollment.js';
 import { startGrpcServer } from './grpc-server.js';
 import { MeshCoordinator } from './mesh/mesh-coordinator.js';
@@ -31,6 +32,9 @@ export interface CoordinatorFlags {
   config?: string;
   suspectAfter?: string;
   downAfter?: string;
+  retainFor?: string;
+  retainJobs?: string;
+  retainEvents?: string;
   meshCidr?: string;
   meshKeepalive?: string;
   insecure?: boolean;
@@ -61,6 +65,7 @@ export interface CoordinatorDaemonOptions {
   stateDir: string;
   suspectAfterMs: number;
   downAfterMs: number;
+  retention: RetentionPolicy;
   mesh: MeshCoordinatorSettings;
   /** No TLS and no users: every caller is an admin. Loopback only, warned at every start. */
   insecure: boolean;
@@ -92,6 +97,11 @@ export function resolveCoordinatorOptions({ flags: f, file, machine, mesh }: Coo
     stateDir,
     suspectAfterMs: durationFlag('suspect-after', f.suspectAfter) ?? file.suspectAfter ?? coordinatorDefaults.suspectAfterMs,
     downAfterMs: durationFlag('down-after', f.downAfter) ?? file.downAfter ?? coordinatorDefaults.downAfterMs,
+    retention: {
+      retainForMs: durationFlag('retain-for', f.retainFor) ?? file.retainFor ?? coordinatorDefaults.retainForMs,
+      retainJobs: countFlag('retain-jobs', f.retainJobs) ?? file.retainJobs ?? coordinatorDefaults.retainJobs,
+      retainEvents: countFlag('retain-events', f.retainEvents) ?? file.retainEvents ?? coordinatorDefaults.retainEvents,
+    },
     mesh: meshSettings,
     log,
   };
@@ -105,7 +115,7 @@ export function resolveCoordinatorOptions({ flags: f, file, machine, mesh }: Coo
 export async function runCoordinatorDaemon(o: CoordinatorDaemonOptions, untilStopped: (close: () => Promise<void>) => Promise<number>): Promise<number> {
   const { log } = o;
   if (o.insecure) log.warn('running --insecure: no TLS, no users, every local caller is an admin; never do this on a machine others can log in to');
-  const coordinator = new Coordinator({ nats: o.nats, natsAuth: o.natsAuth, suspectAfterMs: o.suspectAfterMs, downAfterMs: o.downAfterMs, log });
+  const coordinator = new Coordinator({ nats: o.nats, natsAuth: o.natsAuth, suspectAfterMs: o.suspectAfterMs, downAfterMs: o.downAfterMs, retention: o.retention, log });
   await coordinator.start();
   const mesh = await startMeshCoordinator(coordinator, o.mesh, log);
   const enrolling = o.trustDir ? await startEnrollment(o, coordinator, o.trustDir, log) : undefined;
@@ -199,3 +209,10 @@ export async function startMeshCoordinator(c: Coordinator, s: MeshCoordinatorSet
   return mesh;
 }
 
+/** A whole-number flag (`--retain-jobs 500`): undefined when not given, a usage error naming the flag when unreadable. */
+function countFlag(name: string, v: string | undefined): number | undefined {
+  if (v === undefined) return undefined;
+  const n = Number(v);
+  if (!/^\d+$/.test(v.trim()) || !Number.isSafeInteger(n)) throw new MeshrunError(ErrorCode.Usage, `--${name} ${v}: expected a whole number`);
+  return n;
+}

@@ -27,6 +27,7 @@ export function buildStartCommand(job: JobRecord, spec: StageSpec, token: RunTok
     argv,
     playbook,
     artifacts: spec.artifacts,
+    prune: spec.artifacts?.length && job.spec.prune?.length ? job.spec.prune : undefined,
     env: { ...inheritedOutputs(job, spec.name), ...(spec.env ?? {}) },
     timeoutMs: spec.timeout,
     failover: failover.mode,

@@ -69,3 +69,42 @@ export function logTruncatedLine(max: number): string {
 export function relayedLogBytes(logBytes: number, max: number = Limits.logMaxBytesPerRun): number {
   return logBytes <= max ? logBytes : max + Buffer.byteLength(logTruncatedLine(max));
 }
+
+const GiB = 1024 * 1024 * 1024;
+const MiB = 1024 * 1024;
+const DAY_MS = 24 * 60 * 60 * 1000;
+
+/**
+ * What each JetStream store may hold. Retention (the coordinator's `--retain-for` and
+ * `--retain-jobs`) removes an ended job's record, logs, artifacts and workspace long before
+ * these are reached; they are the backstop that keeps a store from filling the disk whatever
+ * happens. Streams drop their oldest messages at the limit; KV buckets and the object store
+ * refuse a write past it ("maximum bytes exceeded"), which the caller reports.
+ */
+export const StoreLimits = {
+  /** MR_LOGS: log bytes and playbook events of every run (purged per job by retention). */
+  logsMaxBytes: 4 * GiB,
+  logsMaxAgeMs: 30 * DAY_MS,
+  /** MR_EVENTS: run events; the coordinator purges applied ones beyond the latest `--retain-events`. */
+  eventsMaxBytes: 256 * MiB,
+  eventsMaxAgeMs: 7 * DAY_MS,
+  /** The object store (workspaces and artifacts). */
+  blobsMaxBytes: 16 * GiB,
+  /** Each KV bucket (one value per key, no history). */
+  kvMaxBytes: {
+    mr_jobs: 1 * GiB,
+    mr_nodes: 64 * MiB,
+    mr_mesh: 64 * MiB,
+    mr_tokens: 16 * MiB,
+    mr_users: 16 * MiB,
+    mr_secrets: 256 * MiB,
+  },
+} as const;
+
+/** How long and how many ended jobs are kept (coordinator `--retain-for`, `--retain-jobs`). */
+export const RetentionDefaults = {
+  retainForMs: 7 * DAY_MS,
+  retainJobs: 1000,
+  /** Run events the coordinator has applied stay in MR_EVENTS as evidence, the latest this many. */
+  retainEvents: 10_000,
+} as const;

@@ -6,7 +6,8 @@ import { connect, credsAuthenticator, type NatsConnection } from '@nats-io/trans
 import { ErrorCode, MeshrunError } from './errors.js';
 import { jetstreamManager, RetentionPolicy, StorageType, DiscardPolicy } from '@nats-io/jetstream';
 import { Kvm, type KV } from '@nats-io/kv';
-import { Buckets, Streams, Subjects } from '../proto/subjects.js';
+import { Streams, Subjects } from '../proto/subjects.js';
+import { StoreLimits } from './limits.js';
 import type { Logger } from './log.js';
 
 export interface ConnectOptions {
@@ -69,23 +70,24 @@ function serverIdentityCheck(servers: string): (host: string, cert: PeerCertific
   };
 }
 
-/** Streams for run events and logs; a duplicate window long enough for relays. */
+/** Streams for run events and logs, with their limits; a duplicate window long enough for relays. */
 export async function ensureStreams(nc: NatsConnection): Promise<void> {
   const jsm = await jetstreamManager(nc);
   const want = [
-    { name: Streams.events, subjects: [Subjects.runEventsWildcard] },
-    { name: Streams.logs, subjects: [Subjects.outputWildcard] },
+    { name: Streams.events, subjects: [Subjects.runEventsWildcard], max_bytes: StoreLimits.eventsMaxBytes, max_age: nanos(StoreLimits.eventsMaxAgeMs) },
+    { name: Streams.logs, subjects: [Subjects.outputWildcard], max_bytes: StoreLimits.logsMaxBytes, max_age: nanos(StoreLimits.logsMaxAgeMs) },
   ];
   for (const s of want) {
     try {
       const info = await jsm.streams.info(s.name);
-      // a store from an older meshrun: add the subjects it lacks
-      if (s.subjects.some((x) => !info.config.subjects?.includes(x))) await jsm.streams.update(s.name, { ...info.config, subjects: s.subjects });
+      // a store from an older meshrun: add the subjects and limits it lacks
+      if (s.subjects.some((x) => !info.config.subjects?.includes(x)) || info.config.max_bytes !== s.max_bytes || info.config.max_age !== s.max_age) {
+        await jsm.streams.update(s.name, { ...info.config, subjects: s.subjects, max_bytes: s.max_bytes, max_age: s.max_age });
+      }
     } catch {
       try {
         await jsm.streams.add({
-          name: s.name,
-          subjects: s.subjects,
+          ...s,
           retention: RetentionPolicy.Limits,
           storage: StorageType.File,
           discard: DiscardPolicy.Old,
@@ -101,10 +103,24 @@ export async function ensureStreams(nc: NatsConnection): Promise<void> {
   }
 }
 
-export async function openKv(nc: NatsConnection, bucket: (typeof Buckets)[keyof typeof Buckets]): Promise<KV> {
-  const kvm = new Kvm(nc);
-  return kvm.create(bucket, { history: 1 });
+type KvBucket = keyof typeof StoreLimits.kvMaxBytes;
+
+/** Opens (or makes) a KV bucket: one value per key, at most its StoreLimits size. */
+export async function openKv(nc: NatsConnection, bucket: KvBucket): Promise<KV> {
+  const max = StoreLimits.kvMaxBytes[bucket];
+  const kv = await new Kvm(nc).create(bucket, { history: 1, max_bytes: max });
+  await applyLimits(nc, `KV_${bucket}`, max);
+  return kv;
 }
+
+/** A store made by an older meshrun (or by hand) gets its limit too: create keeps an existing config. */
+export async function applyLimits(nc: NatsConnection, stream: string, maxBytes: number): Promise<void> {
+  const jsm = await jetstreamManager(nc);
+  const info = await jsm.streams.info(stream);
+  if (info.config.max_bytes !== maxBytes) await jsm.streams.update(stream, { ...info.config, max_bytes: maxBytes });
+}
+
+const nanos = (ms: number): number => ms * 1_000_000;
 
 function readCredsFile(path: string): Uint8Array {
   try {

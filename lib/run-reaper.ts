@@ -18,7 +18,8 @@ export function killRunsUnder(dir: string): void {
     for (const e of entries) {
       const p = join(d, e.name);
       if (e.isDirectory()) {
-        if (!e.name.endsWith('.work')) walk(p, depth + 1);
+        // a job's working directory holds the user's files, never runner files
+        if (e.name !== 'work' && !e.name.startsWith('work.')) walk(p, depth + 1);
       } else if (e.name.endsWith('.pid')) {
         const n = Number(safeRead(p).trim());
         if (Number.isInteger(n) && n > 1) tryKill(-n);

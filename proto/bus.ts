@@ -69,6 +69,8 @@ export const startCommandSchema = z.object({
   /** sha256 of the job's workspace archive in the object store; unpacked as the run's cwd. */
   workspace: z.string().regex(/^[a-f0-9]{64}$/).optional(),
   artifacts: z.array(z.string().min(1)).optional(),
+  /** The job's prune globs: files matching them are never packed as artifacts. */
+  prune: z.array(z.string().min(1)).optional(),
   /** Names of the job secrets this run gets: the agent asks the coordinator for their values. */
   secrets: z.array(z.string().min(1).max(128)).max(64).optional(),
 });
@@ -105,7 +107,17 @@ export const pruneCommandSchema = z.object({
 });
 export type PruneCommand = z.infer<typeof pruneCommandSchema>;
 
-export const agentCommandSchema = z.discriminatedUnion('type', [startCommandSchema, stopCommandSchema, handoffCommandSchema, pruneCommandSchema]);
+/**
+ * Retention removed the job: delete this node's run directories of it. A run of it that is
+ * still alive or still relaying its log keeps its files until it has relayed them.
+ */
+export const forgetCommandSchema = z.object({
+  type: z.literal('forget'),
+  job: jobIdSchema,
+});
+export type ForgetCommand = z.infer<typeof forgetCommandSchema>;
+
+export const agentCommandSchema = z.discriminatedUnion('type', [startCommandSchema, stopCommandSchema, handoffCommandSchema, pruneCommandSchema, forgetCommandSchema]);
 export type AgentCommand = z.infer<typeof agentCommandSchema>;
 
 export const commandReplySchema = z.object({

@@ -39,6 +39,7 @@ export const agentConfigSchema = z.strictObject({
   lease: durationSchema.optional(),
   killGrace: durationSchema.optional(),
   outboxMaxBytes: z.number().int().min(1024).optional(),
+  retainRunsFor: durationSchema.optional(),
   /** WireGuard mesh (docs/mesh.md): off unless meshIf is set. */
   meshIf: z.string().min(1).max(15).optional(),
   meshEndpoint: z.string().min(1).optional(),
@@ -59,6 +60,9 @@ export const coordinatorConfigSchema = z.strictObject({
   stateDir: z.string().min(1).optional(),
   suspectAfter: durationSchema.optional(),
   downAfter: durationSchema.optional(),
+  retainFor: durationSchema.optional(),
+  retainJobs: z.number().int().min(0).optional(),
+  retainEvents: z.number().int().min(0).optional(),
   meshCidr: z.string().optional(),
   meshKeepalive: durationSchema.optional(),
   insecure: z.boolean().optional(),

@@ -1,12 +1,13 @@
 // Integration: real ansible-playbook (local connection) with the meshrun_events callback;
-// checks the events file for a 20-task run, a failing task, an unreachable host and a SIGTERM.
+// checks the events file for a 20-task run, a failing task, an unreachable host, a SIGTERM, and
+// secret values masked (no events at all when the values cannot be read).
 import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { execa } from 'execa';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { parseEventLine, type AnsibleEvent } from '../proto/ansible-events.js';
-import { buildPlaybookCommand, type PlaybookRunSpec } from '../agent/ansible/playbook-command.js';
+import { buildPlaybookCommand, varsFileContent, type PlaybookRunSpec } from '../agent/ansible/playbook-command.js';
 import { initialProgress, reduceProgress, renderProgressLine, summarizeFailures } from '../lib/playbook-progress.js';
 
 let ws: string;
@@ -32,10 +33,10 @@ async function readEvents(): Promise<AnsibleEvent[]> {
     });
 }
 
-async function runPlaybook(spec: PlaybookRunSpec) {
+async function runPlaybook(spec: PlaybookRunSpec, env: Record<string, string> = {}) {
   const cmd = buildPlaybookCommand(spec, { cwd: ws, eventsFile: EVENTS });
   const [file, ...args] = cmd.argv;
-  const proc = await execa(file!, args, { cwd: cmd.cwd, env: cmd.env, reject: false, all: true });
+  const proc = await execa(file!, args, { cwd: cmd.cwd, env: { ...cmd.env, ...env }, reject: false, all: true });
   return { exitCode: proc.exitCode, output: proc.all ?? '', events: await readEvents() };
 }
 
@@ -133,6 +134,33 @@ describe('meshrun_events callback with real ansible-playbook', () => {
 
     const state = events.reduce(reduceProgress, initialProgress());
     expect(summarizeFailures(state)).toEqual([expect.stringMatching(/^localhost failed at task "break things" \(rc 3\): .*disk on fire/)]);
+  });
+
+  it('masks the run\'s secret values in every event, and writes none when it cannot read them', async () => {
+    const secret = 'hunter2-not-for-events';
+    await writeFile(
+      path.join(ws, 'secret.yml'),
+      ['- name: play with hunter2-not-for-events', '  hosts: all', '  gather_facts: false', '  tasks:', '    - name: task hunter2-not-for-events', '      fail: { msg: "bad {{ token }} and its line" }', ''].join('\n'),
+    );
+    // as the agent runs it: the value in a vars file, the values to mask in another
+    const spec = { playbook: 'secret.yml', extraVars: { token: secret } };
+    await writeFile(path.join(ws, 'vars.json'), varsFileContent(spec.extraVars), { mode: 0o600 });
+    await writeFile(path.join(ws, 'mask.json'), JSON.stringify([secret]), { mode: 0o600 });
+    const cmd = buildPlaybookCommand(spec, { cwd: ws, eventsFile: EVENTS, varsFile: path.join(ws, 'vars.json') });
+    const [file, ...args] = cmd.argv;
+    const run = await execa(file!, args, { cwd: ws, env: { ...cmd.env, MESHRUN_MASK_FILE: path.join(ws, 'mask.json') }, reject: false });
+    expect(run.exitCode).not.toBe(0);
+    const text = await readFile(path.join(ws, EVENTS), 'utf8');
+    expect(text).not.toContain(secret);
+    const events = await readEvents();
+    expect(ofType(events, 'play_start')[0]?.play).toBe('play with ***');
+    expect(ofType(events, 'host_result')[0]).toMatchObject({ task: 'task ***', status: 'failed', msg: 'bad *** and its line' });
+
+    await rm(path.join(ws, EVENTS));
+    const unread = await execa(file!, args, { cwd: ws, env: { ...cmd.env, MESHRUN_MASK_FILE: path.join(ws, 'missing.json') }, reject: false, all: true });
+    expect(unread.exitCode, 'the playbook itself still runs').not.toBe(0);
+    expect(unread.all).toMatch(/meshrun_events: cannot read MESHRUN_MASK_FILE/);
+    expect(await readFile(path.join(ws, EVENTS), 'utf8').catch(() => ''), 'no events rather than unmasked ones').toBe('');
   });
 
   it('reports an unreachable host', async () => {

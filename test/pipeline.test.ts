@@ -3,6 +3,7 @@
 // stages, outputs between stages, cancel mid-playbook, hostile workspaces.
 import { existsSync, mkdirSync, readFileSync, readdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { Objm } from '@nats-io/obj';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { requireTools } from './fleet/netns.js';
 import { Fleet, waitFor } from './harness/processes.js';
@@ -50,7 +51,7 @@ stages:
     on: { labels: { role: worker } }
     needs: [validate]
     run: { playbook: lab.yml }
-    artifacts: ['out/**']
+    artifacts: ['out/**', '*.key']
   - name: cleanup
     on: { node: alpha }
     needs: [lab]
@@ -89,11 +90,50 @@ stages:
     const a = await fleet.cli(['artifacts', id, '-o', out]);
     expect(a.code, a.stderr).toBe(0);
     expect(readFileSync(join(out, 'lab', 'out', 'result.txt'), 'utf8')).toBe('step 1 on beta\nstep 2 on beta\nstep 3 on beta\n');
+    // a pruned file is never packed, even when an artifact glob names it
+    expect(existsSync(join(out, 'lab', 'secret.key'))).toBe(false);
+    expect(j.stages[1].attempts[0].artifacts).toEqual(['out/result.txt']);
+    // nor kept in the stored workspace: the job ended and no other job needs it
+    const nc = await fleet.natsConnect();
+    try {
+      const os = await new Objm(nc).open('mr_blobs');
+      await waitFor('pruned job\'s workspace removed', async () => {
+        const info = await os.info(`ws-${j.workspace}`);
+        return info === null || info.deleted;
+      });
+    } finally {
+      await nc.close();
+    }
     // secrets pruned from every node's run directories when the job ended
-    const keyA = join(fleet.agentDir('alpha'), 'runs', id, 'validate.1.work', 'secret.key');
-    const keyB = join(fleet.agentDir('beta'), 'runs', id, 'lab.1.work', 'secret.key');
+    // (the job's working directory on each node, shared by its runs there)
+    const keyA = join(fleet.agentDir('alpha'), 'runs', id, 'work', 'secret.key');
+    const keyB = join(fleet.agentDir('beta'), 'runs', id, 'work', 'secret.key');
     await waitFor('secrets pruned', () => !existsSync(keyA) && !existsSync(keyB), 15_000);
-    expect(existsSync(join(fleet.agentDir('beta'), 'runs', id, 'lab.1.work', 'lab.yml'))).toBe(true);
+    expect(existsSync(join(fleet.agentDir('beta'), 'runs', id, 'work', 'lab.yml'))).toBe(true);
+  });
+
+  it('a workspace is unpacked once per node and job: later stages there start in the same tree', async () => {
+    const ws = join(fleet.dir, 'shared-ws');
+    write(join(ws, 'data.txt'), 'shipped\n');
+    const job = write(
+      join(fleet.dir, 'shared.yaml'),
+      `name: shared-tree
+stages:
+  - name: setup
+    on: { node: alpha }
+    run: { command: [sh, -c, 'cat data.txt && echo prepared > made-by-setup'] }
+  - name: run
+    on: { node: alpha }
+    needs: [setup]
+    run: { command: [sh, -c, 'cat made-by-setup'] }
+`,
+    );
+    const r = await fleet.cli(['submit', '--workspace', ws, '--follow', job]);
+    expect(r.code, r.stderr + fleet.logs()).toBe(0);
+    expect(r.stdout).toBe('shipped\nprepared\n');
+    const id = idOf(r.stderr);
+    const unpacked = fleet.agent('alpha').log().split('\n').filter((l) => l.includes('workspace unpacked') && l.includes(id));
+    expect(unpacked).toHaveLength(1);
   });
 
   it('cleanup runs after a failed stage; the job fails with the failed stage\'s code; the failed host and message are shown', async () => {
@@ -240,7 +280,8 @@ stages:
     const runs = join(fleet.agentDir('alpha'), 'runs');
     expect(existsSync(join(runs, 'escaped.txt'))).toBe(false);
     expect(existsSync(join(fleet.agentDir('alpha'), 'escaped.txt'))).toBe(false);
-    expect(readdirSync(join(runs, 'hostile-1')).some((f) => f.endsWith('.work'))).toBe(false);
+    // the refused archive left no working directory, nor a half-unpacked one
+    expect(readdirSync(join(runs, 'hostile-1')).some((f) => f.startsWith('work'))).toBe(false);
   });
 
   it('rejects graphs with cycles, unknown needs and duplicate names, naming them', async () => {

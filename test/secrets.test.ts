@@ -2,7 +2,8 @@
 // reaches the run that names it (command env, playbook var) and nothing else: not one stored
 // or streamed byte on the bus (every stream: KV, events, logs, audit, object store), not the
 // daemons' logs, runner files, argv of any process, `job --json`; the stored (encrypted) copy is
-// gone once the job ends; another node cannot ask for it.
+// gone once the job ends; another node cannot ask for it. A run that prints it (its log, its
+// outputs, a playbook's failed task) shows *** instead.
 import { createHash, randomBytes } from 'node:crypto';
 import { mkdirSync, readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
@@ -94,11 +95,32 @@ describe.skipIf(!cap.ok)(`job secrets (${cap.reason})`, () => {
         '    secrets: [TOKEN]',
         '    run: { playbook: site.yml }',
         '    artifacts: [got-token]',
+        // prints it: whole, a prefix (not masked, and not held back forever), split across two
+        // writes, on stderr, and as an output that the next stage gets
+        '  - name: prints',
+        '    on: { node: alpha }',
+        '    secrets: [TOKEN]',
+        `    run: { command: [sh, -c, '${[
+          'echo "token=$TOKEN"',
+          'printf %s "$TOKEN" | head -c 5; echo " is a prefix"',
+          'printf "split:%s" "$(printf %s "$TOKEN" | head -c 9)"; sleep 0.3; printf "%s:split\\n" "$(printf %s "$TOKEN" | tail -c +10)"',
+          'echo "err=$TOKEN" >&2',
+          'echo "OUT=$TOKEN" >> "$MESHRUN_OUTPUT"',
+        ].join('; ')}'] }`,
+        '  - name: after',
+        '    on: { node: beta }',
+        '    run: { command: [sh, -c, \'echo "got=[$OUT]"\'] }',
         '',
       ].join('\n'),
     );
+    // a failed playbook task whose message holds the value: its log and the job's failures
+    writeFileSync(join(ws, 'fail.yml'), ['- hosts: all', '  gather_facts: false', '  tasks:', '    - debug: { msg: "debug {{ TOKEN }}" }', '    - fail: { msg: "bad token {{ TOKEN }}" }', ''].join('\n'));
+    const failFile = join(fleet.dir, 'fail.yaml');
+    writeFileSync(failFile, ['name: fails-with-secret', 'secrets: { TOKEN: { env: MY_TOKEN } }', 'stages:', '  - name: pb', '    on: { node: beta }', '    secrets: [TOKEN]', '    run: { playbook: fail.yml }', ''].join('\n'));
     const sub = await fleet.cli(['submit', jobFile, '--id', 'sec-1', '--workspace', ws], { env: { MY_TOKEN: secret } });
     expect(sub.code, sub.stderr).toBe(0);
+    const subFail = await fleet.cli(['submit', failFile, '--id', 'sec-4', '--workspace', ws], { env: { MY_TOKEN: secret } });
+    expect(subFail.code, subFail.stderr).toBe(0);
     await fleet.waitJob('sec-1', (j) => j.stages[0]!.state === 'running');
     await waitFor('the run checked its token', async () => (await fleet.cli(['logs', 'sec-1'])).stdout.includes('token-ok'), 20_000);
     expect(argvOfAllProcesses(), 'no process has the secret in its argv').not.toContain(secret);
@@ -110,6 +132,15 @@ describe.skipIf(!cap.ok)(`job secrets (${cap.reason})`, () => {
       expect(done.state, fleet.logs()).toBe('succeeded');
       const logs = (await fleet.cli(['logs', 'sec-1'])).stdout;
       expect(logs).toContain('token=[]');
+      for (const line of ['token=***', `${secret.slice(0, 5)} is a prefix`, 'split:***:split', 'err=***', 'got=[***]']) expect(logs).toContain(line);
+      const failed = await fleet.waitJob('sec-4', (j) => j.state !== 'running' && j.state !== 'queued', 'ended', 90_000);
+      expect(failed.state).toBe('failed');
+      const failLogs = (await fleet.cli(['logs', 'sec-4'])).stdout;
+      expect(failLogs).toContain('debug ***');
+      expect(failLogs).toContain('bad token ***');
+      const failJson = JSON.parse((await fleet.cli(['job', 'sec-4', '--json'])).stdout) as { stages: { attempts: { failures: { msg: string }[] }[] }[] };
+      expect(failJson.stages[0]!.attempts[0]!.failures[0]!.msg).toContain('bad token ***');
+      await waitFor('the failed job\'s encrypted secrets removed', async () => (await (await new Kvm(nc).open('mr_secrets')).get('sec-4'))?.operation !== 'PUT', 10_000);
       const out = join(fleet.dir, 'arts');
       expect((await fleet.cli(['artifacts', 'sec-1', '-o', out])).code).toBe(0);
       expect(readFileSync(join(out, 'playbook', 'got-token'), 'utf8'), 'the playbook got it as a var').toBe(sha256(secret));
@@ -123,8 +154,10 @@ describe.skipIf(!cap.ok)(`job secrets (${cap.reason})`, () => {
     for (const f of filesUnder(fleet.dir).filter((f) => statSync(f).size < 50_000_000)) {
       expect(readFileSync(f).includes(secret), `${f} holds the secret`).toBe(false);
     }
-    const json = await fleet.cli(['job', 'sec-1', '--json']);
-    expect(json.stdout).not.toContain(secret);
+    for (const id of ['sec-1', 'sec-4']) {
+      const json = await fleet.cli(['job', id, '--json']);
+      expect(json.stdout).not.toContain(secret);
+    }
   });
 
   it('is refused to another node, and a job without its value is refused at submit', async () => {

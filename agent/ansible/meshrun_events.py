@@ -15,11 +15,13 @@ DOCUMENTATION = '''
       - Appends playbook/play/task/host/recap events to the file named by MESHRUN_EVENTS_FILE.
     requirements:
       - environment variable MESHRUN_EVENTS_FILE
+      - optional MESHRUN_MASK_FILE (JSON list of secret values replaced by *** in every event)
 '''
 
 import atexit
 import json
 import os
+import re
 import signal
 import threading
 import time
@@ -31,10 +33,42 @@ from ansible.plugins.callback import CallbackBase
 
 MSG_LIMIT = 4096
 ENV_FILE = 'MESHRUN_EVENTS_FILE'
+MASK_FILE = 'MESHRUN_MASK_FILE'
+MASK = '***'
+
+# The run's secret values (agent/runner/mask.ts chose them), as one pattern: at each position
+# the longest value wins, like the wrapper masks the log. None: nothing to mask.
+_mask_re = None
+
+
+def _load_masks(path):
+    global _mask_re
+    with open(path, encoding='utf-8') as f:
+        values = json.load(f)
+    if not isinstance(values, list) or not all(isinstance(v, str) for v in values):
+        raise ValueError('not a list of strings')
+    values = sorted({v for v in values if v}, key=len, reverse=True)
+    _mask_re = re.compile('|'.join(re.escape(v) for v in values)) if values else None
+
+
+def _mask(value):
+    """The value with every secret in every string replaced by ***, keys included."""
+    if _mask_re is None:
+        return value
+    if isinstance(value, str):
+        return _mask_re.sub(MASK, value)
+    if isinstance(value, dict):
+        return {_mask(k): _mask(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [_mask(v) for v in value]
+    if isinstance(value, (bool, int, float)) or value is None:
+        return value
+    return _mask_re.sub(MASK, str(value))
 
 
 def _truncate(text):
-    text = str(text)
+    # masked before it is cut, so a value cut in two is not left half in clear
+    text = _mask(str(text))
     if len(text) <= MSG_LIMIT:
         return text
     return text[:MSG_LIMIT] + '... [truncated %d chars]' % (len(text) - MSG_LIMIT)
@@ -138,6 +172,15 @@ class CallbackModule(CallbackBase):
             self._display.warning('meshrun_events: %s is not set; no events will be written' % ENV_FILE)
             self.disabled = True
             return
+        mask_path = os.environ.get(MASK_FILE)
+        if mask_path:
+            try:
+                _load_masks(mask_path)
+            except (OSError, ValueError) as err:
+                # events unmasked could carry the run's secrets: none rather than those
+                self._display.warning('meshrun_events: cannot read %s (%s); no events will be written' % (MASK_FILE, err))
+                self.disabled = True
+                return
         try:
             self._fd = os.open(path, os.O_WRONLY | os.O_APPEND | os.O_CREAT | os.O_CLOEXEC, 0o644)
         except OSError as err:
@@ -159,7 +202,7 @@ class CallbackModule(CallbackBase):
         with self._lock:
             self._seq += 1
             event = {'type': etype, 'ts': int(time.time() * 1000), 'seq': self._seq}
-            event.update(fields)
+            event.update(_mask(fields))
             # ensure_ascii: bytes we write are always valid UTF-8, whatever the module printed.
             data = (json.dumps(event, ensure_ascii=True, default=str) + '\n').encode('ascii')
             try:

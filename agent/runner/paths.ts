@@ -18,10 +18,16 @@ export interface RunPaths {
   json: string;
   stop: string;
   cursor: string;
+  /** The job's working directory on this node (`<dir>/work`): every run of the job here starts in it. */
   work: string;
   output: string;
   events: string;
   remoteEnv: string;
+}
+
+/** The working directory every run of a job on this node starts in. */
+export function jobWorkDir(stateDir: string, job: string): string {
+  return join(stateDir, 'runs', job, 'work');
 }
 
 export function runPaths(stateDir: string, t: RunTokenLike): RunPaths {
@@ -39,7 +45,8 @@ export function stemPaths(dir: string, stem: string): RunPaths {
     json: f('json'),
     stop: f('stop'),
     cursor: f('cursor'),
-    work: f('work'),
+    // one working directory per job on this node, shared by its runs here (unpacked once)
+    work: join(dir, 'work'),
     output: f('output'),
     events: f('events.jsonl'),
     remoteEnv: f('remote.env'),

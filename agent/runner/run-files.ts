@@ -1,5 +1,5 @@
-// Runner files of one run: <dir>/<stem>.{pid,log,rc,json,stop,cursor} plus the
-// run's working directory <stem>.work. The agent writes .json before launch; after
+// Runner files of one run: <dir>/<stem>.{pid,log,rc,json,stop,cursor,mask.json}; its cwd is the
+// job's working directory <dir>/work (shared by its runs on this node). The agent writes .json before launch; after
 // that the wrapper is its only writer (the agent asks for stops through .stop).
 import { readFileSync } from 'node:fs';
 import { z } from 'zod';
@@ -7,7 +7,7 @@ import { runTokenSchema } from '../../proto/names.js';
 import { type RunPaths } from './paths.js';
 import { writeFileAtomic } from '../../lib/write-file-atomic.js';
 
-export { ensurePrivateDir, runPaths, stemPaths, type RunPaths } from './paths.js';
+export { ensurePrivateDir, jobWorkDir, runPaths, stemPaths, type RunPaths } from './paths.js';
 import { failoverModeSchema, stopReasonSchema } from '../../proto/bus.js';
 
 export const runMetaSchema = z.object({
@@ -18,12 +18,16 @@ export const runMetaSchema = z.object({
   cwd: z.string(),
   /** Files the wrapper removes when the run ends (a playbook's vars file, which may hold secrets). */
   removeOnExit: z.array(z.string()).default([]),
+  /** A run with secrets: its mask file (values to mask; 0600, in removeOnExit). The wrapper then pipes the run's output and masks it. */
+  maskFile: z.string().nullable().default(null),
   failover: failoverModeSchema,
   failoverWaitMs: z.number().nullable().default(null),
   timeoutMs: z.number().nullable(),
   createdAt: z.number(),
   /** Globs of files to store as the stage's artifacts when the run ends. */
   artifacts: z.array(z.string()).default([]),
+  /** The job's prune globs: never packed as artifacts. */
+  prune: z.array(z.string()).default([]),
   /** A playbook run: its <stem>.events.jsonl is relayed beside the log. */
   playbook: z.boolean().default(false),
   wrapperPid: z.number().nullable().default(null),

@@ -3,11 +3,15 @@
 // stderr into <stem>.log, and writes <stem>.rc atomically when the process ends, so
 // the run and its result survive an agent restart. With a cgroup in its metadata, the
 // process starts inside it, so every process it ever forks can be killed with the run.
+// A run with secrets (a mask file in its metadata) writes into pipes instead, and the wrapper
+// copies its output to the log with every secret value replaced by `***` (agent/runner/mask.ts).
 import { spawn } from 'node:child_process';
 import { appendFileSync, openSync, readFileSync, rmSync, writeSync } from 'node:fs';
 import { constants } from 'node:os';
 import { dirname } from 'node:path';
 import { joinCgroup, ownCgroupPath } from '../../lib/cgroup.js';
+import { StreamMasker } from './mask.js';
+import { maskFileInPlace, readMaskFile, writeAll } from './mask-file.js';
 import { procStartTicks } from './procfs.js';
 import { stemPaths, type RunPaths } from './paths.js';
 import { writeFileAtomic } from '../../lib/write-file-atomic.js';
@@ -56,7 +60,22 @@ if (!loaded) {
 const meta: Meta = loaded;
 const logFd = openSync(paths.log, 'a', 0o600);
 
-function finish(exitCode: number, signal: string | null, error: string | null): void {
+/** After the process exits, how long its pipes may stay open (held by something it left running) before the rc is written anyway. */
+const OUTPUT_GRACE_MS = 2000;
+
+/** A run with secrets: the values the wrapper masks in its log and outputs file. */
+let masked: string[] | null = null;
+let recorded = false;
+/** Pipes of a masked run not yet at their end: the wrapper exits once they are. */
+let openPipes = 0;
+
+/** Writes the run's final metadata and rc, once. */
+function record(exitCode: number, signal: string | null, error: string | null): void {
+  if (recorded) return;
+  recorded = true;
+  // outputs go to the job record and later stages' environments: masked like the log
+  const dropped = masked ? maskFileInPlace(paths.output, masked) : null;
+  if (dropped) writeSync(logFd, `meshrun: outputs file dropped: ${dropped}\n`);
   meta.endedAt = Date.now();
   meta.exitCode = exitCode;
   meta.signal = signal;
@@ -67,7 +86,21 @@ function finish(exitCode: number, signal: string | null, error: string | null): 
   writeMeta(paths, meta);
   // rc last: its presence means the metadata is final.
   writeFileAtomic(paths.rc, `${exitCode}\n`);
+}
+
+function finish(exitCode: number, signal: string | null, error: string | null): never {
+  record(exitCode, signal, error);
   process.exit(0);
+}
+
+// Without its values the wrapper would copy the run's secrets to the log in clear: the run is
+// not started at all (rc 127, as for a command that cannot be started).
+if (typeof meta.maskFile === 'string') {
+  masked = readMaskFile(meta.maskFile) ?? null;
+  if (!masked) {
+    writeSync(logFd, `meshrun: cannot read the run's mask file ${meta.maskFile}; not starting the run, its output could show secrets in clear\n`);
+    finish(127, null, 'mask file unreadable');
+  }
 }
 
 /**
@@ -106,7 +139,7 @@ const cgroup = typeof meta.cgroup === 'string' ? meta.cgroup : null;
 const home = cgroup ? enterCgroup(cgroup) : null;
 let child;
 try {
-  child = spawn(file, args, { cwd: meta.cwd, env: process.env, detached: true, stdio: ['ignore', logFd, logFd] });
+  child = spawn(file, args, { cwd: meta.cwd, env: process.env, detached: true, stdio: masked ? ['ignore', 'pipe', 'pipe'] : ['ignore', logFd, logFd] });
 } catch (err) {
   writeSync(logFd, `meshrun: cannot start ${JSON.stringify(file)}: ${(err as Error).message}\n`);
   finish(127, null, (err as Error).message);
@@ -128,7 +161,36 @@ child?.on('error', (err) => {
   writeSync(logFd, `meshrun: cannot start ${JSON.stringify(file)}: ${err.message}\n`);
   finish(127, null, err.message);
 });
+let exited: { code: number; signal: string | null } | null = null;
+if (masked && child) {
+  const values = masked;
+  // each stream on its own (a value written whole to one, whatever the other writes meanwhile),
+  // then both as they land in the log (a value pieced together from the two)
+  const log = new StreamMasker(values);
+  for (const stream of [child.stdout, child.stderr]) {
+    if (!stream) continue;
+    openPipes++;
+    const own = new StreamMasker(values);
+    let ended = false;
+    stream.on('data', (chunk: Buffer) => writeAll(logFd, log.push(own.push(chunk))));
+    stream.on('error', () => undefined); // 'close' follows
+    stream.on('close', () => {
+      if (ended) return;
+      ended = true;
+      writeAll(logFd, log.push(own.end()));
+      if (--openPipes > 0) return;
+      writeAll(logFd, log.end());
+      if (exited) finish(exited.code, exited.signal, null);
+    });
+  }
+}
 child?.on('exit', (code, signal) => {
   const signum = signal ? (constants.signals as Record<string, number>)[signal] ?? 0 : 0;
-  finish(code ?? 128 + signum, signal, null);
+  exited = { code: code ?? 128 + signum, signal };
+  // the rc only once every byte the run wrote is in the log (the pipes close right after the exit)
+  if (openPipes === 0) finish(exited.code, exited.signal, null);
+  // ...unless something it left running holds them: then the rc after a grace, and what that
+  // writes keeps going to the log, masked, until it lets go (as it would without pipes)
+  const e = exited;
+  setTimeout(() => record(e.code, e.signal, null), OUTPUT_GRACE_MS).unref();
 });

@@ -12,6 +12,8 @@ import { readWalkedFile, walkTree } from './walk.js';
 export interface CollectOptions {
   /** Cap on the summed size of the collected files, in bytes. */
   maxBytes: number;
+  /** Globs of files never packed (the job's prune globs), even when `globs` match them. */
+  exclude?: readonly string[];
 }
 
 export interface CollectResult {
@@ -30,12 +32,14 @@ export interface CollectResult {
 export async function collectArtifacts(runDir: string, globs: readonly string[], opts: CollectOptions): Promise<CollectResult> {
   checkLimit('maxBytes', opts.maxBytes);
   const matches = compileGlobs(globs);
+  // the job's prune globs: files meant to be removed are never packed either
+  const excluded = compileGlobs(opts.exclude ?? []);
   const root = await existingDir(runDir);
   const entries: TarEntry[] = [];
   const files: string[] = [];
   let declared = 0;
   for await (const entry of walkTree(root, { keep: (_rel, st) => !st.isSymbolicLink() })) {
-    if (!entry.stat.isFile() || !matches(entry.rel)) continue;
+    if (!entry.stat.isFile() || !matches(entry.rel) || excluded(entry.rel)) continue;
     declared += entry.stat.size;
     files.push(entry.rel);
     entries.push({ type: 'file', path: entry.rel, executable: (entry.stat.mode & 0o111) !== 0, read: () => readWalkedFile(entry) });
