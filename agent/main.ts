@@ -5,6 +5,7 @@ import { durationFlag } from '../proto/duration.js';
 import { isValidName, parseLabelList } from '../proto/names.js';
 import { ErrorCode, MeshrunError } from '../lib/errors.js';
 import { createLogger } from '../lib/log.js';
+import { lockStateDir } from './state-lock.js';
 import { Agent, type AgentOptions } from './index.js';
 import { agentDefaults } from './defaults.js';
 
@@ -79,11 +80,15 @@ export function resolveAgentOptions({ flags: f, file, machine, mesh }: AgentSour
  * SIGTERM); its exit code is the caller's. Stopping is possible while the agent still connects.
  */
 export async function runAgentDaemon(options: AgentOptions, untilStopped: (close: () => Promise<void>) => Promise<number>): Promise<number> {
+  // before anything reads the runner files: a second agent on this directory stops here
+  const lock = await lockStateDir(options.stateDir);
   const agent = new Agent(options);
   const started = agent.start();
   const code = untilStopped(() => agent.close());
   await started;
-  return code;
+  const exit = await code;
+  lock.release();
+  return exit;
 }
 
 

@@ -74,10 +74,9 @@ describe.skipIf(!cap.ok)(`retention (${cap.reason})`, () => {
     expect(before.logMessages).toBeGreaterThan(0);
     expect(existsSync(join(runDir, 'work', 'input.txt'))).toBe(true);
 
-    await waitFor('the job removed', async () => {
-      const j = await fleet.cli(['job', id]);
-      return j.code !== 0 && /no job/.test(j.stderr);
-    }, 40_000, 500);
+    await waitFor('the job removed', () => fleet.job(id).then(() => false, (err: Error) => /no job/.test(err.message)), 40_000, 500);
+    const gone = await fleet.cli(['job', id]);
+    expect(gone.stderr).toMatch(/no job/);
     expect(await traces(nc, id, sha)).toEqual({ record: false, logMessages: 0, artifacts: false, workspace: false });
     // alpha keeps no run directory: the coordinator told it (alpha's own retention is 14 days)
     await waitFor('alpha forgot the run directory', () => !existsSync(runDir), 20_000);

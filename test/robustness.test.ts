@@ -2,7 +2,9 @@
 // the daemons log and drop them, keep running and keep working.
 import { jetstream } from '@nats-io/jetstream';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { Fleet } from './harness/processes.js';
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { Fleet, runCli, waitFor } from './harness/processes.js';
 
 let fleet: Fleet;
 
@@ -65,5 +67,23 @@ describe('bad bus messages', () => {
     const logs = await fleet.cli(['logs', 'bad/id']);
     expect(logs.code).toBe(2);
     expect(logs.stderr).toMatch(/id: must be letters/);
+  });
+});
+
+describe('one agent per state directory', () => {
+  it('a second agent on the same state directory refuses to start, naming the holder; the lock goes with the holder', async () => {
+    const creds = join(fleet.dir, 'creds', 'alpha.creds');
+    const second = ['agent', ...fleet.busFlags(creds), '--node', 'alpha', '--state-dir', fleet.agentDir('alpha')];
+    const r = await runCli(second, { timeoutMs: 30_000 });
+    expect(r.code).not.toBe(0);
+    expect(r.stderr).toMatch(new RegExp(`in use by another agent \\(pid ${fleet.agent('alpha').pid}\\)`));
+    // the holder was not disturbed
+    expect(fleet.agent('alpha').alive).toBe(true);
+    await fleet.waitNodesReady(['alpha']);
+    // killed for real, the holder leaves no stale lock: a new agent takes the directory
+    await fleet.agent('alpha').kill('SIGKILL');
+    const next = await fleet.startAgent({ node: 'alpha', labels: 'role=bastion' });
+    await waitFor('the new agent holds the directory', () => readFileSync(join(fleet.agentDir('alpha'), 'agent.pid'), 'utf8').trim() === String(next.pid));
+    expect(next.alive).toBe(true);
   });
 });

@@ -13,6 +13,7 @@ import { issueNodeCreds, makeLocalTrust, type LocalTrust } from '../../lib/trust
 import { connect, credsAuthenticator, type NatsConnection } from '@nats-io/transport-node';
 import { MeshrunClient } from '../../cli/client.js';
 import { resolveClientTarget } from '../../cli/client-config.js';
+import { jobJson, nodeJson } from '../../cli/job-json.js';
 
 export const ROOT = resolve(import.meta.dirname, '..', '..');
 export const BIN = join(ROOT, 'bin', 'meshrun.js');
@@ -179,6 +180,23 @@ export class Fleet {
     return ['--nats', this.nats.url, '--nats-creds', creds, '--nats-ca', this.trust.paths.caCert];
   }
 
+  /** The client the harness reads through, for the coordinator now listening. */
+  private reads: { address: string; client: MeshrunClient } | undefined;
+
+  /**
+   * Reads that tests poll (job, nodes) go through one in-process client: the CLI costs a whole
+   * Node start per call, which made polling the main CPU cost of the suite. The CLI itself is
+   * tested where a test calls `cli`. A coordinator inside a namespace is read through the CLI.
+   */
+  private reader(): MeshrunClient | undefined {
+    if (this.busNetns) return undefined;
+    if (this.reads?.address !== this.coordinatorAddress) {
+      this.reads?.client.close();
+      this.reads = { address: this.coordinatorAddress, client: this.client() };
+    }
+    return this.reads.client;
+  }
+
   /** A gRPC client as the fleet's admin. */
   client(): MeshrunClient {
     return new MeshrunClient(resolveClientTarget({ coordinator: this.coordinatorAddress }, { MESHRUN_CONFIG: this.trust.paths.adminConfig }));
@@ -189,7 +207,7 @@ export class Fleet {
     this.coordinatorAddress = `127.0.0.1:${port}`;
     const p = this.trust.paths;
     this.coordinator = new Daemon('coordinator', ['coordinator', ...this.busFlags(p.coordinatorCreds), '--trust-dir', p.dir, '--listen', this.coordinatorAddress, '--state-dir', join(this.dir, 'coordinator'), ...this.coordinatorExtra], this.dir, {}, inNetns(this.busNetns));
-    await waitFor('coordinator to answer', async () => (await this.cli(['nodes', '--json'])).code === 0, 20_000, 100);
+    await waitFor('coordinator to answer', async () => (this.busNetns ? (await this.cli(['nodes', '--json'])).code === 0 : (await this.nodes(), true)), 20_000, 100);
   }
 
   /** Starts an agent on a node credential of its own (issued as enrollment would). */
@@ -223,12 +241,16 @@ export class Fleet {
   }
 
   async nodes(): Promise<{ name: string; state: string; labels: Record<string, string>; lastSeenMs: number; running: number }[]> {
+    const c = this.reader();
+    if (c) return (await c.listNodes()).map((n) => nodeJson(n) as unknown as { name: string; state: string; labels: Record<string, string>; lastSeenMs: number; running: number });
     const r = await this.cli(['nodes', '--json']);
     if (r.code !== 0) throw new Error(`nodes failed: ${r.stderr}`);
     return JSON.parse(r.stdout);
   }
 
   async job(id: string): Promise<JobJson> {
+    const c = this.reader();
+    if (c) return jobJson(await c.getJob(id)) as unknown as JobJson;
     const r = await this.cli(['job', id, '--json']);
     if (r.code !== 0) throw new Error(`job ${id} failed (${r.code}): ${r.stderr}`);
     return JSON.parse(r.stdout) as JobJson;
@@ -251,6 +273,8 @@ export class Fleet {
   }
 
   async destroy(): Promise<void> {
+    this.reads?.client.close();
+    this.reads = undefined;
     for (const a of this.agents.values()) await a.kill('SIGKILL').catch(() => undefined);
     if (this.coordinator) await this.coordinator.kill('SIGKILL').catch(() => undefined);
     // runs outlive agents by design: stop every run process group the test fleet started
