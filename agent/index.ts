@@ -70,6 +70,8 @@ export class Agent {
   private readonly blobs: BlobClient;
   private readonly mesh: MeshManager | undefined;
   private readonly runDirs: RunDirs;
+  /** The bus connection is down (reconnecting). */
+  private busAway = false;
 
   constructor(private readonly opts: AgentOptions) {
     const { node, stateDir, log } = opts;
@@ -103,7 +105,7 @@ export class Agent {
       log,
       busy: (job) => this.supervisor.holdsJob(job) || this.preparation.holdsJob(job),
     });
-    this.preparation = new RunPreparation({ node, stateDir, log, blobs: this.blobs, secrets: new SecretClient(node, () => this.nc), supervisor: this.supervisor, emit: (e) => this.emit(e) });
+    this.preparation = new RunPreparation({ node, stateDir, log, leaseLive: () => this.lease.live(), blobs: this.blobs, secrets: new SecretClient(node, () => this.nc), supervisor: this.supervisor, emit: (e) => this.emit(e) });
   }
 
   get state(): AgentState {
@@ -126,6 +128,7 @@ export class Agent {
     await this.mesh?.start();
     this.nc = await connectNats({ servers: this.opts.nats, name: `meshrun-agent-${this.opts.node}`, log: this.opts.log, ...this.opts.natsAuth, inboxPrefix: nodeInboxPrefix(this.opts.node) });
     if (!this.running()) return;
+    void this.watchConnection(this.nc);
     this.relay.attach(this.nc);
     this.mesh?.attach(this.nc);
     this.sub = this.nc.subscribe(Subjects.agentCommand(this.opts.node), {
@@ -156,6 +159,18 @@ export class Agent {
     });
   }
 
+  /** Tracks the bus connection: heartbeats pause while it is down, and starts wait for a renewed lease after it. */
+  private async watchConnection(nc: NatsConnection): Promise<void> {
+    for await (const s of nc.status()) {
+      if (s.type === 'disconnect') this.busAway = true;
+      if (s.type === 'reconnect') {
+        this.busAway = false;
+        this.lease.reconnected();
+        this.heartbeat();
+      }
+    }
+  }
+
   private tick(): void {
     this.supervisor.tick();
     this.lease.check();
@@ -168,7 +183,8 @@ export class Agent {
 
   private heartbeat(): void {
     const nc = this.nc;
-    if (!nc || !this.running()) return;
+    // none while the connection is down: the client would send it, stale, on reconnect
+    if (!nc || !this.running() || this.busAway) return;
     void this.lease.heartbeat(nc, (): Heartbeat => ({
       node: this.opts.node,
       instance: this.instance,
@@ -178,6 +194,7 @@ export class Agent {
       version: VERSION,
       runs: [...this.supervisor.reports(), ...this.preparation.reports()],
       sentAt: Date.now(),
+      leaseLive: this.lease.live(),
       runRoot: join(this.opts.stateDir, 'runs'),
       mesh: this.mesh?.heartbeatStatus(),
     }));
@@ -214,6 +231,12 @@ export class Agent {
   private onStart(cmd: StartCommand): CommandReply {
     if (!this.running()) return { ok: false, error: 'agent is stopping' };
     if (this.preparation.isKnown(cmd.token)) return { ok: true, known: true };
+    // a start that waited while this node was frozen or cut off may have been reassigned: never
+    // start without a live lease (the coordinator sends it again once the lease is renewed)
+    if (!this.lease.live()) {
+      this.opts.log.warn('start refused: lease not live', { token: tokenKey(cmd.token) });
+      return { ok: false, error: `node ${this.opts.node} has no live lease (renewing it after an outage)` };
+    }
     // The coordinator places within the slots; this holds them whatever the bus says. A refusal
     // (not a `rejected` event, which fails the stage) leaves the attempt starting: it is re-sent.
     const used = this.supervisor.liveCount() + this.preparation.reports().length;

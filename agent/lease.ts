@@ -24,6 +24,10 @@ const MAX_HEARTBEATS_IN_FLIGHT = 3;
 
 export class Lease {
   private renewedAt = Date.now();
+  /** The latest heartbeat a coordinator really answered (send time); 0: none yet. */
+  private confirmedAt = 0;
+  /** Since when the connection is up (a heartbeat answered before that does not count for starts). */
+  private connectedSince = Date.now();
   private fenced = false;
   private noCoordinator = false;
   /**
@@ -34,6 +38,19 @@ export class Lease {
   private inFlight = 0;
 
   constructor(private readonly opts: LeaseOptions) {}
+
+  /**
+   * The lease is live: a coordinator answered a heartbeat sent since the connection last came
+   * up, within the lease, and the runs are not fenced. Only then does the agent start runs.
+   */
+  live(now = Date.now()): boolean {
+    return !this.fenced && this.confirmedAt >= this.connectedSince && now - this.confirmedAt <= this.opts.leaseMs;
+  }
+
+  /** The bus connection came back: starts wait until a heartbeat sent from now on is answered. */
+  reconnected(now = Date.now()): void {
+    this.connectedSince = now;
+  }
 
   /** On every supervisor tick: past the lease, fence what would be reassigned (and what has become so since). */
   check(now = Date.now()): void {
@@ -74,6 +91,7 @@ export class Lease {
       return;
     }
     this.renew(sentAt);
+    this.confirmedAt = Math.max(this.confirmedAt, sentAt);
     if (this.noCoordinator) log.info('coordinator answering again');
     this.noCoordinator = false;
     if (this.fenced) {

@@ -27,6 +27,8 @@ export interface RunPreparationOptions {
   /** The coordinator's secret service: values for runs whose stage names secrets. */
   secrets: Pick<SecretClient, 'get'>;
   supervisor: Pick<RunSupervisor, 'start'>;
+  /** A run prepared while the lease ran out is not launched (the coordinator sends its start again). */
+  leaseLive(): boolean;
   /** A run that cannot be prepared is refused with a `rejected` event. */
   emit(event: RunEvent): void;
 }
@@ -130,6 +132,12 @@ export class RunPreparation {
   }
 
   private launch(p: Prepared): void {
+    if (!this.opts.leaseLive()) {
+      // files made for it (vars, mask: they hold secrets) go; its start comes again
+      for (const f of p.removeOnExit) rmSync(f, { force: true });
+      this.opts.log.warn('prepared run not started: lease not live', { token: tokenKey(p.cmd.token) });
+      return;
+    }
     // secrets reach the run through its environment only: never the runner files
     const r = this.opts.supervisor.start(p.cmd, { ...launchEnv(p.cmd, runPaths(this.opts.stateDir, p.cmd.token)), ...p.secretEnv }, p.removeOnExit, p.maskFile);
     if (!r.known) this.opts.log.info('run started', { token: tokenKey(p.cmd.token), argv0: p.cmd.argv[0] });

@@ -259,13 +259,18 @@ export class Coordinator {
       }
       // stored (encrypted) before the job exists: no run can start without its secrets
       if (Object.keys(secrets).length > 0) await this.secretStore!.put(id, secrets);
-      this.jobs.add(job);
+      // the job exists once its record is durable: only then is it held, placed and answered
+      let held: JobRecord;
       try {
-        await this.jobs.persist(job);
+        held = await this.jobs.create(job);
       } catch (err) {
-        this.jobs.remove(id);
         if (Object.keys(secrets).length > 0) await this.secretStore!.remove(id).catch(() => undefined);
         throw err;
+      }
+      if (held !== job) {
+        this.opts.log.warn('job record found stored by an earlier submit whose write was slow; held as it is', { job: id });
+        await this.schedule(held);
+        return { job: held, created: false };
       }
       this.opts.log.info('job submitted', { job: id, name: job.name, stages: job.stages.length });
       await this.schedule(job);
@@ -448,6 +453,7 @@ export class Coordinator {
     }
     if (this.life.state !== 'RUNNING') return; // stopping: no reply, agents see no responders and hold
     const now = Date.now();
+    const wasLive = this.nodes.entries.get(hb.node)?.leaseLive ?? false;
     const { entry, changed, instanceChanged } = this.nodes.seen(hb, now);
     const reply: HeartbeatReply = { ok: true, superseded: [], cancel: [], draining: entry.record.draining };
     for (const r of hb.runs) {
@@ -468,7 +474,8 @@ export class Coordinator {
         // that was down has such stages, so an ordinary heartbeat scans no jobs
         for (const job of this.jobs.values()) await this.apply(job, { kind: 'node-back', node: hb.node }, now);
       }
-      if (changed || was !== 'ready') await this.scheduleAll();
+      // a node whose lease just became live can take the work that waited for it
+      if (changed || was !== 'ready' || (!wasLive && entry.leaseLive)) await this.scheduleAll();
     });
   }
 

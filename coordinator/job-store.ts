@@ -3,6 +3,7 @@
 // write is announced on `changes` for followers (gRPC watch and logs streams).
 import { EventEmitter } from 'node:events';
 import type { KV } from '@nats-io/kv';
+import { JetStreamApiCodes, JetStreamApiError } from '@nats-io/jetstream';
 import { decode } from '../proto/decode.js';
 import { jobRecordSchema, type JobRecord } from '../proto/records.js';
 import type { Logger } from '../lib/log.js';
@@ -42,14 +43,31 @@ export class JobStore {
     return this.jobs.get(id);
   }
 
-  add(job: JobRecord): void {
-    this.jobs.set(job.id, job);
+  /**
+   * Writes a new job's first record. It is held (and visible to readers) only once the bucket
+   * acknowledged it, so a failed write leaves nothing behind. When a record of that id is stored
+   * already (an earlier write that timed out but landed), that record is held and returned.
+   */
+  async create(job: JobRecord): Promise<JobRecord> {
+    job.revision = 1;
+    try {
+      await this.kv().create(job.id, JSON.stringify(job));
+    } catch (err) {
+      if (!(err instanceof JetStreamApiError) || (err.code !== JetStreamApiCodes.StreamWrongLastSequence && err.code !== JetStreamApiCodes.StreamWrongLastSequenceUnknown)) throw err;
+      const e = await this.kv().get(job.id);
+      const r = e && e.operation === 'PUT' ? decode(jobRecordSchema, e.string()) : undefined;
+      if (!r?.ok) throw err;
+      this.hold(r.value);
+      return r.value;
+    }
+    this.hold(job);
+    this.changes.emit('job', job);
+    return job;
   }
 
-  /** Forgets a job that was never written (its first write failed). */
-  remove(id: string): void {
-    this.jobs.delete(id);
-    this.written.delete(id);
+  private hold(job: JobRecord): void {
+    this.jobs.set(job.id, job);
+    this.written.set(job.id, JSON.stringify({ ...job, revision: 0 }));
   }
 
   values(): IterableIterator<JobRecord> {

@@ -17,6 +17,8 @@ export interface NodeEntry {
   /** Liveness state last acted on, so failover runs once per transition. */
   handled: LiveNodeState;
   reported: Set<string>;
+  /** The node's last heartbeat said its lease was live (it takes starts only then). */
+  leaseLive: boolean;
 }
 
 export class NodeRegistry {
@@ -25,7 +27,8 @@ export class NodeRegistry {
   constructor(private readonly opts: LivenessOptions) {}
 
   load(records: NodeRecord[], now: number): void {
-    for (const r of records) this.entries.set(r.name, { record: r, lastSeenAt: now, handled: 'ready', reported: new Set() });
+    // until a node's heartbeat says its lease is live, it gets no work
+    for (const r of records) this.entries.set(r.name, { record: r, lastSeenAt: now, handled: 'ready', reported: new Set(), leaseLive: false });
   }
 
   /** Records a heartbeat; returns the entry and whether the durable record changed. */
@@ -55,9 +58,10 @@ export class NodeRegistry {
       prev.record.runRoot !== hb.runRoot ||
       now - prev.record.lastSeenAt > 30_000;
     const instanceChanged = prev !== undefined && prev.record.instance !== hb.instance;
-    const entry: NodeEntry = prev ?? { record, lastSeenAt: now, handled: 'ready', reported: new Set() };
+    const entry: NodeEntry = prev ?? { record, lastSeenAt: now, handled: 'ready', reported: new Set(), leaseLive: false };
     if (changed) entry.record = record;
     entry.lastSeenAt = now;
+    entry.leaseLive = hb.leaseLive;
     entry.reported = new Set(hb.runs.filter((r) => r.state !== 'exited').map((r) => `${r.token.job}/${r.token.stage}/${r.token.attempt}`));
     this.entries.set(hb.node, entry);
     return { entry, changed, instanceChanged };
@@ -72,7 +76,11 @@ export class NodeRegistry {
 
   /** After the coordinator itself was away from the bus, nobody is to blame: fresh grace. */
   refreshAll(now: number): void {
-    for (const e of this.entries.values()) e.lastSeenAt = now;
+    for (const e of this.entries.values()) {
+      e.lastSeenAt = now;
+      // the nodes were maybe away too: work again once a heartbeat says the lease is live
+      e.leaseLive = false;
+    }
   }
 
   views(now: number, running: Map<string, number>): NodeView[] {
@@ -85,6 +93,7 @@ export class NodeRegistry {
       removed: e.record.removed,
       state: this.liveness(e, now),
       running: running.get(e.record.name) ?? 0,
+      leaseLive: e.leaseLive,
     }));
   }
 }

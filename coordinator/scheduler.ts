@@ -13,6 +13,8 @@ export interface NodeView {
   removed: boolean;
   state: LiveNodeState;
   running: number;
+  /** false: the node's last heartbeat said its lease is not renewed yet (back after an outage); it takes no work until it is. */
+  leaseLive?: boolean;
 }
 
 export type PlacementResult = { ok: true; node: string } | { ok: false; reason: string };
@@ -32,9 +34,9 @@ export function place(on: Placement, nodes: readonly NodeView[]): PlacementResul
   if (on.node !== undefined) return placeByName(on.node, nodes);
   const want = on.labels ?? {};
   const matching = nodes.filter((n) => !n.removed && labelsMatch(want, n.labels));
-  const usable = matching.filter((n) => n.state === 'ready' && !n.draining);
+  const usable = matching.filter((n) => n.state === 'ready' && !n.draining && n.leaseLive !== false);
   if (usable.length === 0) {
-    const why = matching.map((n) => `${n.name} is ${n.draining && n.state === 'ready' ? 'draining' : n.state}`);
+    const why = matching.map((n) => `${n.name} is ${n.state !== 'ready' ? n.state : n.draining ? 'draining' : 'renewing its lease'}`);
     return { ok: false, reason: `no ready node with labels ${formatLabels(want)}${why.length ? ` (${why.join(', ')})` : ''}` };
   }
   const primaries = usable.filter((n) => !n.standby);
@@ -53,6 +55,7 @@ function placeByName(name: string, nodes: readonly NodeView[]): PlacementResult 
   if (!n) return { ok: false, reason: `node ${name} is not registered` };
   if (n.state !== 'ready') return { ok: false, reason: `node ${name} is ${n.state}` };
   if (n.draining) return { ok: false, reason: `node ${name} is draining` };
+  if (n.leaseLive === false) return { ok: false, reason: `node ${name} is renewing its lease (back after an outage)` };
   if (n.running >= n.slots) return { ok: false, reason: `node ${name} has no free slot (${n.running}/${n.slots} running)` };
   return { ok: true, node: name };
 }

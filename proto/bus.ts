@@ -36,6 +36,11 @@ export const heartbeatSchema = z.object({
   version: z.string().max(64),
   runs: z.array(runReportSchema).max(10_000),
   sentAt: z.number(),
+  /**
+   * The agent's lease is live: a heartbeat was answered since it last (re)connected, within
+   * its --lease. It takes starts only then; the coordinator places nothing on it until then.
+   */
+  leaseLive: z.boolean().default(true),
   /** Where this agent keeps run directories (`<runRoot>/<job>/`), for handoff markers. */
   runRoot: z.string().max(4096).optional(),
   mesh: z.unknown().optional(),

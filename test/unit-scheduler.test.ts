@@ -170,3 +170,14 @@ describe('labelsMatch and formatLabels', () => {
     expect(formatLabels({})).toBe('(any)');
   });
 });
+
+describe('placement waits for a renewed lease', () => {
+  const view = (name: string, leaseLive: boolean) => ({ name, labels: { role: 'web' }, slots: 4, standby: false, draining: false, removed: false, state: 'ready' as const, running: 0, leaseLive });
+
+  it('a node whose lease is not live yet gets no work, and the reason says so', () => {
+    expect(place({ node: 'a' }, [view('a', false)])).toEqual({ ok: false, reason: 'node a is renewing its lease (back after an outage)' });
+    const r = place({ labels: { role: 'web' } }, [view('a', false)]);
+    expect(r).toEqual({ ok: false, reason: 'no ready node with labels role=web (a is renewing its lease)' });
+    expect(place({ labels: { role: 'web' } }, [view('a', false), view('b', true)])).toEqual({ ok: true, node: 'b' });
+  });
+});

@@ -1,0 +1,45 @@
+// The agent's lease, without processes: live only after a coordinator answered a heartbeat
+// sent since the connection came up, and only within --lease.
+import { describe, expect, it } from 'vitest';
+import type { NatsConnection } from '@nats-io/transport-node';
+import { Lease } from '../agent/lease.js';
+import type { Heartbeat } from '../proto/bus.js';
+import { createLogger } from '../lib/log.js';
+
+const answering = { request: async () => ({ data: new TextEncoder().encode(JSON.stringify({ ok: true, superseded: [], cancel: [] })) }) } as unknown as NatsConnection;
+const hb = (sentAt: number) => (): Heartbeat => ({ node: 'a', instance: 'i1234567', labels: {}, slots: 1, standby: false, version: 't', runs: [], sentAt, leaseLive: false });
+
+function lease(): Lease {
+  return new Lease({ node: 'a', leaseMs: 1500, heartbeatMs: 500, log: createLogger({ daemon: 'test' }), runs: { fenceable: () => [], stop: () => true } });
+}
+
+describe('Lease.live', () => {
+  it('is not live before any answer, live after one, not after --lease without another', async () => {
+    const l = lease();
+    const now = Date.now();
+    expect(l.live(now)).toBe(false);
+    await l.heartbeat(answering, hb(now));
+    expect(l.live(now + 100)).toBe(true);
+    expect(l.live(now + 1600)).toBe(false);
+  });
+
+  it('an answer to a heartbeat sent before a reconnect does not make it live', async () => {
+    const l = lease();
+    const now = Date.now();
+    await l.heartbeat(answering, hb(now - 200));
+    l.reconnected(now);
+    expect(l.live(now + 10)).toBe(false);
+    await l.heartbeat(answering, hb(now - 100)); // built before the reconnect, answered after
+    expect(l.live(now + 10)).toBe(false);
+    await l.heartbeat(answering, hb(now + 5));
+    expect(l.live(now + 10)).toBe(true);
+  });
+
+  it('"no responders" holds the runs but does not make the lease live for starts', async () => {
+    const { RequestError } = await import('@nats-io/transport-node');
+    const noResponders = { request: async () => Promise.reject(Object.assign(Object.create(RequestError.prototype), { isNoResponders: () => true })) } as unknown as NatsConnection;
+    const l = lease();
+    await l.heartbeat(noResponders, hb(Date.now()));
+    expect(l.live()).toBe(false);
+  });
+});
