@@ -1,6 +1,6 @@
 // The agent's defaults, defined once: the entry resolves options against them and the CLI's
 // help strings print them. Free of heavy imports, so `meshrun --help` stays quick.
-import { DEFAULT_MESH_PORT, DEFAULT_NATS_URL } from '../proto/config.js';
+import { DEFAULT_MESH_PORT, DEFAULT_NATS_URL } from '../proto/defaults.js';
 import { Limits } from '../lib/limits.js';
 
 export const agentDefaults = {

@@ -1,10 +1,11 @@
 // The CLI's gRPC client: one address (--coordinator or MESHRUN_COORDINATOR), a short
 // wait for the channel, and gRPC statuses mapped to exit codes with one clear line.
 import * as grpc from '@grpc/grpc-js';
-import type { ClientTarget } from './client-config.js';
-import { MeshrunService, type AddUserMsg, type AuditEntryMsg, type IdentityMsg, type RemoveUserMsg, type UserMsg, type ArtifactChunkMsg, type JobMsg, type JoinMsg, type JoinTokenMsg, type LogEventMsg, type NodeMsg } from '../proto/grpc.js';
+import type { ClientTarget } from './client-target.js';
+import type { AddUserMsg, AuditEntryMsg, IdentityMsg, RemoveUserMsg, UserMsg, ArtifactChunkMsg, JobMsg, JoinMsg, JoinTokenMsg, LogEventMsg, NodeMsg } from '../proto/grpc.js';
+import { MeshrunService } from '../proto/grpc-service.js';
 import type { MeshJoinMsg, MeshLeaveMsg, MeshRotateMsg, MeshStatusMsg, NodeRemoveMsg } from '../proto/mesh.js';
-import { DEFAULT_COORDINATOR_ADDRESS } from '../proto/config.js';
+import { DEFAULT_COORDINATOR_ADDRESS } from '../proto/defaults.js';
 import { ErrorCode } from '../lib/errors.js';
 import { errorCodeOfStatus } from '../lib/grpc-status.js';
 import { ExitCode, ExitError } from './exit.js';

@@ -1,23 +1,18 @@
 // The one executable: `meshrun <command>`. Parses arguments, runs one command, and
-// is the only place that turns errors into an exit code and one clear line.
+// is the only place that turns errors into an exit code and one clear line. A command's code
+// (and gRPC, the .proto, YAML, zod) is imported when it runs: --help and --version load
+// commander and little else, and every spawn of the CLI pays only for what it uses.
 import { Command, CommanderError, Option } from 'commander';
 import { isMeshrunError, ErrorCode } from '../lib/errors.js';
 import { VERSION } from '../lib/version.js';
-import { MeshrunClient } from './client.js';
-import { resolveClientTarget, type TargetFlags } from './client-config.js';
+import type { MeshrunClient } from './client.js';
+import { clientTarget, type TargetFlags } from './client-target.js';
 import { registerUserCommands } from './commands/users.js';
 import { ExitCode, ExitError } from './exit.js';
 import { escapeControls } from './format.js';
 import { agentDefaults } from '../agent/defaults.js';
 import { coordinatorDefaults } from '../coordinator/defaults.js';
 import { formatDuration } from '../proto/duration.js';
-import { dev } from './commands/dev.js';
-import { install } from './commands/install.js';
-import { artifactsCmd } from './commands/artifacts.js';
-import { logs } from './commands/logs.js';
-import { cancelCmd, drainCmd, jobCmd, jobsCmd, nodesCmd } from './commands/read.js';
-import { submit } from './commands/submit.js';
-import { watch } from './commands/watch.js';
 import { registerMeshCommands } from './commands/mesh.js';
 
 const collect = (v: string, prev: string[] = []): string[] => [...prev, v];
@@ -30,7 +25,14 @@ function buildProgram(run: (p: Promise<number>) => void): Command {
     .option('--context <name>', 'the client config context to use (default: $MESHRUN_CONTEXT, else its currentContext)')
     .exitOverride()
     .showHelpAfterError('(run with --help for usage)');
-  const client = (): MeshrunClient => new MeshrunClient(resolveClientTarget(program.opts() as TargetFlags));
+  /** A remote command's client, made when the command runs: gRPC and the .proto load only then. */
+  const client = async (): Promise<MeshrunClient> => {
+    const target = await clientTarget(program.opts() as TargetFlags);
+    const { MeshrunClient } = await import('./client.js');
+    return new MeshrunClient(target);
+  };
+  /** job, jobs, nodes, cancel, drain, undrain. */
+  const read = () => import('./commands/read.js');
 
   program
     .command('coordinator')
@@ -45,6 +47,7 @@ function buildProgram(run: (p: Promise<number>) => void): Command {
     .option('--config <file>', 'YAML config file (flags override it)')
     .option('--suspect-after <duration>', `silence before a node is suspect (default ${formatDuration(coordinatorDefaults.suspectAfterMs)})`)
     .option('--down-after <duration>', `silence before a node is down and its work fails over (default ${formatDuration(coordinatorDefaults.downAfterMs)})`)
+    .option('--restart-grace <duration>', `hold the runs of a node whose agent closed its connection (restart, crash) this long before they fail over (default ${formatDuration(coordinatorDefaults.restartGraceMs)})`)
     .option('--retain-for <duration>', `remove an ended job (record, logs, artifacts, workspace, nodes' run dirs) this long after it ended (default ${formatDuration(coordinatorDefaults.retainForMs)})`)
     .option('--retain-jobs <n>', `keep at most this many ended jobs; the oldest are removed first (default ${coordinatorDefaults.retainJobs})`)
     .option('--retain-events <n>', `applied run events kept in the events stream as evidence (default ${coordinatorDefaults.retainEvents})`)
@@ -103,7 +106,7 @@ function buildProgram(run: (p: Promise<number>) => void): Command {
     .option('-f, --follow', 'follow the log and exit with the job\'s exit code')
     .option('--raw', 'with --follow: print the job\'s bytes unchanged even on a terminal')
     .option('--json', 'machine-readable output')
-    .action((args: string[], o) => run(submit(client(), args, o)));
+    .action((args: string[], o) => run(import('./commands/submit.js').then(async (m) => m.submit(await client(), args, o))));
 
   program
     .command('logs')
@@ -112,7 +115,7 @@ function buildProgram(run: (p: Promise<number>) => void): Command {
     .option('-f, --follow', 'follow until the job ends, then exit with its exit code')
     .option('--json', 'one JSON event per line')
     .option('--raw', 'print the job\'s bytes unchanged even on a terminal (default there: control characters escaped)')
-    .action((id: string, o) => run(logs(client(), id, o)));
+    .action((id: string, o) => run(import('./commands/logs.js').then(async (m) => m.logs(await client(), id, o))));
 
   program
     .command('artifacts')
@@ -120,14 +123,14 @@ function buildProgram(run: (p: Promise<number>) => void): Command {
     .argument('<job>')
     .option('-o, --output <dir>', 'where to unpack (default ./artifacts-JOB); one subdirectory per stage')
     .option('--json')
-    .action((id: string, o) => run(artifactsCmd(client(), id, o)));
+    .action((id: string, o) => run(import('./commands/artifacts.js').then(async (m) => m.artifactsCmd(await client(), id, o))));
 
-  program.command('job').description('show one job').argument('<job>').option('--json').action((id: string, o) => run(jobCmd(client(), id, o)));
-  program.command('jobs').description('list jobs').option('--json').option('--limit <n>', 'only the last N').action((o) => run(jobsCmd(client(), o)));
-  program.command('nodes').description('list nodes').option('--json').action((o) => run(nodesCmd(client(), o)));
-  program.command('cancel').description('cancel a job').argument('<job>').option('--json').action((id: string, o) => run(cancelCmd(client(), id, o)));
-  program.command('drain').description('stop placing work on a node; it is "drained" once its runs have ended').argument('<node>').option('--json').action((n: string, o) => run(drainCmd(client(), n, true, o)));
-  program.command('undrain').description('place work on a drained node again').argument('<node>').option('--json').action((n: string, o) => run(drainCmd(client(), n, false, o)));
+  program.command('job').description('show one job').argument('<job>').option('--json').action((id: string, o) => run(read().then(async (m) => m.jobCmd(await client(), id, o))));
+  program.command('jobs').description('list jobs').option('--json').option('--limit <n>', 'only the last N').action((o) => run(read().then(async (m) => m.jobsCmd(await client(), o))));
+  program.command('nodes').description('list nodes').option('--json').action((o) => run(read().then(async (m) => m.nodesCmd(await client(), o))));
+  program.command('cancel').description('cancel a job').argument('<job>').option('--json').action((id: string, o) => run(read().then(async (m) => m.cancelCmd(await client(), id, o))));
+  program.command('drain').description('stop placing work on a node; it is "drained" once its runs have ended').argument('<node>').option('--json').action((n: string, o) => run(read().then(async (m) => m.drainCmd(await client(), n, true, o))));
+  program.command('undrain').description('place work on a drained node again').argument('<node>').option('--json').action((n: string, o) => run(read().then(async (m) => m.drainCmd(await client(), n, false, o))));
   program
     .command('watch')
     .description('a dashboard of nodes, jobs and one job\'s log tail with handoffs marked; q or Ctrl-C quits')
@@ -135,7 +138,7 @@ function buildProgram(run: (p: Promise<number>) => void): Command {
     .option('--interval <duration>', 'refresh every (default 1s)')
     .option('--once', 'print one plain-text frame and exit (also what happens without a terminal)')
     .option('--lines <n>', 'log lines to show (default: what fits; 20 with --once)')
-    .action((o) => run(watch(client(), o)));
+    .action((o) => run(import('./commands/watch.js').then(async (m) => m.watch(await client(), o))));
   registerMeshCommands(program, client, run);
   registerUserCommands(program, client, run);
 
@@ -145,7 +148,7 @@ function buildProgram(run: (p: Promise<number>) => void): Command {
     .option('--demo', 'submit a sample two-stage job, follow it, then stop')
     .option('--port <port>', 'coordinator port (default 7433, or a free one)')
     .option('--keep', 'keep the temp directory with daemon logs')
-    .action((o) => run(dev(o)));
+    .action((o) => run(import('./commands/dev.js').then((m) => m.dev(o))));
 
   program
     .command('install')
@@ -167,7 +170,7 @@ function buildProgram(run: (p: Promise<number>) => void): Command {
     .option('--trust-dir <dir>', 'coordinator: the trust root meshrun init made (NATS credential, CA, enrollment)')
     .option('--join <token>', 'agent: enroll with this join token at the first start (kept in /etc/meshrun/agent.env, 0600; with --coordinator; $MESHRUN_JOIN_TOKEN keeps it out of argv)')
     .addOption(new Option('--root <dir>', 'write below this root instead of /').hideHelp())
-    .action((what: string, o) => run(Promise.resolve(install(what, { ...o, coordinator: program.opts().coordinator as string | undefined }))));
+    .action((what: string, o) => run(import('./commands/install.js').then((m) => m.install(what, { ...o, coordinator: program.opts().coordinator as string | undefined }))));
   return program;
 }
 

@@ -40,6 +40,8 @@ export interface CoordinatorOptions {
   suspectAfterMs: number;
   /** @default 3500 */
   downAfterMs: number;
+  /** A node whose agent's connection closed is held this long before its work fails over. @default 30000 */
+  restartGraceMs?: number;
   /** How long and how many ended jobs are kept. @default RetentionDefaults */
   retention?: RetentionPolicy;
   log: Logger;
@@ -75,7 +77,7 @@ export class Coordinator {
   constructor(private readonly opts: CoordinatorOptions) {
     this.life = new Lifecycle<CoordinatorState>('coordinator', 'NEW', opts.log);
     this.queue = new SerialQueue(opts.log, 'coordinator step failed');
-    this.nodes = new NodeRegistry({ suspectAfterMs: opts.suspectAfterMs, downAfterMs: opts.downAfterMs });
+    this.nodes = new NodeRegistry({ suspectAfterMs: opts.suspectAfterMs, downAfterMs: opts.downAfterMs, restartGraceMs: opts.restartGraceMs });
     this.jobs = new JobStore(() => this.kvJobs, opts.log);
     this.blobs = new BlobStore(() => this.nc, opts.log);
     this.workspaceUploads = new WorkspaceUploads(this.blobs, opts.log.child({ part: 'workspaces' }));
@@ -477,6 +479,15 @@ export class Coordinator {
       // a node whose lease just became live can take the work that waited for it
       if (changed || was !== 'ready' || (!wasLive && entry.leaseLive)) await this.scheduleAll();
     });
+  }
+
+  /**
+   * nats-server reported that a node's agent closed its connection (the process ended: restart,
+   * crash, kill -9). Its runs outlive it, so they are held for the restart grace instead of
+   * failing over after the short silence; an agent that does not come back in time fails over.
+   */
+  nodeConnectionClosed(node: string): void {
+    if (this.nodes.connectionClosed(node, Date.now())) this.opts.log.info('node agent connection closed; holding its runs for the restart grace', { node, restartGraceMs: this.opts.restartGraceMs ?? 30_000 });
   }
 
   /** The node came back with a new instance id (its state dir is gone): its runs are lost. */

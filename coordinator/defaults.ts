@@ -1,7 +1,7 @@
 // The coordinator's defaults, defined once: the entry resolves options against them and the
 // CLI's help strings print them. Free of heavy imports, so `meshrun --help` stays quick.
 import { RetentionDefaults } from '../lib/limits.js';
-import { DEFAULT_COORDINATOR_ADDRESS, DEFAULT_MESH_CIDR, DEFAULT_MESH_KEEPALIVE_S, DEFAULT_NATS_URL } from '../proto/config.js';
+import { DEFAULT_COORDINATOR_ADDRESS, DEFAULT_MESH_CIDR, DEFAULT_MESH_KEEPALIVE_S, DEFAULT_NATS_URL } from '../proto/defaults.js';
 
 export const coordinatorDefaults = {
   /** @default 'nats://127.0.0.1:4222' */
@@ -12,6 +12,8 @@ export const coordinatorDefaults = {
   suspectAfterMs: 1500,
   /** Silence before a node is down and its work fails over. @default 3500 */
   downAfterMs: 3500,
+  /** A node whose agent closed its connection (restart, crash) is held this long before its work fails over. @default 30000 */
+  restartGraceMs: 30_000,
   /** An ended job is removed everywhere this long after it ended. @default 7 days */
   retainForMs: RetentionDefaults.retainForMs,
   /** Ended jobs kept at most (the oldest are removed first). @default 1000 */

@@ -10,6 +10,7 @@ import { loadNatsTrust, trustRootPaths } from '../lib/trust/trust-root.js';
 import { Coordinator } from './coordinator.js';
 import type { RetentionPolicy } from './retention.js';
 import { Enrollment } from './enrollment.js';
+import { watchNodeConnections } from './node-connections.js';
 import { startGrpcServer } from './grpc-server.js';
 import { MeshCoordinator } from './mesh/mesh-coordinator.js';
 import { coordinatorDefaults } from './defaults.js';
@@ -35,6 +36,7 @@ export interface CoordinatorFlags {
   retainFor?: string;
   retainJobs?: string;
   retainEvents?: string;
+  restartGrace?: string;
   meshCidr?: string;
   meshKeepalive?: string;
   insecure?: boolean;
@@ -66,6 +68,7 @@ export interface CoordinatorDaemonOptions {
   suspectAfterMs: number;
   downAfterMs: number;
   retention: RetentionPolicy;
+  restartGraceMs: number;
   mesh: MeshCoordinatorSettings;
   /** No TLS and no users: every caller is an admin. Loopback only, warned at every start. */
   insecure: boolean;
@@ -97,6 +100,7 @@ export function resolveCoordinatorOptions({ flags: f, file, machine, mesh }: Coo
     stateDir,
     suspectAfterMs: durationFlag('suspect-after', f.suspectAfter) ?? file.suspectAfter ?? coordinatorDefaults.suspectAfterMs,
     downAfterMs: durationFlag('down-after', f.downAfter) ?? file.downAfter ?? coordinatorDefaults.downAfterMs,
+    restartGraceMs: durationFlag('restart-grace', f.restartGrace) ?? file.restartGrace ?? coordinatorDefaults.restartGraceMs,
     retention: {
       retainForMs: durationFlag('retain-for', f.retainFor) ?? file.retainFor ?? coordinatorDefaults.retainForMs,
       retainJobs: countFlag('retain-jobs', f.retainJobs) ?? file.retainJobs ?? coordinatorDefaults.retainJobs,
@@ -115,7 +119,7 @@ export function resolveCoordinatorOptions({ flags: f, file, machine, mesh }: Coo
 export async function runCoordinatorDaemon(o: CoordinatorDaemonOptions, untilStopped: (close: () => Promise<void>) => Promise<number>): Promise<number> {
   const { log } = o;
   if (o.insecure) log.warn('running --insecure: no TLS, no users, every local caller is an admin; never do this on a machine others can log in to');
-  const coordinator = new Coordinator({ nats: o.nats, natsAuth: o.natsAuth, suspectAfterMs: o.suspectAfterMs, downAfterMs: o.downAfterMs, retention: o.retention, log });
+  const coordinator = new Coordinator({ nats: o.nats, natsAuth: o.natsAuth, suspectAfterMs: o.suspectAfterMs, downAfterMs: o.downAfterMs, restartGraceMs: o.restartGraceMs, retention: o.retention, log });
   await coordinator.start();
   const mesh = await startMeshCoordinator(coordinator, o.mesh, log);
   const enrolling = o.trustDir ? await startEnrollment(o, coordinator, o.trustDir, log) : undefined;
@@ -147,9 +151,12 @@ async function startEnrollment(o: CoordinatorDaemonOptions, c: Coordinator, trus
   const enrollment = new Enrollment({ nc: c.connection, systemNc, trust: loadNatsTrust(trustDir), trustFile: paths.trust, caPem, log: log.child({ part: 'enrollment' }) });
   await enrollment.start();
   c.bindLabels((node) => enrollment.boundLabels(node));
+  // the server says when an agent's process closed its connection: a restart, held, not failed over
+  const closes = watchNodeConnections(systemNc, loadNatsTrust(trustDir).account.publicKey, (node) => c.nodeConnectionClosed(node), log);
   return {
     enrollment,
     close: async () => {
+      closes.unsubscribe();
       enrollment.stop();
       await systemNc.drain().catch(() => undefined);
     },

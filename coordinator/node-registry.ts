@@ -8,6 +8,8 @@ export interface LivenessOptions {
   suspectAfterMs: number;
   /** @default 3500 */
   downAfterMs: number;
+  /** A node whose agent's connection closed (the process ended or restarts) is not down before this. @default 30000 */
+  restartGraceMs?: number;
 }
 
 export interface NodeEntry {
@@ -19,6 +21,11 @@ export interface NodeEntry {
   reported: Set<string>;
   /** The node's last heartbeat said its lease was live (it takes starts only then). */
   leaseLive: boolean;
+  /**
+   * The agent's bus connection closed (its process ended: a restart, a crash, kill -9): not
+   * down before this time, so its runs - which outlive it - are held, not reassigned. 0: none.
+   */
+  restartGraceUntil?: number;
 }
 
 export class NodeRegistry {
@@ -62,6 +69,7 @@ export class NodeRegistry {
     if (changed) entry.record = record;
     entry.lastSeenAt = now;
     entry.leaseLive = hb.leaseLive;
+    entry.restartGraceUntil = 0;
     entry.reported = new Set(hb.runs.filter((r) => r.state !== 'exited').map((r) => `${r.token.job}/${r.token.stage}/${r.token.attempt}`));
     this.entries.set(hb.node, entry);
     return { entry, changed, instanceChanged };
@@ -69,9 +77,23 @@ export class NodeRegistry {
 
   liveness(e: NodeEntry, now: number): LiveNodeState {
     const age = now - e.lastSeenAt;
-    if (age >= this.opts.downAfterMs) return 'down';
+    if (age >= this.opts.downAfterMs && now >= (e.restartGraceUntil ?? 0)) return 'down';
+    if (age >= this.opts.downAfterMs) return 'suspect';
     if (age >= this.opts.suspectAfterMs) return 'suspect';
     return 'ready';
+  }
+
+  /**
+   * The node's agent closed its bus connection (nats-server saw the socket close: the process
+   * ended). Unlike silence, that is a process restarting, not a machine gone: its runs are held
+   * for the restart grace. Returns false for an unknown node.
+   */
+  connectionClosed(node: string, now: number): boolean {
+    const e = this.entries.get(node);
+    if (!e) return false;
+    e.leaseLive = false;
+    e.restartGraceUntil = now + (this.opts.restartGraceMs ?? 30_000);
+    return true;
   }
 
   /** After the coordinator itself was away from the bus, nobody is to blame: fresh grace. */

@@ -1,22 +1,19 @@
 // Config files of the daemons (written by `meshrun install`, read with --config);
 // CLI flags override file values, then defaults fill the rest.
 import { z } from 'zod';
-import { durationSchema } from './duration.js';
+import { durationSchema } from './duration-schema.js';
 import { labelsSchema, nodeNameSchema } from './names.js';
 
-/** The bus a daemon connects to when neither --nats nor the config file names one. */
-export const DEFAULT_NATS_PORT = 4222;
-export const DEFAULT_NATS_URL = `nats://127.0.0.1:${DEFAULT_NATS_PORT}`;
-/** The bus as `meshrun init` sets it up on the coordinator's machine: TLS only. */
-export const DEFAULT_SECURE_NATS_URL = `tls://127.0.0.1:${DEFAULT_NATS_PORT}`;
-/** UDP listen port of an agent's mesh interface. */
-export const DEFAULT_MESH_PORT = 51820;
-/** IPv4 range the coordinator allocates mesh addresses from. */
-export const DEFAULT_MESH_CIDR = '10.99.0.0/16';
-/** WireGuard persistent keepalive between nodes, in seconds. */
-export const DEFAULT_MESH_KEEPALIVE_S = 25;
-/** Where the coordinator listens for gRPC clients by default, and where clients look for it. */
-export const DEFAULT_COORDINATOR_ADDRESS = '127.0.0.1:7433';
+// Defined import-free in defaults.ts; named here too, beside the files they are defaults of.
+export {
+  DEFAULT_COORDINATOR_ADDRESS,
+  DEFAULT_MESH_CIDR,
+  DEFAULT_MESH_KEEPALIVE_S,
+  DEFAULT_MESH_PORT,
+  DEFAULT_NATS_PORT,
+  DEFAULT_NATS_URL,
+  DEFAULT_SECURE_NATS_URL,
+} from './defaults.js';
 
 /** How a daemon proves itself to nats-server and checks the server: files made by `meshrun init`. */
 export interface NatsAuth {
@@ -60,6 +57,7 @@ export const coordinatorConfigSchema = z.strictObject({
   stateDir: z.string().min(1).optional(),
   suspectAfter: durationSchema.optional(),
   downAfter: durationSchema.optional(),
+  restartGrace: durationSchema.optional(),
   retainFor: durationSchema.optional(),
   retainJobs: z.number().int().min(0).optional(),
   retainEvents: z.number().int().min(0).optional(),

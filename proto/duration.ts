@@ -1,6 +1,6 @@
 // Durations as written by people ("90s", "5m", "1h30m", "250ms", or a number of
-// seconds) parsed once into milliseconds.
-import { z } from 'zod';
+// seconds) parsed once into milliseconds. Free of zod, which would double the CLI's
+// start-up just to print a default in its help; the schema field is in duration-schema.ts.
 import { ErrorCode, MeshrunError } from '../lib/errors.js';
 
 const UNIT_MS: Record<string, number> = { ms: 1, s: 1000, m: 60_000, h: 3_600_000, d: 86_400_000 };
@@ -19,16 +19,6 @@ export function parseDuration(input: string | number): number | undefined {
   }
   return consumed === s.length && consumed > 0 ? Math.round(total) : undefined;
 }
-
-/** A duration field: accepts "30s"-style strings or seconds, yields milliseconds. */
-export const durationSchema = z.union([z.string(), z.number()]).transform((v, ctx) => {
-  const ms = parseDuration(v);
-  if (ms === undefined) {
-    ctx.addIssue({ code: 'custom', message: `expected a duration like "30s", "5m" or "1h30m", got ${JSON.stringify(v)}` });
-    return z.NEVER;
-  }
-  return ms;
-});
 
 export function formatDuration(ms: number): string {
   if (ms < 1000) return `${Math.round(ms)}ms`;

@@ -1,9 +1,5 @@
-// Loads proto/meshrun.proto for both ends of the client API and names its types.
-import { existsSync } from 'node:fs';
-import { dirname, join } from 'node:path';
-import { fileURLToPath } from 'node:url';
-import * as grpc from '@grpc/grpc-js';
-import * as protoLoader from '@grpc/proto-loader';
+// The client API's message types and the validation of its requests (the service itself is
+// loaded in grpc-service.ts, which the CLI imports without the schemas here).
 import { z } from 'zod';
 import { Limits } from '../lib/limits.js';
 import { jobIdSchema, labelsSchema, nodeNameSchema } from './names.js';
@@ -28,33 +24,7 @@ import type { AuditEntry__Output } from './generated/meshrun/v1/AuditEntry.js';
 import { roleSchema, userNameSchema } from './roles.js';
 import { secretValuesSchema } from './secrets.js';
 
-/** The .proto stays in the source tree; find it from src (vitest) or dist. */
-function protoPath(): string {
-  let dir = dirname(fileURLToPath(import.meta.url));
-  for (let i = 0; i < 5; i++) {
-    const p = join(dir, 'proto', 'meshrun.proto');
-    if (existsSync(p)) return p;
-    const here = join(dir, 'meshrun.proto');
-    if (existsSync(here)) return here;
-    dir = dirname(dir);
-  }
-  throw new Error('proto/meshrun.proto not found next to the meshrun installation');
-}
-
-// scripts/gen-proto-types.mjs generates the message types with the same options
-const definition = protoLoader.loadSync(protoPath(), {
-  keepCase: false,
-  longs: Number,
-  enums: String,
-  defaults: true,
-  oneofs: true,
-});
-const pkg = grpc.loadPackageDefinition(definition) as unknown as {
-  meshrun: { v1: { Meshrun: grpc.ServiceClientConstructor } };
-};
-
-export const MeshrunService = pkg.meshrun.v1.Meshrun;
-export const meshrunServiceDefinition = MeshrunService.service;
+export { MeshrunService, meshrunServiceDefinition } from './grpc-service.js';
 
 // Messages as the loader hands them over (defaults filled in, 64-bit integers as numbers):
 // the types generated from meshrun.proto (scripts/gen-proto-types.mjs), never typed by hand.

@@ -1,7 +1,7 @@
 // The job file (YAML) and the submit payload: one schema, checked by the CLI before
 // sending and again by the coordinator, so bad input is named at either door.
 import { z } from 'zod';
-import { durationSchema } from './duration.js';
+import { durationSchema } from './duration-schema.js';
 import { labelsSchema, nodeNameSchema, stageNameSchema } from './names.js';
 import { Limits } from '../lib/limits.js';
 import { secretNameSchema, secretSourceSchema } from './secrets.js';

@@ -4,9 +4,9 @@
 // names every RPC, so a new one without a row is a type error, not an open door.
 import { z } from 'zod';
 import type { MeshrunHandlers } from './generated/meshrun/v1/Meshrun.js';
+import { ROLES, type Role } from './role-names.js';
 
-export const ROLES = ['viewer', 'operator', 'admin'] as const;
-export type Role = (typeof ROLES)[number];
+export { ROLES, type Role };
 export const roleSchema = z.enum(ROLES, { message: `must be one of ${ROLES.join(', ')}` });
 
 /** A user name: what the client certificate's common name carries. */

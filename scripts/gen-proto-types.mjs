@@ -1,6 +1,6 @@
 #!/usr/bin/env node
 // Writes the TypeScript types of proto/meshrun.proto (proto-loader-gen-types, with the options
-// proto/grpc.ts loads the .proto with) to proto/generated, or to the directory given.
+// proto/grpc-service.ts loads the .proto with) to proto/generated, or to the directory given.
 // test/unit-grpc-types.test.ts regenerates into a temp dir and fails when the checked-in copy differs.
 import { spawnSync } from 'node:child_process';
 import { rmSync } from 'node:fs';
@@ -14,7 +14,7 @@ const bin = join(root, 'node_modules', '@grpc', 'proto-loader', 'build', 'bin', 
 rmSync(outDir, { recursive: true, force: true });
 const r = spawnSync(process.execPath, [
   bin,
-  // keep in step with the loadSync options in proto/grpc.ts
+  // keep in step with the loadSync options in proto/grpc-service.ts
   '--longs=Number', '--enums=String', '--defaults', '--oneofs',
   '--grpcLib=@grpc/grpc-js', '--importFileExtension=.js',
   `--outDir=${outDir}`,

@@ -38,7 +38,8 @@ describe('meshrun install', () => {
     expect(v.status, v.out).toBe(0);
     const a = readFileSync(agentUnit, 'utf8');
     expect(a).toMatch(/^KillMode=process$/m);
-    expect(a).toMatch(/^Restart=on-failure$/m);
+    expect(a).toMatch(/^Restart=always$/m);
+    expect(a).toMatch(/^RestartSec=500ms$/m);
     expect(a).toMatch(/^ExecStart=\S+ \S+meshrun\.js agent --config \/etc\/meshrun\/agent\.yaml$/m);
     const c = readFileSync(coordUnit, 'utf8');
     expect(c).toMatch(/^Restart=on-failure$/m);
@@ -186,7 +187,7 @@ describe('meshrun install agent --join', () => {
       expect((await fleet.nodes()).find((n) => n.name === 'web1')!.labels, 'the token\'s labels').toEqual({ role: 'web' });
       expect(statSync(join(stateDir, 'nats.creds')).mode & 0o777).toBe(0o600);
       expect(agent.log()).not.toContain(token.split('.')[2]);
-      // a restart (the unit's Restart=on-failure) uses the stored credential: the used-up token is not spent again
+      // a restart (the unit's Restart=always) uses the stored credential: the used-up token is not spent again
       await agent.kill('SIGTERM');
       agent.restart();
       await waitFor('web1 back after a restart', async () => (await fleet!.nodes()).some((n) => n.name === 'web1' && n.state === 'ready') && /agent registered on the bus/.test(agent.log().split('SIGTERM received').pop() ?? ''), 20_000, 200);

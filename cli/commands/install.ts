@@ -116,8 +116,10 @@ Wants=network-online.target
 [Service]
 Type=simple
 ${join ? `# The join token, for enrolling at the first start (then the credential in the state dir is used).\nEnvironmentFile=-${AGENT_ENV_FILE}\n` : ''}ExecStart=${node} ${bin} agent --config ${configPath}
-Restart=on-failure
-RestartSec=2
+# Back at once after any exit: while it is away its runs are held only for the
+# coordinator's --restart-grace (30 s by default).
+Restart=always
+RestartSec=500ms
 # Runs are started detached under their own wrapper and re-adopted on start:
 # stopping or restarting the agent must not kill them.
 KillMode=process

@@ -12,8 +12,8 @@ import { isValidName } from '../../proto/names.js';
 import type { MeshrunClient } from '../client.js';
 import { defaultStateDir } from '../config.js';
 import { ExitCode, ExitError } from '../exit.js';
+import { DEFAULT_CLIENT_IF } from './mesh.js';
 
-export const DEFAULT_CLIENT_IF = 'meshrun0';
 const STATE_FILE = 'client.json';
 
 export interface JoinOptions {

@@ -1,5 +1,6 @@
 // `meshrun mesh` (status), `meshrun mesh rotate-key NODE`, `meshrun node remove NODE`, and the
-// registration of every mesh command (join and leave live in mesh-client.ts).
+// registration of every mesh command (join and leave live in mesh-client.ts, loaded only when
+// they run: they bring the WireGuard tooling).
 import type { Command } from 'commander';
 import { formatDuration } from '../../proto/duration.js';
 import type { MeshMemberMsg, MeshStatusMsg } from '../../proto/mesh.js';
@@ -7,27 +8,29 @@ import type { MeshrunClient } from '../client.js';
 import type { TokenCreateOptions } from './join.js';
 import { ExitCode } from '../exit.js';
 import { table } from '../format.js';
-import { DEFAULT_CLIENT_IF, meshJoinCmd, meshLeaveCmd } from './mesh-client.js';
 
 interface JsonOption {
   json?: boolean;
 }
 
+/** The interface `meshrun mesh join` creates unless --mesh-if names another. */
+export const DEFAULT_CLIENT_IF = 'meshrun0';
+
 const out = (s: string): void => void process.stdout.write(s);
 
-export function registerMeshCommands(program: Command, client: () => MeshrunClient, run: (p: Promise<number>) => void): void {
+export function registerMeshCommands(program: Command, client: () => Promise<MeshrunClient>, run: (p: Promise<number>) => void): void {
   const mesh = program.command('mesh').description('the WireGuard mesh between nodes (status by default; see docs/mesh.md)');
   mesh
     .command('status', { isDefault: true })
     .description('per node: address, applied vs desired peer-set version, in sync; per edge: handshake age and traffic')
     .option('--json')
-    .action((o: JsonOption) => run(meshStatusCmd(client(), o)));
+    .action((o: JsonOption) => run(client().then((c) => meshStatusCmd(c, o))));
   mesh
     .command('rotate-key')
     .description('make a new key on NODE and move every peer to it without a gap longer than one handshake')
     .argument('<node>')
     .option('--json')
-    .action((n: string, o: JsonOption) => run(rotateKeyCmd(client(), n, o)));
+    .action((n: string, o: JsonOption) => run(client().then((c) => rotateKeyCmd(c, n, o))));
   mesh
     .command('join')
     .description('join this machine as a mesh client (it gets an address and peers to every node, and relays nothing)')
@@ -37,13 +40,13 @@ export function registerMeshCommands(program: Command, client: () => MeshrunClie
     .option('--endpoint <ip:port>', 'where nodes can reach this machine (default: none, the client dials out)')
     .option('--port <n>', 'UDP listen port (default: any)')
     .option('--json')
-    .action((o) => run(meshJoinCmd(client(), o)));
+    .action((o) => run(import('./mesh-client.js').then(async (m) => m.meshJoinCmd(await client(), o))));
   mesh
     .command('leave')
     .description('leave the mesh: nodes drop this client, the interface is deleted')
     .option('--state-dir <dir>', 'as given to join')
     .option('--json')
-    .action((o) => run(meshLeaveCmd(client(), o)));
+    .action((o) => run(import('./mesh-client.js').then(async (m) => m.meshLeaveCmd(await client(), o))));
 
   const node = program.command('node').description('manage one node');
   node
@@ -51,7 +54,7 @@ export function registerMeshCommands(program: Command, client: () => MeshrunClie
     .description('forget NODE: no more placement, its mesh key revoked on every peer, its mesh address freed')
     .argument('<node>')
     .option('--json')
-    .action((n: string, o: JsonOption) => run(nodeRemoveCmd(client(), n, o)));
+    .action((n: string, o: JsonOption) => run(client().then((c) => nodeRemoveCmd(c, n, o))));
   node
     .command('token')
     .description('join tokens for new nodes')
@@ -61,7 +64,7 @@ export function registerMeshCommands(program: Command, client: () => MeshrunClie
     .option('--ttl <duration>', 'how long the token is valid (default 1h)')
     .option('--uses <n>', 'how many nodes may join with it (default 1)')
     .option('--json')
-    .action((o: TokenCreateOptions) => run(import('./join.js').then((m) => m.tokenCreateCmd(client(), o))));
+    .action((o: TokenCreateOptions) => run(import('./join.js').then(async (m) => m.tokenCreateCmd(await client(), o))));
 }
 
 export async function meshStatusCmd(client: MeshrunClient, o: JsonOption): Promise<number> {

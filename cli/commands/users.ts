@@ -1,43 +1,11 @@
-// Users and the audit trail: `meshrun user add|remove|list`, `meshrun whoami`, `meshrun audit`.
-// `user add` makes the new user's key pair here, has the coordinator sign only its public half,
-// and writes a client config (0600) holding both, to hand to the user.
-import { existsSync } from 'node:fs';
-import { resolve } from 'node:path';
+// Users and the audit trail: `meshrun user add|remove|list`, `meshrun whoami`, `meshrun audit`
+// (`user add` is in user-add.ts, loaded only when it runs).
 import type { Command } from 'commander';
 import { parseDuration } from '../../proto/duration.js';
-import { ROLES, roleSchema, userNameSchema } from '../../proto/roles.js';
-import { newUserKeyPair } from '../../lib/trust/user-key.js';
+import { ROLES } from '../../proto/role-names.js';
 import type { MeshrunClient } from '../client.js';
-import { writeClientConfig } from '../client-config.js';
 import { ExitCode, ExitError } from '../exit.js';
 import { escapeControls, table } from '../format.js';
-
-export interface UserAddOptions {
-  role?: string;
-  valid?: string;
-  output?: string;
-  address?: string;
-  force?: boolean;
-  json?: boolean;
-}
-
-export async function userAddCmd(client: MeshrunClient, name: string, o: UserAddOptions): Promise<number> {
-  if (!userNameSchema.safeParse(name).success) throw new ExitError(ExitCode.Usage, `user name ${JSON.stringify(name)}: ${userNameSchema.safeParse(name).error!.issues[0]!.message}`);
-  const role = roleSchema.safeParse(o.role);
-  if (!role.success) throw new ExitError(ExitCode.Usage, `--role ${o.role ?? '(missing)'}: must be one of ${ROLES.join(', ')}`);
-  const validMs = parseDuration(o.valid ?? '365d');
-  if (validMs === undefined) throw new ExitError(ExitCode.Usage, `--valid ${o.valid}: expected a duration like 90d or 8760h`);
-  const out = resolve(o.output ?? `${name}.meshrun.yaml`);
-  if (existsSync(out) && !o.force) throw new ExitError(ExitCode.Usage, `${out} exists (--force overwrites it, or -o names another file)`);
-  const kp = newUserKeyPair();
-  await client.ready();
-  const r = await client.addUser(name, role.data, kp.publicKeyPem, validMs);
-  writeClientConfig(out, name, { coordinator: o.address ?? client.address, user: name, ca: r.caPem, cert: r.certPem, key: kp.privateKeyPem });
-  const notAfter = new Date(Number(r.notAfterMs)).toISOString();
-  if (o.json) process.stdout.write(JSON.stringify({ name: r.name, role: r.role, config: out, serial: r.serial, notAfter }) + '\n');
-  else process.stdout.write(escapeControls(`user ${r.name} added as ${r.role} (certificate valid until ${notAfter})`) + `\nwrote ${out}: it holds ${escapeControls(r.name)}'s private key; hand it over privately. ${escapeControls(r.name)} runs:\n  export MESHRUN_CONFIG=${out}\n`);
-  return ExitCode.Ok;
-}
 
 export async function userRemoveCmd(client: MeshrunClient, name: string, o: { json?: boolean }): Promise<number> {
   await client.ready();
@@ -93,7 +61,7 @@ export async function auditCmd(client: MeshrunClient, o: { since?: string; limit
   return ExitCode.Ok;
 }
 
-export function registerUserCommands(program: Command, client: () => MeshrunClient, run: (p: Promise<number>) => void): void {
+export function registerUserCommands(program: Command, client: () => Promise<MeshrunClient>, run: (p: Promise<number>) => void): void {
   const user = program.command('user').description('users of the API and their roles (admin)');
   user
     .command('add')
@@ -105,15 +73,15 @@ export function registerUserCommands(program: Command, client: () => MeshrunClie
     .option('--address <host:port>', 'the coordinator address to put in it (default: the one used now)')
     .option('--force', 'overwrite the output file')
     .option('--json')
-    .action((name: string, o) => run(userAddCmd(client(), name, o)));
-  user.command('remove').description('revoke every credential of a user at once').argument('<name>').option('--json').action((name: string, o) => run(userRemoveCmd(client(), name, o)));
-  user.command('list').description('list users').option('--all', 'include removed users').option('--json').action((o) => run(userListCmd(client(), o)));
-  program.command('whoami').description('the user and role the coordinator sees').option('--json').action((o) => run(whoamiCmd(client(), o)));
+    .action((name: string, o) => run(import('./user-add.js').then(async (m) => m.userAddCmd(await client(), name, o))));
+  user.command('remove').description('revoke every credential of a user at once').argument('<name>').option('--json').action((name: string, o) => run(client().then((c) => userRemoveCmd(c, name, o))));
+  user.command('list').description('list users').option('--all', 'include removed users').option('--json').action((o) => run(client().then((c) => userListCmd(c, o))));
+  program.command('whoami').description('the user and role the coordinator sees').option('--json').action((o) => run(client().then((c) => whoamiCmd(c, o))));
   program
     .command('audit')
     .description('who did what through the API: every mutating call and every refused one (admin)')
     .option('--since <duration|date>', 'only records since (e.g. 1h, 7d, 2026-11-01)')
     .option('--limit <n>', 'the newest N (default 1000)')
     .option('--json', 'one JSON record per line')
-    .action((o) => run(auditCmd(client(), o)));
+    .action((o) => run(client().then((c) => auditCmd(c, o))));
 }
