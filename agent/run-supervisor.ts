@@ -403,6 +403,12 @@ export class RunSupervisor {
     // The group id is the leader's pid, which Linux does not reuse while any member of
     // the group is alive; so until the run's rc is recorded the group is ours to signal.
     if (!run.proc) return;
+    // never pid 1 or below: kill(-1) signals every process on the machine, kill(0) our own
+    // group. Runner files are data: a damaged or forged one must not aim a signal at those.
+    if (!Number.isInteger(run.proc.pid) || run.proc.pid <= 1) {
+      this.host.log.error('run names an impossible pid; not signalled', { token: run.key, pid: run.proc.pid });
+      return;
+    }
     // the cgroup reaches what left the group (setsid); the group is the fallback without one
     if (run.cgroup !== null) {
       if (sig === 'SIGKILL') killCgroup(run.cgroup);

@@ -56,10 +56,16 @@ describe('runs outlive the agent', () => {
     fleet = await Fleet.start({ agents: [{ node: 'alpha' }], coordinatorArgs: ['--down-after', '20s', '--suspect-after', '10s'] });
     await fleet.cli(['submit', '--on', 'alpha', '--id', 'reuse-1', '--', 'sleep', '30']);
     await fleet.waitJob('reuse-1', (j) => j.stages[0]!.state === 'running');
+    const stem = join(fleet.agentDir('alpha'), 'runs', 'reuse-1', 'run.1');
+    // the process has started once the wrapper recorded its pid (a null pid would make the
+    // kill below `kill(0)`: this test's own process group)
+    const started = await waitFor('the run recorded its pid', () => {
+      const m = JSON.parse(readFileSync(`${stem}.json`, 'utf8')) as { pid: number | null; wrapperPid: number | null };
+      return m.pid !== null && m.pid > 1 && m.wrapperPid !== null && m.wrapperPid > 1 ? m : undefined;
+    });
     await fleet.agent('alpha').kill('SIGKILL');
     // forge the runner files so they name a live process that is not the run (pid 1)
-    const stem = join(fleet.agentDir('alpha'), 'runs', 'reuse-1', 'run.1');
-    const meta = JSON.parse(readFileSync(`${stem}.json`, 'utf8'));
+    const meta = { ...JSON.parse(readFileSync(`${stem}.json`, 'utf8')), pid: started.pid, wrapperPid: started.wrapperPid };
     const realPid = meta.pid as number;
     process.kill(-realPid, 'SIGKILL');
     process.kill(meta.wrapperPid as number, 'SIGKILL');

@@ -9,6 +9,8 @@ import { checkInvariants } from './harness/invariants.js';
 import { Fleet, waitFor } from './harness/processes.js';
 
 function groupAlive(pgid: number): boolean {
+  // kill(-0) would ask about this test's own group, kill(-1) about every process
+  if (!Number.isInteger(pgid) || pgid <= 1) throw new Error(`not a run's process group: ${pgid}`);
   try {
     process.kill(-pgid, 0);
     return true;
