@@ -118,7 +118,26 @@ export class BenchFleet {
     return join(this.dir, `agent-${node}`);
   }
 
+  /** SIGKILLs a daemon and waits until it has exited. */
+  async kill(name: string): Promise<void> {
+    const c = this.children.get(name);
+    if (!c || c.exitCode !== null || c.signalCode !== null) return;
+    const exited = new Promise((r) => c.once('exit', r));
+    c.kill('SIGKILL');
+    await exited;
+  }
+
+  /** Starts a daemon again with the arguments it was first started with. */
+  respawn(name: string): void {
+    const args = this.argsOf.get(name);
+    if (!args) throw new Error(`no daemon ${name}`);
+    this.daemon(name, args);
+  }
+
+  private readonly argsOf = new Map<string, string[]>();
+
   private daemon(name: string, args: string[]): void {
+    this.argsOf.set(name, args);
     const fd = openSync(join(this.dir, `${name}.log`), 'a');
     // the product's default log level: the bench measures meshrun as it runs by default
     const c = spawn(process.execPath, [join(this.root, 'bin', 'meshrun.js'), ...args], {
