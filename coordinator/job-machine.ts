@@ -268,6 +268,25 @@ export function handoffKey(jobId: string, h: Handoff): string {
   return `${jobId}/${h.from.stage}/${h.from.attempt}->${h.to.stage}/${h.to.attempt}`;
 }
 
+/** A new attempt placed on `node`: starting, nothing known of it yet. */
+export function newAttempt(attempt: number, node: string, now: number): AttemptRecord {
+  return {
+    attempt,
+    node,
+    state: 'starting',
+    exitCode: null,
+    reason: '',
+    assignedAt: now,
+    startedAt: null,
+    endedAt: null,
+    logBytes: null,
+    stopRequested: null,
+    staleResult: null,
+    artifacts: null,
+    failures: [],
+  };
+}
+
 export function newJobRecord(id: string, spec: JobSpec, now: number, workspace: string | null): JobRecord {
   return {
     id,
@@ -391,21 +410,7 @@ function settleStage(
     stage.reason = r.reason;
     return undefined;
   }
-  const attempt: AttemptRecord = {
-    attempt: stage.attempts.length + 1,
-    node: r.node,
-    state: 'starting',
-    exitCode: null,
-    reason: '',
-    assignedAt: now,
-    startedAt: null,
-    endedAt: null,
-    logBytes: null,
-    stopRequested: null,
-    staleResult: null,
-    artifacts: null,
-    failures: [],
-  };
+  const attempt = newAttempt(stage.attempts.length + 1, r.node, now);
   stage.attempts.push(attempt);
   stage.state = 'running';
   stage.reason = '';

@@ -9,7 +9,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { BlobClient, BlobRefusedError } from '../agent/blob-client.js';
 import { BlobService } from '../coordinator/blob-service.js';
 import { BlobStore, workspaceObject } from '../coordinator/blob-store.js';
-import { newJobRecord } from '../coordinator/job-machine.js';
+import { newAttempt, newJobRecord } from '../coordinator/job-machine.js';
 import type { JobSpec } from '../proto/job-spec.js';
 import type { RunToken } from '../proto/names.js';
 import { nodeInboxPrefix } from '../proto/permissions.js';
@@ -35,21 +35,7 @@ const workspaceSha = createHash('sha256').update(workspace).digest('hex');
 function job(id: string, node: string, opts: { workspace?: string | null; artifacts?: boolean; state?: AttemptRecord['state'] } = {}): RunToken {
   const spec = { name: id, stages: [{ name: 'build', on: { node }, run: { command: ['true'] }, ...(opts.artifacts === false ? {} : { artifacts: ['out/**'] }) }] } as unknown as JobSpec;
   const j = newJobRecord(id, spec, Date.now(), opts.workspace === undefined ? workspaceSha : opts.workspace);
-  j.stages[0]!.attempts.push({
-    attempt: 1,
-    node,
-    state: opts.state ?? 'running',
-    exitCode: null,
-    reason: '',
-    assignedAt: Date.now(),
-    startedAt: Date.now(),
-    endedAt: null,
-    logBytes: null,
-    stopRequested: null,
-    staleResult: null,
-    artifacts: null,
-    failures: [],
-  });
+  j.stages[0]!.attempts.push({ ...newAttempt(1, node, Date.now()), state: opts.state ?? 'running', startedAt: Date.now() });
   jobs.set(id, j);
   return { job: id, stage: 'build', attempt: 1 };
 }

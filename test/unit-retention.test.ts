@@ -5,7 +5,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { RunDirs } from '../agent/run-dirs.js';
-import { newJobRecord } from '../coordinator/job-machine.js';
+import { newAttempt, newJobRecord } from '../coordinator/job-machine.js';
 import { jobsToRemove, type RetentionPolicy } from '../coordinator/retention.js';
 import { jobSpecSchema } from '../proto/job-spec.js';
 import type { JobRecord } from '../proto/records.js';
@@ -19,7 +19,7 @@ function ended(id: string, endedAt: number, prune?: string[]): JobRecord {
   const j = newJobRecord(id, spec, endedAt - 1000, null);
   j.state = 'succeeded';
   j.endedAt = endedAt;
-  j.stages[0]!.attempts.push({ attempt: 1, node: 'n1', state: 'succeeded' } as JobRecord['stages'][number]['attempts'][number]);
+  j.stages[0]!.attempts.push({ ...newAttempt(1, 'n1', endedAt - 1000), state: 'succeeded' });
   return j;
 }
 
