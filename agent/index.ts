@@ -12,6 +12,7 @@ import { tokenKey, type Labels } from '../proto/names.js';
 import { Subjects } from '../proto/subjects.js';
 import { Lifecycle } from '../lib/lifecycle.js';
 import type { Logger } from '../lib/log.js';
+import { watchLoopLag } from '../lib/loop-lag.js';
 import { connectNats } from '../lib/nats.js';
 import { VERSION } from '../lib/version.js';
 import { pruneFiles } from '../lib/workspace/index.js';
@@ -19,6 +20,7 @@ import { BlobClient } from './blob-client.js';
 import { SecretClient } from './secret-client.js';
 import { writeHandoffMarker } from './handoff.js';
 import { loadOrCreateInstance } from './identity.js';
+import { probeBus } from './bus-probe.js';
 import { Lease } from './lease.js';
 import { MeshManager, type MeshManagerOptions } from './mesh/mesh-manager.js';
 import { Outbox } from './outbox.js';
@@ -53,6 +55,8 @@ export interface AgentOptions {
 
 /** How often the node looks for run directories past retention. */
 const RUN_DIRS_SWEEP_MS = 60_000;
+/** While the bus is away: how often the agent dials the servers to tell "bus down" from "cut off". */
+const BUS_PROBE_MS = 100;
 
 export type AgentState = 'NEW' | 'RUNNING' | 'STOPPING' | 'STOPPED';
 
@@ -70,8 +74,10 @@ export class Agent {
   private readonly blobs: BlobClient;
   private readonly mesh: MeshManager | undefined;
   private readonly runDirs: RunDirs;
-  /** The bus connection is down (reconnecting). */
-  private busAway = false;
+  /** The bus connection is down (reconnecting), or not made yet. */
+  private busAway = true;
+  private probing = false;
+  private stopLagWatch: (() => void) | undefined;
 
   constructor(private readonly opts: AgentOptions) {
     const { node, stateDir, log } = opts;
@@ -122,12 +128,15 @@ export class Agent {
     if (adopted > 0) this.opts.log.info('re-adopted runs from runner files', { adopted });
     // Supervise runs before the bus is reachable: they must be watched even when it is not.
     this.timers.push(setInterval(() => this.tick(), 100));
+    this.timers.push(setInterval(() => void this.probeBus(), BUS_PROBE_MS));
+    this.stopLagWatch = watchLoopLag(this.opts.log, Math.max(250, this.opts.leaseMs / 3));
     this.timers.push(setInterval(() => this.runDirs.sweep(), Math.max(1000, Math.min(RUN_DIRS_SWEEP_MS, this.opts.retainRunsForMs / 2))));
     this.lifecycle.set('RUNNING');
     // Tunnels first, from the peers saved on disk: the bus may be reachable only through them.
     await this.mesh?.start();
     this.nc = await connectNats({ servers: this.opts.nats, name: `meshrun-agent-${this.opts.node}`, log: this.opts.log, ...this.opts.natsAuth, inboxPrefix: nodeInboxPrefix(this.opts.node) });
     if (!this.running()) return;
+    this.busAway = false;
     void this.watchConnection(this.nc);
     this.relay.attach(this.nc);
     this.mesh?.attach(this.nc);
@@ -147,6 +156,7 @@ export class Agent {
     return this.lifecycle.closeOnce(async () => {
       this.lifecycle.set('STOPPING');
       for (const t of this.timers) clearInterval(t);
+      this.stopLagWatch?.();
       await this.mesh?.close();
       this.relay.wake();
       try {
@@ -168,6 +178,20 @@ export class Agent {
         this.lease.reconnected();
         this.heartbeat();
       }
+    }
+  }
+
+  /** While the connection is away: every server refusing means the bus is down, and runs are held. */
+  private async probeBus(): Promise<void> {
+    if (!this.busAway || this.probing || !this.running()) return;
+    this.probing = true;
+    try {
+      const at = Date.now();
+      const { down, outcomes } = await probeBus(this.opts.nats, 250);
+      this.opts.log.debug('bus probed', { outcomes, ms: Date.now() - at });
+      if (down && this.busAway) this.lease.busRefused(at);
+    } finally {
+      this.probing = false;
     }
   }
 

@@ -30,6 +30,7 @@ export class Lease {
   private connectedSince = Date.now();
   private fenced = false;
   private noCoordinator = false;
+  private busDown = false;
   /**
    * Heartbeats overlap (a few at most): one sent to a coordinator that just died waits out
    * its whole timeout, and the lease must not run out meanwhile when the next heartbeat,
@@ -50,6 +51,18 @@ export class Lease {
   /** The bus connection came back: starts wait until a heartbeat sent from now on is answered. */
   reconnected(now = Date.now()): void {
     this.connectedSince = now;
+  }
+
+  /**
+   * Every configured nats-server refused a connection at `at` (dialled before that moment):
+   * the bus is down, so no coordinator can notice this node's silence or reassign its runs,
+   * and one that comes back gives every node a fresh grace. Hold the runs, as with no responders.
+   */
+  busRefused(at: number): void {
+    if (this.fenced) return; // already fenced: only an answered heartbeat lifts that
+    this.renew(at);
+    if (!this.busDown) this.opts.log.warn('nats-server refuses connections (down or restarting); holding runs until it is back');
+    this.busDown = true;
   }
 
   /** On every supervisor tick: past the lease, fence what would be reassigned (and what has become so since). */
@@ -92,8 +105,9 @@ export class Lease {
     }
     this.renew(sentAt);
     this.confirmedAt = Math.max(this.confirmedAt, sentAt);
-    if (this.noCoordinator) log.info('coordinator answering again');
+    if (this.noCoordinator || this.busDown) log.info('coordinator answering again');
     this.noCoordinator = false;
+    this.busDown = false;
     if (this.fenced) {
       this.fenced = false;
       log.info('lease renewed: back in contact with the coordinator');

@@ -241,6 +241,9 @@ export class RunSupervisor {
   stop(token: RunToken, reason: StopReason): boolean {
     const run = this.runs.get(tokenKey(token));
     if (!run || !LIVE.has(run.phase)) return false;
+    // ended by itself already (the next check records it): a stop now would mislabel a result
+    // the run finished on its own as one the stop cut short
+    if (run.stopReason === null && existsSync(run.paths.rc)) return false;
     if (run.stopReason === null) {
       run.stopReason = reason;
       if (!existsSync(run.paths.stop)) writeFileSync(run.paths.stop, `${reason}\n`, { mode: 0o600 });

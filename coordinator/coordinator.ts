@@ -20,6 +20,7 @@ import { ErrorCode, InvalidInputError, MeshrunError } from '../lib/errors.js';
 import { Lifecycle, SerialQueue } from '../lib/lifecycle.js';
 import { Limits, RetentionDefaults } from '../lib/limits.js';
 import type { Logger } from '../lib/log.js';
+import { watchLoopLag } from '../lib/loop-lag.js';
 import { connectNats, ensureStreams, openKv } from '../lib/nats.js';
 import { BlobService } from './blob-service.js';
 import { artifactObject, BlobStore, workspaceObject } from './blob-store.js';
@@ -50,6 +51,8 @@ export interface CoordinatorOptions {
 export type CoordinatorState = 'NEW' | 'STARTING' | 'RUNNING' | 'STOPPING' | 'STOPPED';
 
 const SWEEP_MS = 250;
+/** A stall this long already eats a third of an agent's default lease. */
+const LOOP_LAG_WARN_MS = 500;
 /** How often retention looks for ended jobs to remove. */
 const RETENTION_MS = 5000;
 
@@ -61,6 +64,7 @@ export class Coordinator {
   private kvJobs!: KV;
   private kvNodes!: KV;
   private hbSub: Subscription | undefined;
+  private stopLagWatch: (() => void) | undefined;
   private events: EventConsumer | undefined;
   private blobService: BlobService | undefined;
   private timers: NodeJS.Timeout[] = [];
@@ -134,6 +138,7 @@ export class Coordinator {
     // agents reach workspaces and artifacts only through this service, never the object store
     this.blobService = new BlobService({ nc: this.nc, store: this.blobs, job: (id) => this.jobs.get(id), log: this.opts.log.child({ part: 'blobs' }) });
     this.blobService.start();
+    this.stopLagWatch = watchLoopLag(this.opts.log, LOOP_LAG_WARN_MS);
     this.timers.push(setInterval(() => void this.serial(() => this.sweep()), SWEEP_MS));
     this.timers.push(setInterval(() => void (this.busAway || this.life.state !== 'RUNNING' ? undefined : this.retainNow()), RETENTION_MS));
     this.life.set('RUNNING');
@@ -152,6 +157,7 @@ export class Coordinator {
     return this.life.closeOnce(async () => {
       this.life.set('STOPPING');
       for (const t of this.timers) clearInterval(t);
+      this.stopLagWatch?.();
       try {
         this.hbSub?.unsubscribe();
         this.events?.stop();

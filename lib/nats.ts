@@ -29,7 +29,11 @@ export async function connectNats(opts: ConnectOptions): Promise<NatsConnection>
     servers: opts.servers.split(','),
     name: opts.name,
     maxReconnectAttempts: -1,
+    // Back within half a second of a restarted server: an agent must renew its lease (--lease,
+    // 1.5 s) after a bus restart. nats.js spreads TLS reconnects over a whole second by default.
     reconnectTimeWait: 250,
+    reconnectJitter: 100,
+    reconnectJitterTLS: 250,
     pingInterval: 2000,
     maxPingOut: 2,
     waitOnFirstConnect: opts.waitOnFirstConnect ?? true,

@@ -66,4 +66,18 @@ describe('agent restart', () => {
     expect(done.stages[0]!.attempts).toHaveLength(1);
     for (const n of ['alpha', 'beta']) expect(f.agent(n).log()).not.toMatch(/fencing runs/);
   });
+
+  it('nats-server away for longer than --down-after (refusing connections) kills no run either', async () => {
+    const f = await start();
+    const r = await f.cli(['submit', '--label', 'role=w', '--id', 'away', '--', 'sh', '-c', 'sleep 9; echo done']);
+    expect(r.code, r.stderr).toBe(0);
+    await f.waitJob('away', (j) => j.stages[0]!.state === 'running');
+    await f.nats.stop('SIGKILL');
+    await new Promise((res) => setTimeout(res, 5000)); // past --lease (1.5 s) and --down-after (3.5 s)
+    await f.startNats();
+    const done = await f.waitJob('away', (j) => j.state === 'succeeded', 'succeeded', 40_000);
+    expect(done.stages[0]!.attempts).toHaveLength(1);
+    for (const n of ['alpha', 'beta']) expect(f.agent(n).log()).not.toMatch(/fencing runs/);
+    expect(f.agent(done.stages[0]!.node!).log()).toMatch(/nats-server refuses connections/);
+  });
 });

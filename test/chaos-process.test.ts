@@ -112,7 +112,7 @@ describe('coordinator crashes', () => {
     for (const id of ids) await fleet.waitJob(id, (j) => j.state === 'succeeded');
     for (const [i, id] of ids.entries()) {
       await checkInvariants(fleet, id);
-      const about = (d: { log(): string }): string => d.log().split('\n').filter((l) => l.includes(id) || /node (down|suspect|back)|lease/.test(l)).join('\n');
+      const about = (d: { log(): string }): string => d.log().split('\n').filter((l) => l.includes(id) || /node (down|suspect|back)|lease|event loop stalled|nats connection/.test(l)).join('\n');
       expect(runsRecorded(markers[i]!), `${id} ran once\n${[fleet.coordinator, fleet.agent('alpha'), fleet.agent('beta')].map(about).join('\n')}`).toHaveLength(1);
     }
   }, 180_000);

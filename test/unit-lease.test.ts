@@ -43,3 +43,43 @@ describe('Lease.live', () => {
     expect(l.live()).toBe(false);
   });
 });
+
+describe('Lease.check', () => {
+  function fencing(): { l: Lease; stopped: string[] } {
+    const stopped: string[] = [];
+    const l = new Lease({
+      node: 'a', leaseMs: 1500, heartbeatMs: 500, log: createLogger({ daemon: 'test' }),
+      runs: { fenceable: () => [{ job: 'j', stage: 's', attempt: 1 }], stop: (t) => (stopped.push(t.job), true) },
+    });
+    return { l, stopped };
+  }
+
+  it('fences once the lease ran out with nothing heard', () => {
+    const { l, stopped } = fencing();
+    const t0 = Date.now();
+    l.check(t0 + 1000);
+    expect(stopped).toEqual([]);
+    l.check(t0 + 1600);
+    expect(stopped).toEqual(['j']);
+  });
+
+  it('a bus that refuses connections holds the runs, and is no start permission', () => {
+    const { l, stopped } = fencing();
+    const t0 = Date.now();
+    l.busRefused(t0 + 1400);
+    l.check(t0 + 2800);
+    expect(stopped).toEqual([]);
+    expect(l.live(t0 + 2800)).toBe(false);
+    l.check(t0 + 3000);
+    expect(stopped).toEqual(['j']);
+  });
+
+  it('a refusal after the runs were fenced does not unfence them', () => {
+    const { l, stopped } = fencing();
+    const t0 = Date.now();
+    l.check(t0 + 1600);
+    l.busRefused(t0 + 1700);
+    l.check(t0 + 1800);
+    expect(stopped).toEqual(['j', 'j']);
+  });
+});

@@ -66,6 +66,8 @@ const OUTPUT_GRACE_MS = 2000;
 /** A run with secrets: the values the wrapper masks in its log and outputs file. */
 let masked: string[] | null = null;
 let recorded = false;
+/** The stop asked for (the agent writes it before it signals), read when the process ended. */
+let stopAtExit: string | null | undefined;
 /** Pipes of a masked run not yet at their end: the wrapper exits once they are. */
 let openPipes = 0;
 
@@ -80,7 +82,8 @@ function record(exitCode: number, signal: string | null, error: string | null): 
   meta.exitCode = exitCode;
   meta.signal = signal;
   meta.error = error;
-  meta.stopReason = readStopReason(paths);
+  // as it was when the process ended: a stop asked for after that did not end it
+  meta.stopReason = stopAtExit !== undefined ? stopAtExit : readStopReason(paths);
   // files only this run needed, some holding secrets: gone before the run is reported ended
   for (const f of Array.isArray(meta.removeOnExit) ? (meta.removeOnExit as unknown[]) : []) if (typeof f === 'string') rmSync(f, { force: true });
   writeMeta(paths, meta);
@@ -185,6 +188,7 @@ if (masked && child) {
   }
 }
 child?.on('exit', (code, signal) => {
+  stopAtExit = readStopReason(paths);
   const signum = signal ? (constants.signals as Record<string, number>)[signal] ?? 0 : 0;
   exited = { code: code ?? 128 + signum, signal };
   // the rc only once every byte the run wrote is in the log (the pipes close right after the exit)
