@@ -7,11 +7,14 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { percentile, row, type BenchContext, type Row, type Section } from './report.js';
+import { readRc, stemPaths, writeMeta, type RunMeta } from '../agent/runner/run-files.js';
+import { SH_WRAPPER, SH_WRAPPER_NAME } from '../agent/runner/sh-wrapper.js';
 
 const SEQUENTIAL = Number(process.env.MESHRUN_BENCH_SPAWN_SEQ ?? 200);
 const TOTAL = Number(process.env.MESHRUN_BENCH_SPAWN_TOTAL ?? 1000);
 const CONCURRENCY = 8;
 const NODE_SPAWNS = 10;
+const SHELL_SPAWNS = 50;
 const TICKS_PER_SEC = 100; // USER_HZ on Linux
 
 /** CPU seconds (user + system) of a live process, from /proc/<pid>/stat; undefined if gone. */
@@ -80,15 +83,26 @@ export const baselineSection: Section = {
     );
     const perSec = TOTAL / ((performance.now() - t0) / 1000);
 
-    // Informational: every meshrun run starts a Node wrapper (dist/agent/runner/wrapper.js),
-    // so a bare `node -e ''` and the wrapper itself (here without runner metadata: it loads all
-    // its modules, writes an rc and exits) are the floor under dispatch latency and throughput.
-    ctx.progress(`baseline: ${NODE_SPAWNS} x node -e '' and ${NODE_SPAWNS} x meshrun wrapper start`);
+    // Informational: every meshrun run starts under a wrapper. A run without secrets gets the
+    // shell wrapper (here running `true` with real runner metadata: start, pid and start time
+    // recorded, exit, rc written); a run with secrets the Node wrapper (here without metadata:
+    // it loads all its modules, writes an rc and exits). They are the floor under dispatch.
+    ctx.progress(`baseline: ${NODE_SPAWNS} x node -e '', ${SHELL_SPAWNS} x shell wrapper, ${NODE_SPAWNS} x Node wrapper start`);
     const bare = await measure(NODE_SPAWNS, process.execPath, ['-e', '']);
     const scratch = mkdtempSync(join(tmpdir(), 'meshrun-bench-wrapper-'));
     let wrapper: { p50: number; cpuMs: number };
+    let shell: { p50: number; cpuMs: number };
     try {
       wrapper = await measure(NODE_SPAWNS, process.execPath, [join(ctx.root, 'dist', 'agent', 'runner', 'wrapper.js'), scratch, 'noop']);
+      const lat: number[] = [];
+      const cpu0 = childrenCpuSeconds();
+      for (let i = 0; i < SHELL_SPAWNS; i++) {
+        const paths = stemPaths(scratch, `true.${i}`);
+        writeMeta(paths, benchMeta(scratch, i));
+        lat.push(await spawnOnce('/bin/sh', ['-c', SH_WRAPPER, SH_WRAPPER_NAME, scratch, paths.stem, scratch, '', '--', 'true']));
+        if (readRc(paths) !== 0) throw new Error(`shell wrapper: no rc 0 in ${paths.rc}`);
+      }
+      shell = { p50: percentile(lat, 50), cpuMs: ((childrenCpuSeconds() - cpu0) * 1000) / SHELL_SPAWNS };
     } finally {
       rmSync(scratch, { recursive: true, force: true });
     }
@@ -102,8 +116,20 @@ export const baselineSection: Section = {
       row(`spawn('true') throughput (n=${TOTAL}, conc=${CONCURRENCY})`, perSec, 'proc/s'),
       row(`spawn(node -e '') -> exit p50 (n=${NODE_SPAWNS})`, bare.p50, 'ms', p50, 'info: floor of any Node process'),
       row(`  CPU per node -e ''`, bare.cpuMs, 'ms'),
-      row(`spawn(meshrun wrapper, no-op) -> exit p50 (n=${NODE_SPAWNS})`, wrapper.p50, 'ms', p50, 'info: floor of every meshrun run'),
-      row(`  CPU per wrapper start`, wrapper.cpuMs, 'ms', bare.cpuMs, 'vs node -e \'\''),
+      row(`shell wrapper running \`true\` -> rc written p50 (n=${SHELL_SPAWNS})`, shell.p50, 'ms', p50, 'info: floor of a run without secrets'),
+      row(`  CPU per shell-wrapped run`, shell.cpuMs, 'ms'),
+      row(`spawn(Node wrapper, no-op) -> exit p50 (n=${NODE_SPAWNS})`, wrapper.p50, 'ms', p50, 'info: floor of a run with secrets'),
+      row(`  CPU per Node wrapper start`, wrapper.cpuMs, 'ms', bare.cpuMs, 'vs node -e \'\''),
     ];
   },
 };
+
+/** Runner metadata as the agent writes it before a launch. */
+function benchMeta(dir: string, i: number): RunMeta {
+  return {
+    token: { job: 'bench', stage: 'true', attempt: i + 1 }, jobName: 'bench', node: 'bench', argv: ['true'], cwd: dir,
+    removeOnExit: [], maskFile: null, failover: 'reassign', failoverWaitMs: null, timeoutMs: null, createdAt: Date.now(),
+    artifacts: [], prune: [], playbook: false, wrapperPid: null, wrapperStartTicks: null, pid: null, pgid: null, cgroup: null,
+    startTicks: null, startedAt: null, endedAt: null, exitCode: null, signal: null, stopReason: null, error: null,
+  };
+}

@@ -33,7 +33,7 @@ export function killRunsUnder(dir: string): void {
           }
           const w = meta.wrapperPid;
           // only a process that still is a meshrun wrapper (a pid may have been reused)
-          if (typeof w === 'number' && w > 1 && safeRead(`/proc/${w}/cmdline`).includes('wrapper.js')) tryKill(w);
+          if (typeof w === 'number' && w > 1 && isWrapper(safeRead(`/proc/${w}/cmdline`))) tryKill(w);
         } catch {
           // not runner metadata
         }
@@ -62,3 +62,8 @@ function tryKill(pid: number): void {
   }
 }
 
+
+/** A process that still is a meshrun run wrapper: the Node one, or the shell one (named `meshrun-run`). */
+function isWrapper(cmdline: string): boolean {
+  return cmdline.includes('wrapper.js') || cmdline.split('\0').includes('meshrun-run');
+}

@@ -1,8 +1,11 @@
 // Starts a run: writes its metadata, then launches the wrapper detached (own session,
 // no inherited stdio) so neither an agent restart nor its service stop touches the run.
+// A run without secrets gets the shell wrapper (a shell start); one with secrets the Node
+// wrapper, which pipes its output through the masker.
 import { spawn } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import { ensurePrivateDir, writeMeta, type RunMeta, type RunPaths } from './run-files.js';
+import { SH_WRAPPER, SH_WRAPPER_NAME, shWrapperUsable } from './sh-wrapper.js';
 
 const WRAPPER = fileURLToPath(new URL('./wrapper.js', import.meta.url));
 
@@ -13,15 +16,15 @@ export interface LaunchSpec {
 }
 
 export function launchRun(spec: LaunchSpec): number | undefined {
-  ensurePrivateDir(spec.paths.dir);
-  ensurePrivateDir(spec.meta.cwd);
-  writeMeta(spec.paths, spec.meta);
-  const child = spawn(process.execPath, [WRAPPER, spec.paths.dir, spec.paths.stem], {
-    detached: true,
-    stdio: 'ignore',
-    env: spec.env,
-    cwd: spec.paths.dir,
-  });
+  const { paths, meta } = spec;
+  ensurePrivateDir(paths.dir);
+  ensurePrivateDir(meta.cwd);
+  writeMeta(paths, meta);
+  const [file, args] =
+    meta.maskFile === null && shWrapperUsable()
+      ? ['/bin/sh', ['-c', SH_WRAPPER, SH_WRAPPER_NAME, paths.dir, paths.stem, meta.cwd, meta.cgroup ?? '', ...meta.removeOnExit, '--', ...meta.argv]]
+      : [process.execPath, [WRAPPER, paths.dir, paths.stem]];
+  const child = spawn(file, args, { detached: true, stdio: 'ignore', env: spec.env, cwd: paths.dir });
   child.unref();
   return child.pid;
 }
