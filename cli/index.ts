@@ -48,6 +48,7 @@ function buildProgram(run: (p: Promise<number>) => void): Command {
     .option('--suspect-after <duration>', `silence before a node is suspect (default ${formatDuration(coordinatorDefaults.suspectAfterMs)})`)
     .option('--down-after <duration>', `silence before a node is down and its work fails over (default ${formatDuration(coordinatorDefaults.downAfterMs)})`)
     .option('--restart-grace <duration>', `hold the runs of a node whose agent closed its connection (restart, crash) this long before they fail over (default ${formatDuration(coordinatorDefaults.restartGraceMs)})`)
+    .option('--leader-lease <duration>', `with several coordinators on one bus, one leads; a standby takes over once the leader has not renewed its lease for this long (default ${formatDuration(coordinatorDefaults.leaderLeaseMs)})`)
     .option('--retain-for <duration>', `remove an ended job (record, logs, artifacts, workspace, nodes' run dirs) this long after it ended (default ${formatDuration(coordinatorDefaults.retainForMs)})`)
     .option('--retain-jobs <n>', `keep at most this many ended jobs; the oldest are removed first (default ${coordinatorDefaults.retainJobs})`)
     .option('--retain-events <n>', `applied run events kept in the events stream as evidence (default ${coordinatorDefaults.retainEvents})`)

@@ -28,6 +28,10 @@ import { Dispatcher } from './dispatcher.js';
 import { consumeRunEvents, type EventConsumer } from './event-consumer.js';
 import { activeAttemptNodes, findAttempt, newJobRecord, prunesDue, runVerdict, startingAttempts, step, type Effect, type JobEvent } from './job-machine.js';
 import { JobStore } from './job-store.js';
+import { Leadership, machineId } from './leadership.js';
+import { coordinatorDefaults } from './defaults.js';
+import { randomBytes } from 'node:crypto';
+import { hostname } from 'node:os';
 import { WorkspaceUploads, type WorkspaceUpload } from './workspace-uploads.js';
 import { LivenessMonitor } from './liveness-monitor.js';
 import { Retention, type RetentionPolicy } from './retention.js';
@@ -45,6 +49,12 @@ export interface CoordinatorOptions {
   restartGraceMs?: number;
   /** How long and how many ended jobs are kept. @default RetentionDefaults */
   retention?: RetentionPolicy;
+  /** Several coordinators on one bus: a standby takes over after the leader's lease lapses this long. @default 3000 */
+  leaderLeaseMs?: number;
+  /** This coordinator's gRPC address, recorded in the leader lease for operators. */
+  address?: string;
+  /** The lead was lost (another coordinator took over): stop at once. @default close() */
+  onLeadershipLost?: (why: string) => void;
   log: Logger;
 }
 
@@ -65,6 +75,7 @@ export class Coordinator {
   private kvNodes!: KV;
   private hbSub: Subscription | undefined;
   private stopLagWatch: (() => void) | undefined;
+  private leadership: Leadership | undefined;
   private events: EventConsumer | undefined;
   private blobService: BlobService | undefined;
   private timers: NodeJS.Timeout[] = [];
@@ -82,7 +93,14 @@ export class Coordinator {
     this.life = new Lifecycle<CoordinatorState>('coordinator', 'NEW', opts.log);
     this.queue = new SerialQueue(opts.log, 'coordinator step failed');
     this.nodes = new NodeRegistry({ suspectAfterMs: opts.suspectAfterMs, downAfterMs: opts.downAfterMs, restartGraceMs: opts.restartGraceMs });
-    this.jobs = new JobStore(() => this.kvJobs, opts.log);
+    this.jobs = new JobStore(
+      () => this.kvJobs,
+      opts.log,
+      (id) => this.leadership?.deposed(`a write of job ${id} was refused`),
+      () => {
+        if (this.leadership && !this.leadership.valid()) throw new MeshrunError(ErrorCode.Unreachable, 'this coordinator cannot confirm that it still leads (its lease is not renewed); nothing written');
+      },
+    );
     this.blobs = new BlobStore(() => this.nc, opts.log);
     this.workspaceUploads = new WorkspaceUploads(this.blobs, opts.log.child({ part: 'workspaces' }));
     this.dispatch = new Dispatcher(() => this.nc, opts.log);
@@ -130,6 +148,20 @@ export class Coordinator {
     this.nc = await connectNats({ servers: this.opts.nats, name: 'meshrun-coordinator', log: this.opts.log, ...this.opts.natsAuth });
     void this.watchConnection();
     await ensureStreams(this.nc);
+    // a standby waits here until it leads: nothing below (state, heartbeats, the event
+    // consumer, placement, the gRPC port) is touched by more than one coordinator at a time
+    const kvLeader = await openKv(this.nc, Buckets.leader);
+    this.leadership = new Leadership({
+      kv: () => kvLeader,
+      me: { id: randomBytes(8).toString('hex'), address: this.opts.address ?? '', pid: process.pid, host: hostname(), machine: machineId(), since: Date.now() },
+      leaseMs: this.opts.leaderLeaseMs ?? coordinatorDefaults.leaderLeaseMs,
+      log: this.opts.log,
+      onLost: (why) => (this.opts.onLeadershipLost ? this.opts.onLeadershipLost(why) : void this.close()),
+      // heartbeats went unread meanwhile: nobody is judged on that silence
+      onRegained: () => this.nodes.refreshAll(Date.now()),
+    });
+    await this.leadership.acquire();
+    if ((this.life.state as CoordinatorState) !== 'STARTING') return; // closed while a standby
     this.js = jetstream(this.nc, { timeout: 5000 });
     this.kvJobs = await openKv(this.nc, Buckets.jobs);
     this.kvNodes = await openKv(this.nc, Buckets.nodes);
@@ -164,6 +196,8 @@ export class Coordinator {
         this.blobService?.stop();
         await this.retaining;
         await this.queue.idle();
+        // a standby takes over at once instead of waiting the lease out
+        await this.leadership?.release();
         await this.nc?.drain();
       } catch (err) {
         this.opts.log.warn('nats drain failed', { err });
@@ -460,6 +494,9 @@ export class Coordinator {
       hb = { ...hb, labels: bound };
     }
     if (this.life.state !== 'RUNNING') return; // stopping: no reply, agents see no responders and hold
+    // not sure it still leads (paused past its lease): a reply from stale state could stop a
+    // run the new leader placed
+    if (this.leadership && !this.leadership.valid()) return;
     const now = Date.now();
     const wasLive = this.nodes.entries.get(hb.node)?.leaseLive ?? false;
     const { entry, changed, instanceChanged } = this.nodes.seen(hb, now);
@@ -511,6 +548,7 @@ export class Coordinator {
   /** Every SWEEP_MS: liveness, `failover: wait` deadlines, and re-sends of unanswered commands. */
   private async sweep(): Promise<void> {
     if (this.life.state !== 'RUNNING' || this.busAway) return;
+    if (this.leadership && !this.leadership.valid()) return; // not sure it leads: act on nothing
     const now = Date.now();
     let reschedule = false;
     for (const c of this.liveness.sweep(now)) {

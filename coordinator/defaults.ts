@@ -14,6 +14,8 @@ export const coordinatorDefaults = {
   downAfterMs: 3500,
   /** A node whose agent closed its connection (restart, crash) is held this long before its work fails over. @default 30000 */
   restartGraceMs: 30_000,
+  /** Several coordinators on one bus: a standby takes over after the leader's lease lapses this long. @default 3000 */
+  leaderLeaseMs: 3000,
   /** An ended job is removed everywhere this long after it ended. @default 7 days */
   retainForMs: RetentionDefaults.retainForMs,
   /** Ended jobs kept at most (the oldest are removed first). @default 1000 */

@@ -1,23 +1,34 @@
 // The coordinator's jobs: held in memory, loaded from and written to JetStream KV. A
 // write happens only when the record changed (compared without its revision), and every
-// write is announced on `changes` for followers (gRPC watch and logs streams).
+// write is announced on `changes` for followers (gRPC watch and logs streams). Every write is
+// a compare-and-set on the entry's KV revision as this coordinator last wrote or read it: a
+// refused one means another coordinator wrote the job since (it leads now), and this one must
+// stop (`onConflict`), never overwrite.
 import { EventEmitter } from 'node:events';
 import type { KV } from '@nats-io/kv';
 import { JetStreamApiCodes, JetStreamApiError } from '@nats-io/jetstream';
 import { decode } from '../proto/decode.js';
 import { jobRecordSchema, type JobRecord } from '../proto/records.js';
+import { ErrorCode, MeshrunError } from '../lib/errors.js';
 import type { Logger } from '../lib/log.js';
+import { isWrongRevision } from './leadership.js';
 
 export class JobStore {
   private readonly jobs = new Map<string, JobRecord>();
   /** The record as last written, without its revision: a write of the same content is skipped. */
   private readonly written = new Map<string, string>();
+  /** The KV revision of each job's entry as this coordinator last wrote or read it. */
+  private readonly kvRev = new Map<string, number>();
   /** Emits 'job' (JobRecord) after every persisted change. */
   readonly changes = new EventEmitter();
 
   constructor(
     private readonly kv: () => KV,
     private readonly log: Logger,
+    /** A write was refused because another coordinator wrote the job since. */
+    private readonly onConflict: (job: string) => void = () => undefined,
+    /** Before every write: throws when this coordinator may not write (it is not sure it leads). */
+    private readonly mayWrite: () => void = () => undefined,
   ) {
     this.changes.setMaxListeners(0);
   }
@@ -35,6 +46,7 @@ export class JobStore {
       }
       this.jobs.set(r.value.id, r.value);
       this.written.set(r.value.id, JSON.stringify({ ...r.value, revision: 0 }));
+      this.kvRev.set(r.value.id, e.revision);
     }
     return this.jobs.size;
   }
@@ -49,25 +61,28 @@ export class JobStore {
    * already (an earlier write that timed out but landed), that record is held and returned.
    */
   async create(job: JobRecord): Promise<JobRecord> {
+    this.mayWrite();
     job.revision = 1;
+    let seq: number;
     try {
-      await this.kv().create(job.id, JSON.stringify(job));
+      seq = await this.kv().create(job.id, JSON.stringify(job));
     } catch (err) {
       if (!(err instanceof JetStreamApiError) || (err.code !== JetStreamApiCodes.StreamWrongLastSequence && err.code !== JetStreamApiCodes.StreamWrongLastSequenceUnknown)) throw err;
       const e = await this.kv().get(job.id);
       const r = e && e.operation === 'PUT' ? decode(jobRecordSchema, e.string()) : undefined;
-      if (!r?.ok) throw err;
-      this.hold(r.value);
+      if (!r?.ok || !e) throw err;
+      this.hold(r.value, e.revision);
       return r.value;
     }
-    this.hold(job);
+    this.hold(job, seq);
     this.changes.emit('job', job);
     return job;
   }
 
-  private hold(job: JobRecord): void {
+  private hold(job: JobRecord, kvRev: number): void {
     this.jobs.set(job.id, job);
     this.written.set(job.id, JSON.stringify({ ...job, revision: 0 }));
+    this.kvRev.set(job.id, kvRev);
   }
 
   values(): IterableIterator<JobRecord> {
@@ -89,9 +104,11 @@ export class JobStore {
    * memory. A write of it still in flight is dropped by `persist`.
    */
   async delete(id: string): Promise<void> {
+    this.mayWrite();
     await this.kv().purge(id);
     this.jobs.delete(id);
     this.written.delete(id);
+    this.kvRev.delete(id);
   }
 
   /** Writes the job to KV if it changed since the last write (compared without its revision). */
@@ -103,8 +120,17 @@ export class JobStore {
     if (this.written.get(job.id) === key) return;
     // removed by retention meanwhile: it must not come back
     if (this.jobs.get(job.id) !== job) return;
+    this.mayWrite();
     job.revision += 1;
-    await this.kv().put(job.id, JSON.stringify(job));
+    try {
+      this.kvRev.set(job.id, await this.kv().update(job.id, JSON.stringify(job), this.kvRev.get(job.id) ?? 0));
+    } catch (err) {
+      job.revision -= 1;
+      if (!isWrongRevision(err)) throw err;
+      this.log.error('job write refused: another coordinator wrote it since', { job: job.id });
+      this.onConflict(job.id);
+      throw new MeshrunError(ErrorCode.Conflict, `job ${job.id} was written by another coordinator (this one no longer leads)`);
+    }
     this.written.set(job.id, key);
     this.changes.emit('job', job);
   }

@@ -22,6 +22,9 @@ import { ErrorCode, MeshrunError } from '../lib/errors.js';
 
 export { coordinatorDefaults };
 
+/** The exit code of a coordinator that lost the lead (EX_TEMPFAIL): started again, it waits as a standby. */
+export const LOST_LEAD_EXIT = 75;
+
 /** `meshrun coordinator` flags, as commander hands them over. */
 export interface CoordinatorFlags {
   nats?: string;
@@ -37,6 +40,7 @@ export interface CoordinatorFlags {
   retainJobs?: string;
   retainEvents?: string;
   restartGrace?: string;
+  leaderLease?: string;
   meshCidr?: string;
   meshKeepalive?: string;
   insecure?: boolean;
@@ -69,6 +73,8 @@ export interface CoordinatorDaemonOptions {
   downAfterMs: number;
   retention: RetentionPolicy;
   restartGraceMs: number;
+  /** Several coordinators on one bus: a standby takes over after the leader's lease lapses this long. */
+  leaderLeaseMs: number;
   mesh: MeshCoordinatorSettings;
   /** No TLS and no users: every caller is an admin. Loopback only, warned at every start. */
   insecure: boolean;
@@ -101,6 +107,7 @@ export function resolveCoordinatorOptions({ flags: f, file, machine, mesh }: Coo
     suspectAfterMs: durationFlag('suspect-after', f.suspectAfter) ?? file.suspectAfter ?? coordinatorDefaults.suspectAfterMs,
     downAfterMs: durationFlag('down-after', f.downAfter) ?? file.downAfter ?? coordinatorDefaults.downAfterMs,
     restartGraceMs: durationFlag('restart-grace', f.restartGrace) ?? file.restartGrace ?? coordinatorDefaults.restartGraceMs,
+    leaderLeaseMs: durationFlag('leader-lease', f.leaderLease) ?? file.leaderLease ?? coordinatorDefaults.leaderLeaseMs,
     retention: {
       retainForMs: durationFlag('retain-for', f.retainFor) ?? file.retainFor ?? coordinatorDefaults.retainForMs,
       retainJobs: countFlag('retain-jobs', f.retainJobs) ?? file.retainJobs ?? coordinatorDefaults.retainJobs,
@@ -119,7 +126,21 @@ export function resolveCoordinatorOptions({ flags: f, file, machine, mesh }: Coo
 export async function runCoordinatorDaemon(o: CoordinatorDaemonOptions, untilStopped: (close: () => Promise<void>) => Promise<number>): Promise<number> {
   const { log } = o;
   if (o.insecure) log.warn('running --insecure: no TLS, no users, every local caller is an admin; never do this on a machine others can log in to');
-  const coordinator = new Coordinator({ nats: o.nats, natsAuth: o.natsAuth, suspectAfterMs: o.suspectAfterMs, downAfterMs: o.downAfterMs, restartGraceMs: o.restartGraceMs, retention: o.retention, log });
+  const coordinator = new Coordinator({
+    nats: o.nats,
+    natsAuth: o.natsAuth,
+    suspectAfterMs: o.suspectAfterMs,
+    downAfterMs: o.downAfterMs,
+    restartGraceMs: o.restartGraceMs,
+    retention: o.retention,
+    leaderLeaseMs: o.leaderLeaseMs,
+    address: o.listen,
+    // another coordinator leads now: stop acting at once, without a drain that could still
+    // write; the service manager starts this one again, as a standby
+    onLeadershipLost: () => process.exit(LOST_LEAD_EXIT),
+    log,
+  });
+  log.info('coordinator starting; it serves once it holds the leader lease (a standby waits here)', { leaderLeaseMs: o.leaderLeaseMs });
   await coordinator.start();
   const mesh = await startMeshCoordinator(coordinator, o.mesh, log);
   const enrolling = o.trustDir ? await startEnrollment(o, coordinator, o.trustDir, log) : undefined;

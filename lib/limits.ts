@@ -98,6 +98,7 @@ export const StoreLimits = {
     mr_tokens: 16 * MiB,
     mr_users: 16 * MiB,
     mr_secrets: 256 * MiB,
+    mr_leader: 1 * MiB,
   },
 } as const;
 

@@ -58,6 +58,7 @@ export const coordinatorConfigSchema = z.strictObject({
   suspectAfter: durationSchema.optional(),
   downAfter: durationSchema.optional(),
   restartGrace: durationSchema.optional(),
+  leaderLease: durationSchema.optional(),
   retainFor: durationSchema.optional(),
   retainJobs: z.number().int().min(0).optional(),
   retainEvents: z.number().int().min(0).optional(),

@@ -52,6 +52,8 @@ export const Buckets = {
   users: 'mr_users',
   /** Job secrets, encrypted with the trust root's secrets key; removed when the job ends. */
   secrets: 'mr_secrets',
+  /** The coordinators' leader lease (one key, renewed by compare-and-set). */
+  leader: 'mr_leader',
 } as const;
 
 export const Durables = {

@@ -39,6 +39,20 @@ describe('agent restart', () => {
     expect(f.coordinator.log()).not.toMatch(/"msg":"node down"/);
   });
 
+  it('a graceful stop and start (what `systemctl restart meshrun-agent` does with KillMode=process) keeps the run', async () => {
+    const f = await start();
+    const r = await f.cli(['submit', '--label', 'role=w', '--id', 'svc', '--', 'sh', '-c', 'sleep 5; echo done']);
+    expect(r.code, r.stderr).toBe(0);
+    const running = await f.waitJob('svc', (j) => j.stages[0]!.state === 'running');
+    const node = running.stages[0]!.node!;
+    await f.agent(node).kill('SIGTERM'); // systemd's stop: SIGTERM to the main process only
+    await waitFor('the coordinator to hold the node', () => /holding its runs for the restart grace/.test(f.coordinator.log()));
+    await f.startAgent({ node, labels: 'role=w' });
+    const done = await f.waitJob('svc', (j) => j.state === 'succeeded', 'succeeded', 30_000);
+    expect(done.stages[0]!.attempts).toHaveLength(1);
+    expect(done.stages[0]!.node).toBe(node);
+  });
+
   it('an agent that stays away fails over once the grace is over, not before', async () => {
     const f = await start();
     const r = await f.cli(['submit', '--label', 'role=w', '--id', 'gone', '--', 'sh', '-c', 'sleep 30']);

@@ -143,6 +143,7 @@ export class Fleet {
   coordinatorAddress = '';
   readonly agents = new Map<string, Daemon>();
   private coordinatorExtra: string[] = [];
+  private readonly extraCoordinators: Daemon[] = [];
   private busNetns: string | undefined;
 
   static async start(opts: FleetOptions = {}): Promise<Fleet> {
@@ -203,11 +204,24 @@ export class Fleet {
   }
 
   async startCoordinator(): Promise<void> {
-    const port = await freePort();
-    this.coordinatorAddress = `127.0.0.1:${port}`;
-    const p = this.trust.paths;
-    this.coordinator = new Daemon('coordinator', ['coordinator', ...this.busFlags(p.coordinatorCreds), '--trust-dir', p.dir, '--listen', this.coordinatorAddress, '--state-dir', join(this.dir, 'coordinator'), ...this.coordinatorExtra], this.dir, {}, inNetns(this.busNetns));
+    const { daemon, address } = await this.spawnCoordinator('coordinator');
+    this.useCoordinator(daemon, address);
     await waitFor('coordinator to answer', async () => (this.busNetns ? (await this.cli(['nodes', '--json'])).code === 0 : (await this.nodes(), true)), 20_000, 100);
+  }
+
+  /** A coordinator process on a port and state directory of its own (a standby while another leads). */
+  async spawnCoordinator(name: string, extra: string[] = []): Promise<{ daemon: Daemon; address: string }> {
+    const address = `127.0.0.1:${await freePort()}`;
+    const p = this.trust.paths;
+    const daemon = new Daemon(name, ['coordinator', ...this.busFlags(p.coordinatorCreds), '--trust-dir', p.dir, '--listen', address, '--state-dir', join(this.dir, name), ...this.coordinatorExtra, ...extra], this.dir, {}, inNetns(this.busNetns));
+    this.extraCoordinators.push(daemon);
+    return { daemon, address };
+  }
+
+  /** Reads and the CLI go to this coordinator from now on (the one that leads). */
+  useCoordinator(daemon: Daemon, address: string): void {
+    this.coordinator = daemon;
+    this.coordinatorAddress = address;
   }
 
   /** Starts an agent on a node credential of its own (issued as enrollment would). */
@@ -276,7 +290,7 @@ export class Fleet {
     this.reads?.client.close();
     this.reads = undefined;
     for (const a of this.agents.values()) await a.kill('SIGKILL').catch(() => undefined);
-    if (this.coordinator) await this.coordinator.kill('SIGKILL').catch(() => undefined);
+    for (const c of new Set([this.coordinator, ...this.extraCoordinators])) if (c) await c.kill('SIGKILL').catch(() => undefined);
     // runs outlive agents by design: stop every run process group the test fleet started
     killRunsUnder(this.dir);
     await this.nats?.stop('SIGKILL').catch(() => undefined);

@@ -1,0 +1,78 @@
+// Several coordinators on one bus, on real processes: one leads (a lease in JetStream KV), the
+// others wait as standbys without a gRPC port; when the leader dies a standby takes over after
+// the lease, and the fleet does not notice - no node marked down, no run restarted. A leader
+// paused past its lease acts on nothing when it resumes, finds its lease taken and exits.
+import { afterEach, describe, expect, it } from 'vitest';
+import { Fleet, waitFor, type Daemon } from './harness/processes.js';
+
+const LEASE = '2s';
+let fleet: Fleet | undefined;
+
+afterEach(async () => {
+  await fleet?.destroy();
+  fleet = undefined;
+});
+
+async function twoCoordinators(): Promise<{ f: Fleet; a: Daemon; standby: { daemon: Daemon; address: string } }> {
+  fleet = await Fleet.start({ agents: [{ node: 'alpha', labels: 'role=w' }, { node: 'beta', labels: 'role=w' }], coordinatorArgs: ['--leader-lease', LEASE] });
+  const f = fleet;
+  const a = f.coordinator;
+  const standby = await f.spawnCoordinator('coordinator-b');
+  await waitFor('the second coordinator to wait as a standby', () => /standby: another coordinator leads/.test(standby.daemon.log()));
+  return { f, a, standby };
+}
+
+describe('several coordinators', () => {
+  it('the leader is killed mid-run: the standby takes over, the run finishes once, no node goes down', async () => {
+    const { f, a, standby } = await twoCoordinators();
+    expect(standby.daemon.log()).not.toMatch(/coordinator listening/);
+    const r = await f.cli(['submit', '--label', 'role=w', '--id', 'long', '--', 'sh', '-c', 'sleep 6; echo done']);
+    expect(r.code, r.stderr).toBe(0);
+    await f.waitJob('long', (j) => j.stages[0]!.state === 'running');
+    const killedAt = Date.now();
+    await a.kill('SIGKILL');
+    await waitFor('the standby to lead and listen', () => /coordinator listening/.test(standby.daemon.log()), 20_000);
+    const tookOverMs = Date.now() - killedAt;
+    f.useCoordinator(standby.daemon, standby.address);
+    // a job submitted to the new leader runs
+    const r2 = await f.cli(['submit', '--label', 'role=w', '--id', 'after', '--', 'true']);
+    expect(r2.code, r2.stderr).toBe(0);
+    const done = await f.waitJob('long', (j) => j.state === 'succeeded', 'succeeded', 30_000);
+    expect(done.stages[0]!.attempts).toHaveLength(1);
+    await f.waitJob('after', (j) => j.state === 'succeeded', 'succeeded');
+    expect(standby.daemon.log()).not.toMatch(/"msg":"node down"/);
+    for (const n of ['alpha', 'beta']) expect(f.agent(n).log()).not.toMatch(/fencing runs/);
+    console.info(`leader killed -> the standby listening after ${tookOverMs} ms (lease ${LEASE})`);
+  });
+
+  it('a leader paused past its lease writes nothing when it resumes, and exits as its lease is taken', async () => {
+    const { f, a, standby } = await twoCoordinators();
+    a.signal('SIGSTOP');
+    await waitFor('the standby to take over', () => /coordinator listening/.test(standby.daemon.log()), 20_000);
+    f.useCoordinator(standby.daemon, standby.address);
+    const r = await f.cli(['submit', '--label', 'role=w', '--id', 'placed-by-b', '--', 'sh', '-c', 'sleep 2; echo done']);
+    expect(r.code, r.stderr).toBe(0);
+    await f.waitJob('placed-by-b', (j) => j.stages[0]!.state === 'running');
+    const exited = new Promise<number | null>((res) => a.child.once('exit', (code) => res(code)));
+    a.signal('SIGCONT');
+    expect(await exited).toBe(75);
+    const log = a.log();
+    expect(log).toMatch(/lost the lead/);
+    // it tried no write at all: the lease check stopped it before any (no refused write logged)
+    expect(log).not.toMatch(/job write refused/);
+    const done = await f.waitJob('placed-by-b', (j) => j.state === 'succeeded', 'succeeded', 30_000);
+    expect(done.stages[0]!.attempts).toHaveLength(1);
+  });
+
+  it('a graceful stop hands the lead over at once, without waiting out the lease', async () => {
+    const { f, a, standby } = await twoCoordinators();
+    const stoppedAt = Date.now();
+    await a.kill('SIGTERM');
+    await waitFor('the standby to lead', () => /leading: this coordinator holds the lease/.test(standby.daemon.log()), 20_000);
+    // took over on the released lease, not after it lapsed
+    expect(standby.daemon.log()).not.toMatch(/stopped renewing its lease/);
+    f.useCoordinator(standby.daemon, standby.address);
+    await waitFor('the new leader to answer', async () => (await f.nodes()).length === 2);
+    console.info(`graceful handover in ${Date.now() - stoppedAt} ms`);
+  });
+});
