@@ -34,15 +34,25 @@ function channelCredentials(t: ClientTarget): grpc.ChannelCredentials {
 type Unary<Req, Res> = (req: Req, cb: (err: grpc.ServiceError | null, res: Res) => void) => void;
 
 export class MeshrunClient {
-  private readonly raw: grpc.Client & Record<string, unknown>;
-  readonly address: string;
+  private raw: grpc.Client & Record<string, unknown>;
+  /** The coordinator now talked to: one of `addresses`. */
+  address: string;
+  /** Every coordinator address given (`a:7433,b:7433`): only the leader listens, so the one that answers leads. */
+  readonly addresses: string[];
+  private current = 0;
   private readonly target: ClientTarget;
 
   /** A plain address is plain gRPC (a coordinator started --insecure). */
   constructor(target: string | ClientTarget) {
     this.target = typeof target === 'string' ? { address: target, source: 'plain gRPC' } : target;
-    this.address = this.target.address;
-    this.raw = new MeshrunService(this.address, channelCredentials(this.target), {
+    this.addresses = this.target.address.split(',').map((a) => a.trim()).filter((a) => a !== '');
+    if (this.addresses.length === 0) this.addresses.push(this.target.address);
+    this.address = this.addresses[0]!;
+    this.raw = this.channel(this.address);
+  }
+
+  private channel(address: string): grpc.Client & Record<string, unknown> {
+    return new MeshrunService(address, channelCredentials(this.target), {
       'grpc.max_receive_message_length': 64 * 1024 * 1024,
     }) as unknown as grpc.Client & Record<string, unknown>;
   }
@@ -51,20 +61,51 @@ export class MeshrunClient {
     this.raw.close();
   }
 
-  /** Fails fast with exit code 3 when nothing answers at the address. */
+  /**
+   * Moves on to the next coordinator address, after the current one stopped answering (a
+   * standby does not listen; a leader that died or stepped down stops). False with one address.
+   */
+  rotate(): boolean {
+    if (this.addresses.length < 2) return false;
+    this.raw.close();
+    this.current = (this.current + 1) % this.addresses.length;
+    this.address = this.addresses[this.current]!;
+    this.raw = this.channel(this.address);
+    return true;
+  }
+
+  /** Fails fast with exit code 3 when nothing answers at any of the addresses. */
   async ready(timeoutMs = 3000): Promise<void> {
-    await new Promise<void>((resolve, reject) =>
-      this.raw.waitForReady(Date.now() + timeoutMs, (err) => (err ? reject(this.unreachable(err)) : resolve())),
-    );
+    const each = this.addresses.length > 1 ? Math.max(1000, timeoutMs / this.addresses.length) : timeoutMs;
+    for (let i = 0; ; i++) {
+      try {
+        await new Promise<void>((resolve, reject) => this.raw.waitForReady(Date.now() + each, (err) => (err ? reject(err) : resolve())));
+        return;
+      } catch (err) {
+        if (i + 1 >= this.addresses.length || !this.rotate()) throw this.unreachable(err as Error);
+      }
+    }
   }
 
   unreachable(err?: Error): ExitError {
-    return new ExitError(ExitCode.Unreachable, `cannot reach the coordinator at ${this.address}${err ? `: ${err.message}` : ''} (address: --coordinator or MESHRUN_COORDINATOR; credential: ${this.target.source})`);
+    const where = this.addresses.length > 1 ? `any of ${this.addresses.join(', ')}` : this.address;
+    return new ExitError(ExitCode.Unreachable, `cannot reach the coordinator at ${where}${err ? `: ${err.message}` : ''} (address: --coordinator or MESHRUN_COORDINATOR; credential: ${this.target.source})`);
   }
 
-  private call<Req, Res>(method: string, req: Req): Promise<Res> {
-    const fn = (this.raw[method] as Unary<Req, Res>).bind(this.raw);
-    return new Promise((resolve, reject) => fn(req, (err, res) => (err ? reject(this.mapError(err)) : resolve(res))));
+  /** One call; when the coordinator is unreachable, the same call at each other address once (every call is safe to repeat: submit ids are chosen by the client). */
+  private async call<Req, Res>(method: string, req: Req): Promise<Res> {
+    for (let tries = 1; ; tries++) {
+      try {
+        return await new Promise<Res>((resolve, reject) => {
+          const fn = (this.raw[method] as Unary<Req, Res>).bind(this.raw);
+          fn(req, (err, res) => (err ? reject(err) : resolve(res)));
+        });
+      } catch (err) {
+        const e = err as grpc.ServiceError;
+        if (e.code === grpc.status.UNAVAILABLE && tries < this.addresses.length && this.rotate()) continue;
+        throw this.mapError(e);
+      }
+    }
   }
 
   mapError(err: grpc.ServiceError): ExitError {

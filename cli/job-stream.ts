@@ -100,6 +100,8 @@ export class JobStream {
         return;
       }
       this.o.onDrop?.(mapped);
+      // gone from this address: the next one may be the coordinator that leads now
+      if (err.code === grpc.status.UNAVAILABLE || err.code === grpc.status.CANCELLED) this.client.rotate();
       this.reconnect(this.backoff.next());
     });
     call.on('end', () => {

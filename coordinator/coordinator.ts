@@ -157,8 +157,14 @@ export class Coordinator {
       leaseMs: this.opts.leaderLeaseMs ?? coordinatorDefaults.leaderLeaseMs,
       log: this.opts.log,
       onLost: (why) => (this.opts.onLeadershipLost ? this.opts.onLeadershipLost(why) : void this.close()),
+      // Agents must hold meanwhile, not fence: with nobody subscribed their heartbeats get
+      // "no responders" (a heartbeat left unanswered would run their leases out)
+      onSuspended: () => this.unsubscribeHeartbeats(),
       // heartbeats went unread meanwhile: nobody is judged on that silence
-      onRegained: () => this.nodes.refreshAll(Date.now()),
+      onRegained: () => {
+        this.nodes.refreshAll(Date.now());
+        if (this.life.state === 'RUNNING') this.subscribeHeartbeats();
+      },
     });
     await this.leadership.acquire();
     if ((this.life.state as CoordinatorState) !== 'STARTING') return; // closed while a standby
@@ -177,12 +183,22 @@ export class Coordinator {
     // Heartbeats are answered only from here on: until then agents see "no responders"
     // and hold their runs rather than fence them.
     this.nodes.refreshAll(Date.now());
+    this.subscribeHeartbeats();
+    await this.serial(() => this.scheduleAll());
+  }
+
+  private subscribeHeartbeats(): void {
+    if (this.hbSub) return;
     this.hbSub = this.nc.subscribe(Subjects.heartbeatWildcard, {
       callback: (err, msg) => {
         if (!err) this.onHeartbeat(msg);
       },
     });
-    await this.serial(() => this.scheduleAll());
+  }
+
+  private unsubscribeHeartbeats(): void {
+    this.hbSub?.unsubscribe();
+    this.hbSub = undefined;
   }
 
   close(): Promise<void> {
@@ -191,7 +207,7 @@ export class Coordinator {
       for (const t of this.timers) clearInterval(t);
       this.stopLagWatch?.();
       try {
-        this.hbSub?.unsubscribe();
+        this.unsubscribeHeartbeats();
         this.events?.stop();
         this.blobService?.stop();
         await this.retaining;

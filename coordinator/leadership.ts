@@ -37,6 +37,8 @@ export interface LeadershipOptions {
   log: Logger;
   /** The lead is lost (another coordinator holds the lease): stop at once. */
   onLost: (why: string) => void;
+  /** The lease is not confirmed in time: act on nothing until it is (or is lost). */
+  onSuspended?: () => void;
   /** The lease is confirmed again after a time it was not (nobody took over meanwhile). */
   onRegained?: () => void;
 }
@@ -128,7 +130,8 @@ export class Leadership {
     this.renewing = true;
     const sentAt = Date.now();
     try {
-      this.rev = await this.opts.kv().update(LEADER_KEY, JSON.stringify(this.opts.me), this.rev);
+      // a request lost with a restarting server must not hold up the next renewal for long
+      this.rev = await this.opts.kv().update(LEADER_KEY, JSON.stringify(this.opts.me), this.rev, Math.max(500, this.opts.leaseMs / 3));
       this.confirmed(sentAt);
     } catch (err) {
       if (!isWrongRevision(err)) this.opts.log.warn('leader lease not renewed', { err });
@@ -171,6 +174,7 @@ export class Leadership {
     if (!this.leading || this.suspended || this.valid()) return;
     this.suspended = true;
     this.opts.log.warn('leader lease not confirmed in time; acting on nothing until it is renewed', { leaseMs: this.opts.leaseMs });
+    this.opts.onSuspended?.();
   }
 
   /** A job write was refused: another coordinator wrote since (it leads now). */

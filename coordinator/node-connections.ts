@@ -15,19 +15,32 @@ export const disconnectAdvisorySchema = z.object({
   reason: z.string().optional(),
 });
 
-/** Reasons that mean the client's process closed its socket (not the server, not a silence). */
-const CLOSED_BY_CLIENT = new Set(['Client Closed']);
+/**
+ * Reasons that mean the client's process closed its socket (not the server, not a silence):
+ * a clean close, or a reset from the client's kernel (a process killed with unread data in its
+ * socket ends its connections with a TCP reset, which nats-server reports as a read error).
+ * A pulled cable or a frozen machine gives neither: it ends as a stale connection, if at all.
+ */
+const CLOSED_BY_CLIENT = new Set(['Client Closed', 'Read Error']);
 
 export function disconnectSubject(accountPublicKey: string): string {
   return `$SYS.ACCOUNT.${accountPublicKey}.DISCONNECT`;
 }
 
+/** A node's connection ended: which node, and whether its process closed it (see CLOSED_BY_CLIENT). */
+export function nodeDisconnect(data: Uint8Array): { node: string; reason: string; closed: boolean } | undefined {
+  const r = decode(disconnectAdvisorySchema, data);
+  if (!r.ok) return undefined;
+  const tag = r.value.client.name_tag ?? '';
+  if (!tag.startsWith('node-')) return undefined;
+  const reason = r.value.reason ?? '';
+  return { node: tag.slice('node-'.length), reason, closed: CLOSED_BY_CLIENT.has(reason) };
+}
+
 /** The node whose agent closed its connection, from one advisory; undefined for anything else. */
 export function closedNode(data: Uint8Array): string | undefined {
-  const r = decode(disconnectAdvisorySchema, data);
-  if (!r.ok || !CLOSED_BY_CLIENT.has(r.value.reason ?? '')) return undefined;
-  const tag = r.value.client.name_tag ?? '';
-  return tag.startsWith('node-') ? tag.slice('node-'.length) : undefined;
+  const d = nodeDisconnect(data);
+  return d?.closed ? d.node : undefined;
 }
 
 export function watchNodeConnections(systemNc: NatsConnection, accountPublicKey: string, onClosed: (node: string) => void, log: Logger): Subscription {
@@ -37,8 +50,10 @@ export function watchNodeConnections(systemNc: NatsConnection, accountPublicKey:
         log.warn('connection advisories stopped', { err });
         return;
       }
-      const node = closedNode(msg.data);
-      if (node) onClosed(node);
+      const d = nodeDisconnect(msg.data);
+      if (!d) return;
+      log.info('node connection ended', { node: d.node, reason: d.reason, heldAsRestart: d.closed });
+      if (d.closed) onClosed(d.node);
     },
   });
 }

@@ -90,7 +90,9 @@ describe('agent restart', () => {
     await new Promise((res) => setTimeout(res, 5000)); // past --lease (1.5 s) and --down-after (3.5 s)
     await f.startNats();
     const done = await f.waitJob('away', (j) => j.state === 'succeeded', 'succeeded', 40_000);
-    expect(done.stages[0]!.attempts).toHaveLength(1);
+    const about = /lease|refuses|fenc|nats connection|node (down|suspect|back)|lead|stalled|connection ended|run (started|ended)/;
+    const why = [f.coordinator, f.agent('alpha'), f.agent('beta')].map((d) => `--- ${d.name}\n${d.log().split('\n').filter((l) => about.test(l)).join('\n')}`).join('\n');
+    expect(done.stages[0]!.attempts, why).toHaveLength(1);
     for (const n of ['alpha', 'beta']) expect(f.agent(n).log()).not.toMatch(/fencing runs/);
     expect(f.agent(done.stages[0]!.node!).log()).toMatch(/nats-server refuses connections/);
   });

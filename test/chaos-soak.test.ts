@@ -244,9 +244,14 @@ describe.skipIf(!cap.ok)('chaos soak', () => {
         `  faults: ${KINDS.map((k) => `${k} ${count(k)}`).join(', ')}`,
         `  longest two attempts of a stage ran at once: ${maxOverlapMs} ms (allowed ${LEASE_MS + KILL_GRACE_MS} ms)`,
         `  stages completed twice: ${twiceForSilence.length}, each where its node was silent past --down-after${twiceForSilence.length ? `: ${twiceForSilence.join(', ')}` : ''}`,
-        `  problems: ${problems.length}`,
+        `  problems: ${problems.length}${problems.map((p) => `\n    - ${p}`).join('')}`,
       ].join('\n'),
     );
+    if (problems.length > 0) {
+      const jobsInvolved = new Set(problems.map((p) => p.split(/[/: ]/)[0]!));
+      const about = (l: string): boolean => [...jobsInvolved].some((j) => l.includes(`"${j}/`) || l.includes(`"job":"${j}"`)) || /lease|refuses|fencing|node (down|suspect|back)|lead|stalled|connection ended/.test(l);
+      for (const d of [fleet.coordinator, ...NODES.map((n) => fleet.agent(n.node))]) console.info(`--- ${d.name}\n${d.log().split('\n').filter(about).map((l) => l.slice(0, 300)).join('\n')}`);
+    }
     expect(problems, `seed ${seed}\n${faults.map((f) => `${f.kind}${f.node ? ` ${f.node}` : ''} at +${f.from - started} ms for ${f.to - f.from} ms`).join('\n')}`).toEqual([]);
     for (const k of KINDS) expect(count(k), `faults of kind ${k}`).toBeGreaterThanOrEqual(1);
   }, 420_000);

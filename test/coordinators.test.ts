@@ -26,19 +26,27 @@ describe('several coordinators', () => {
   it('the leader is killed mid-run: the standby takes over, the run finishes once, no node goes down', async () => {
     const { f, a, standby } = await twoCoordinators();
     expect(standby.daemon.log()).not.toMatch(/coordinator listening/);
-    const r = await f.cli(['submit', '--label', 'role=w', '--id', 'long', '--', 'sh', '-c', 'sleep 6; echo done']);
+    // the client is given both addresses: it talks to whichever listens, the leader
+    const both = { env: { MESHRUN_COORDINATOR: `${f.coordinatorAddress},${standby.address}` }, timeoutMs: 60_000 };
+    const r = await f.cli(['submit', '--label', 'role=w', '--id', 'long', '--', 'sh', '-c', 'for i in 1 2 3 4 5 6; do echo "tick $i"; sleep 1; done'], both);
     expect(r.code, r.stderr).toBe(0);
     await f.waitJob('long', (j) => j.stages[0]!.state === 'running');
+    const following = f.cli(['logs', '-f', 'long'], both);
+    await new Promise((res) => setTimeout(res, 1500));
     const killedAt = Date.now();
     await a.kill('SIGKILL');
     await waitFor('the standby to lead and listen', () => /coordinator listening/.test(standby.daemon.log()), 20_000);
     const tookOverMs = Date.now() - killedAt;
     f.useCoordinator(standby.daemon, standby.address);
-    // a job submitted to the new leader runs
-    const r2 = await f.cli(['submit', '--label', 'role=w', '--id', 'after', '--', 'true']);
+    // a job submitted with both addresses reaches the new leader and runs
+    const r2 = await f.cli(['submit', '--label', 'role=w', '--id', 'after', '--', 'true'], both);
     expect(r2.code, r2.stderr).toBe(0);
     const done = await f.waitJob('long', (j) => j.state === 'succeeded', 'succeeded', 30_000);
     expect(done.stages[0]!.attempts).toHaveLength(1);
+    // the follow moved to the new leader: every byte once, and it ended with the job
+    const followed = await following;
+    expect(followed.code, followed.stderr).toBe(0);
+    expect(followed.stdout).toBe([1, 2, 3, 4, 5, 6].map((i) => `tick ${i}\n`).join(''));
     await f.waitJob('after', (j) => j.state === 'succeeded', 'succeeded');
     expect(standby.daemon.log()).not.toMatch(/"msg":"node down"/);
     for (const n of ['alpha', 'beta']) expect(f.agent(n).log()).not.toMatch(/fencing runs/);
