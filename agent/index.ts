@@ -77,6 +77,8 @@ export class Agent {
   /** The bus connection is down (reconnecting), or not made yet. */
   private busAway = true;
   private probing = false;
+  /** The last probe's outcomes, so a long outage logs each change once. */
+  private probeSeen = '';
   private stopLagWatch: (() => void) | undefined;
 
   constructor(private readonly opts: AgentOptions) {
@@ -188,7 +190,9 @@ export class Agent {
     try {
       const at = Date.now();
       const { down, outcomes } = await probeBus(this.opts.nats, 250);
-      this.opts.log.debug('bus probed', { outcomes, ms: Date.now() - at });
+      const seen = outcomes.join(',');
+      if (seen !== this.probeSeen) this.opts.log.debug('bus probed', { outcomes, ms: Date.now() - at });
+      this.probeSeen = seen;
       if (down && this.busAway) this.lease.busRefused(at);
     } finally {
       this.probing = false;

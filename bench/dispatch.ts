@@ -127,6 +127,19 @@ export class BenchFleet {
     await exited;
   }
 
+  /** Another coordinator on the same bus (a standby while one leads); returns its gRPC address. */
+  async spawnCoordinator(name: string, extra: string[] = []): Promise<string> {
+    const address = `127.0.0.1:${await freePort()}`;
+    const p = this.trust.paths;
+    this.daemon(name, ['coordinator', ...this.busFlags(p.coordinatorCreds), '--trust-dir', p.dir, '--listen', address, '--state-dir', join(this.dir, name), ...extra]);
+    return address;
+  }
+
+  /** Sends a signal to a daemon (SIGSTOP / SIGCONT to freeze and thaw it). */
+  signal(name: string, sig: NodeJS.Signals): void {
+    this.children.get(name)?.kill(sig);
+  }
+
   /** Starts a daemon again with the arguments it was first started with. */
   respawn(name: string): void {
     const args = this.argsOf.get(name);

@@ -16,6 +16,7 @@ import { throughputSection } from './throughput.js';
 import { meshSection } from './mesh.js';
 import { diskSection } from './disk.js';
 import { restartsSection } from './restarts.js';
+import { leaderSection } from './leader.js';
 
 type WgModule = { benchWg(): Promise<{ apply200Ms: number; applyOneMs: number; onePeerOps: number }> };
 
@@ -39,7 +40,7 @@ const wgSection: Section = {
   },
 };
 
-const SECTIONS: Section[] = [baselineSection, dispatchSection, throughputSection, wgSection, meshSection, failoverSection, outboxSection, restartsSection, diskSection];
+const SECTIONS: Section[] = [baselineSection, dispatchSection, throughputSection, wgSection, meshSection, failoverSection, outboxSection, restartsSection, leaderSection, diskSection];
 
 /** Target for the whole run; the throughput section stops waiting when it would overrun it. */
 const BUDGET_S = Number(process.env.MESHRUN_BENCH_BUDGET_S ?? 170);

@@ -31,7 +31,9 @@ function channelCredentials(t: ClientTarget): grpc.ChannelCredentials {
   return grpc.credentials.createSsl(t.tls.ca, t.tls.key ?? null, t.tls.cert ?? null);
 }
 
-type Unary<Req, Res> = (req: Req, cb: (err: grpc.ServiceError | null, res: Res) => void) => void;
+type UnaryWithOptions<Req, Res> = (req: Req, options: grpc.CallOptions, cb: (err: grpc.ServiceError | null, res: Res) => void) => void;
+/** With several coordinator addresses: how long one try of a call may take before the next address is tried. */
+const CALL_DEADLINE_MS = 10_000;
 
 export class MeshrunClient {
   private raw: grpc.Client & Record<string, unknown>;
@@ -92,17 +94,24 @@ export class MeshrunClient {
     return new ExitError(ExitCode.Unreachable, `cannot reach the coordinator at ${where}${err ? `: ${err.message}` : ''} (address: --coordinator or MESHRUN_COORDINATOR; credential: ${this.target.source})`);
   }
 
-  /** One call; when the coordinator is unreachable, the same call at each other address once (every call is safe to repeat: submit ids are chosen by the client). */
+  /**
+   * One call; when the coordinator is unreachable, the same call at each other address once
+   * (every call is safe to repeat: submit ids are chosen by the client). With several
+   * addresses each try has a deadline, so a leader that froze (its port still accepts, nothing
+   * answers) does not hold the call forever: the next address may lead by now.
+   */
   private async call<Req, Res>(method: string, req: Req): Promise<Res> {
+    const several = this.addresses.length > 1;
     for (let tries = 1; ; tries++) {
       try {
         return await new Promise<Res>((resolve, reject) => {
-          const fn = (this.raw[method] as Unary<Req, Res>).bind(this.raw);
-          fn(req, (err, res) => (err ? reject(err) : resolve(res)));
+          const fn = (this.raw[method] as UnaryWithOptions<Req, Res>).bind(this.raw);
+          fn(req, several ? { deadline: Date.now() + CALL_DEADLINE_MS } : {}, (err, res) => (err ? reject(err) : resolve(res)));
         });
       } catch (err) {
         const e = err as grpc.ServiceError;
-        if (e.code === grpc.status.UNAVAILABLE && tries < this.addresses.length && this.rotate()) continue;
+        const gone = e.code === grpc.status.UNAVAILABLE || (several && e.code === grpc.status.DEADLINE_EXCEEDED);
+        if (gone && tries < this.addresses.length && this.rotate()) continue;
         throw this.mapError(e);
       }
     }

@@ -3,6 +3,8 @@
 // event given to the job machine (job-machine.ts); this class persists the result, then
 // sends what it says, and schedules the next pass. All state is in JetStream KV and
 // written before acting, so a kill -9 at any point loses nothing.
+import { randomBytes } from 'node:crypto';
+import { hostname } from 'node:os';
 import type { Msg, NatsConnection, Subscription } from '@nats-io/transport-node';
 import { jetstream, type JetStreamClient } from '@nats-io/jetstream';
 import type { KV } from '@nats-io/kv';
@@ -30,8 +32,6 @@ import { activeAttemptNodes, findAttempt, newJobRecord, prunesDue, runVerdict, s
 import { JobStore } from './job-store.js';
 import { Leadership, machineId } from './leadership.js';
 import { coordinatorDefaults } from './defaults.js';
-import { randomBytes } from 'node:crypto';
-import { hostname } from 'node:os';
 import { WorkspaceUploads, type WorkspaceUpload } from './workspace-uploads.js';
 import { LivenessMonitor } from './liveness-monitor.js';
 import { Retention, type RetentionPolicy } from './retention.js';

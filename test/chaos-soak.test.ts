@@ -17,6 +17,7 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createFleet, requireNetns, type Fleet as NetFleet, type Machine } from './fleet/netns.js';
 import { Fleet, sleep, waitFor, type JobJson } from './harness/processes.js';
+import { rng } from './harness/rng.js';
 
 const cap = await requireNetns(['ip', 'nats-server']);
 if (!cap.ok) console.warn(`chaos-soak skipped (outside CI): ${cap.reason}`);
@@ -41,17 +42,6 @@ interface Fault {
   to: number;
 }
 
-/** mulberry32: a small seeded generator, so a failing plan can be replayed. */
-function rng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 describe.skipIf(!cap.ok)('chaos soak', () => {
   let net: NetFleet;

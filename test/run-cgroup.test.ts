@@ -83,7 +83,8 @@ describe.skipIf(!support.ok)('each run in its own cgroup', () => {
     await fleet.waitJob('esc-cancel', (j) => j.stages[0]!.state === 'running');
     const escaped = await waitFor('escaped pid', () => readPid('cancel.escaped.pid'));
     const child = await waitFor('child pid', () => readPid('cancel.child.pid'));
-    const m = meta('esc-cancel');
+    // the wrapper records the pid once the process started; the process may get ahead of it
+    const m = await waitFor('the start recorded', () => (meta('esc-cancel').pid !== null ? meta('esc-cancel') : undefined));
     expect(m.cgroup).toMatch(/\/meshrun\/[0-9a-f]+\.esc-cancel\.run\.1$/);
     const cg = m.cgroup!;
     // the escaped shell has left the run's session and process group, but not its cgroup

@@ -14,20 +14,10 @@ import {
 } from '../coordinator/job-machine.js';
 import { jobSpecSchema } from '../proto/job-spec.js';
 import type { JobRecord } from '../proto/records.js';
+import { rng } from './harness/rng.js';
 
 type Obj = Record<string, unknown>;
 
-/** mulberry32: a small seeded generator, so a failing walk can be replayed by its seed. */
-function rng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 const POLICIES = ['reassign', 'fail', { wait: '1s' }] as const;
 const SHAPES: ((p: () => unknown) => Obj[])[] = [
