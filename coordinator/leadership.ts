@@ -84,7 +84,7 @@ export class Leadership {
     const { kv, me, leaseMs, log } = this.opts;
     let seenRev = -1;
     let seenAt = Date.now();
-    let announced = false;
+    let announced = '';
     while (!this.stopped) {
       const sentAt = Date.now();
       try {
@@ -92,14 +92,15 @@ export class Leadership {
         if (!e || e.operation !== 'PUT') {
           this.rev = await kv().create(LEADER_KEY, JSON.stringify(me));
         } else {
+          const holder = decode(leaderRecordSchema, e.string());
           if (e.revision !== seenRev) {
             seenRev = e.revision;
             seenAt = Date.now();
-            const other = decode(leaderRecordSchema, e.string());
-            if (!announced || !other.ok || other.value.id !== me.id) log.info('standby: another coordinator leads', { leader: other.ok ? other.value : 'unreadable record' });
-            announced = true;
+            // said once per leader, not at every renewal
+            const id = holder.ok ? holder.value.id : 'unreadable';
+            if (id !== announced) log.info('standby: another coordinator leads', { leader: holder.ok ? holder.value : 'unreadable record' });
+            announced = id;
           }
-          const holder = decode(leaderRecordSchema, e.string());
           // a holder on this machine whose process is gone (this coordinator's previous run,
           // killed) writes nothing more: no need to wait its lease out
           const gone = holder.ok && holder.value.machine === me.machine && holder.value.id !== me.id && !processAlive(holder.value.pid);
