@@ -156,7 +156,7 @@ describe.skipIf(!cap.ok)('chaos soak', () => {
     // every job ends (and succeeds: every fault here is one the fleet must ride out)
     const jobs = new Map<string, JobJson>();
     await waitFor('every job ended', async () => {
-      const res = await fleet.cli(['jobs', '--json']);
+      const res = await fleet.cli(['jobs', '--json', '--limit', '0']);
       if (res.code !== 0) return false;
       const list = JSON.parse(res.stdout) as JobJson[];
       for (const j of list) jobs.set(j.id, j);

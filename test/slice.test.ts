@@ -65,6 +65,24 @@ describe('submit, run, logs, exit code', () => {
     expect(mine).toMatchObject({ id: 'quick-1', state: 'succeeded', exitCode: 0, stages: [{ name: 'run', state: 'succeeded', node: 'alpha', attempt: 1, exitCode: 0 }] });
   });
 
+  it('jobs lists the newest by default and says when older ones exist; --limit 0 lists all; a bad --limit is refused', async () => {
+    for (const id of ['page-1', 'page-2', 'page-3']) expect((await fleet.cli(['submit', '--on', 'alpha', '--id', id, '--', 'true'])).code).toBe(0);
+    const two = await fleet.cli(['jobs', '--json', '--limit', '2']);
+    expect(two.code, two.stderr).toBe(0);
+    expect((JSON.parse(two.stdout) as { id: string }[]).map((j) => j.id)).toEqual(['page-2', 'page-3']);
+    expect(two.stderr).toMatch(/the newest 2 jobs; there are older ones/);
+    const all = await fleet.cli(['jobs', '--json', '--limit', '0']);
+    const ids = (JSON.parse(all.stdout) as { id: string }[]).map((j) => j.id);
+    expect(ids.slice(-3)).toEqual(['page-1', 'page-2', 'page-3']);
+    expect(ids.length).toBeGreaterThan(3);
+    expect(all.stderr).toBe('');
+    const enough = await fleet.cli(['jobs', '--json', '--limit', String(ids.length)]);
+    expect(enough.stderr, 'nothing older to mention').toBe('');
+    const bad = await fleet.cli(['jobs', '--limit', '-1']);
+    expect(bad.code).toBe(2);
+    expect(bad.stderr).toMatch(/--limit -1: expected a whole number from 0/);
+  });
+
   it('a missing program fails with 127 and says so in the log', async () => {
     const r = await fleet.cli(['submit', '--on', 'alpha', '--follow', '--', 'no-such-program-xyz']);
     expect(r.code).toBe(127);

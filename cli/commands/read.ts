@@ -1,7 +1,7 @@
 // The read commands: `job`, `jobs`, `nodes` (tables, or --json), and the small
 // write commands `cancel`, `drain`, `undrain`.
 import type { MeshrunClient } from '../client.js';
-import { ExitCode } from '../exit.js';
+import { ExitCode, ExitError } from '../exit.js';
 import { escapeControls, jobDetail, jobsTable, nodesTable } from '../format.js';
 import { jobJson, nodeJson } from '../job-json.js';
 
@@ -18,9 +18,21 @@ export async function jobCmd(client: MeshrunClient, id: string, o: JsonOption): 
   return ExitCode.Ok;
 }
 
+/** `jobs` lists the newest this many unless --limit says otherwise (0: all). */
+export const JOBS_DEFAULT_LIMIT = 100;
+/** The most one ListJobs answers (proto/grpc.ts). */
+const JOBS_MAX_LIMIT = 10_000;
+
 export async function jobsCmd(client: MeshrunClient, o: JsonOption & { limit?: string }): Promise<number> {
+  const limit = o.limit === undefined ? JOBS_DEFAULT_LIMIT : Number(o.limit);
+  if (!Number.isInteger(limit) || limit < 0 || limit > JOBS_MAX_LIMIT) throw new ExitError(ExitCode.Usage, `--limit ${o.limit}: expected a whole number from 0 (all jobs) to ${JOBS_MAX_LIMIT}`);
   await client.ready();
-  const jobs = await client.listJobs(o.limit ? Number(o.limit) : 0);
+  // one more than shown: whether older jobs exist, without a count from the coordinator
+  let jobs = await client.listJobs(limit === 0 ? 0 : Math.min(limit + 1, JOBS_MAX_LIMIT));
+  if (limit > 0 && jobs.length > limit) {
+    jobs = jobs.slice(-limit);
+    process.stderr.write(`meshrun: the newest ${limit} jobs; there are older ones (--limit N shows more, --limit 0 all)\n`);
+  }
   out(o.json ? JSON.stringify(jobs.map(jobJson), null, 2) + '\n' : jobsTable(jobs));
   return ExitCode.Ok;
 }
