@@ -9,9 +9,17 @@ import { decode } from '../proto/decode.js';
 import { Durables, Streams, Subjects } from '../proto/subjects.js';
 import type { Logger } from '../lib/log.js';
 
-const ACK_WAIT_NS = 30_000_000_000;
+/**
+ * Events handed to a coordinator that died before acking them (its pull request may still be
+ * served after its death) come back after this long. Short: a run's exit delayed by 30 s let a
+ * node go down meanwhile and a completed stage run again. Applying an event takes milliseconds,
+ * and one delivered twice is applied once (the job machine ignores what it has already seen).
+ */
+const ACK_WAIT_NS = 5_000_000_000;
+/** A pull request outlives its coordinator at most this long. */
+const PULL_EXPIRES_MS = 3000;
 const MAX_ACK_PENDING = 1000;
-const BATCH = 200;
+const BATCH = 64;
 const NAK_DELAY_MS = 1000;
 
 export interface EventConsumer {
@@ -20,9 +28,10 @@ export interface EventConsumer {
 
 export async function consumeRunEvents(nc: NatsConnection, js: JetStreamClient, apply: (ev: RunEvent) => Promise<void>, log: Logger): Promise<EventConsumer> {
   const jsm = await jetstreamManager(nc);
-  try {
-    await jsm.consumers.info(Streams.events, Durables.coordinatorEvents);
-  } catch {
+  const existing = await jsm.consumers.info(Streams.events, Durables.coordinatorEvents).catch(() => undefined);
+  // one made by an older meshrun, with a longer ack wait
+  if (existing && existing.config.ack_wait !== ACK_WAIT_NS) await jsm.consumers.update(Streams.events, Durables.coordinatorEvents, { ack_wait: ACK_WAIT_NS });
+  if (!existing) {
     await jsm.consumers.add(Streams.events, {
       durable_name: Durables.coordinatorEvents,
       ack_policy: AckPolicy.Explicit,
@@ -32,7 +41,7 @@ export async function consumeRunEvents(nc: NatsConnection, js: JetStreamClient, 
     });
   }
   const consumer = await js.consumers.get(Streams.events, Durables.coordinatorEvents);
-  const messages: ConsumerMessages = await consumer.consume({ max_messages: BATCH });
+  const messages: ConsumerMessages = await consumer.consume({ max_messages: BATCH, expires: PULL_EXPIRES_MS });
   void (async () => {
     for await (const m of messages) {
       const rec = decode(outboxRecordSchema, m.data);
