@@ -24,8 +24,11 @@ export interface FollowOptions {
   raw: boolean;
 }
 
+/** `logs -f` started while the coordinator restarts (or the lead changes hands) waits this long for one at start. */
+const FOLLOW_CONNECT_MS = 15_000;
+
 export async function logs(client: MeshrunClient, id: string, o: LogsOptions): Promise<number> {
-  await client.ready();
+  await client.ready(o.follow ? FOLLOW_CONNECT_MS : undefined);
   const fo = { json: o.json ?? false, raw: o.raw ?? false };
   if (o.follow) return followJob(client, id, fo);
   const end = await printLog(client, id, false, fo);
