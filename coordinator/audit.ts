@@ -2,6 +2,7 @@
 // own (file storage, bounded by age and size, oldest dropped first), so it survives the
 // coordinator and every coordinator writes to the same trail.
 import type { NatsConnection } from '@nats-io/transport-node';
+import { applyLimits, orderedConsumer, replicasOf } from '../lib/nats.js';
 import { DeliverPolicy, DiscardPolicy, jetstream, jetstreamManager, RetentionPolicy, StorageType, type JetStreamClient } from '@nats-io/jetstream';
 import { auditEntrySchema, type AuditEntry } from '../proto/audit.js';
 import { decode } from '../proto/decode.js';
@@ -35,9 +36,10 @@ export class AuditLog {
       max_age: AUDIT_LIMITS.maxAgeMs * 1_000_000,
       max_bytes: AUDIT_LIMITS.maxBytes,
       max_msg_size: 8 * 1024,
+      num_replicas: replicasOf(this.nc),
     };
     try {
-      await jsm.streams.info(Streams.audit);
+      await applyLimits(this.nc, Streams.audit, AUDIT_LIMITS.maxBytes);
     } catch {
       await jsm.streams.add(config).catch(async (err) => {
         // another coordinator created it meanwhile
@@ -62,7 +64,7 @@ export class AuditLog {
     const jsm = await jetstreamManager(this.nc);
     const info = await jsm.streams.info(Streams.audit);
     if (info.state.messages === 0 || Date.parse(info.state.last_ts) < sinceMs) return [];
-    const consumer = await jetstream(this.nc).consumers.get(Streams.audit, sinceMs > 0 ? { deliver_policy: DeliverPolicy.StartTime, opt_start_time: new Date(sinceMs).toISOString() } : {});
+    const consumer = await orderedConsumer(this.nc, Streams.audit, sinceMs > 0 ? { deliver_policy: DeliverPolicy.StartTime, opt_start_time: new Date(sinceMs).toISOString() } : {});
     const out: AuditEntry[] = [];
     const messages = await consumer.consume({ max_messages: 256 });
     for await (const m of messages) {

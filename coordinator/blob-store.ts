@@ -2,13 +2,13 @@
 // hash. The bucket is opened lazily: a coordinator that never sees a workspace never makes it.
 import { createHash } from 'node:crypto';
 import type { NatsConnection } from '@nats-io/transport-node';
-import { jetstream, jetstreamManager, type JetStreamManager } from '@nats-io/jetstream';
+import { jetstreamManager, type JetStreamManager } from '@nats-io/jetstream';
 import { Objm, type ObjectInfo, type ObjectStore } from '@nats-io/obj';
 import type { RunToken } from '../proto/names.js';
 import { Buckets } from '../proto/subjects.js';
 import { ErrorCode, InvalidInputError, MeshrunError } from '../lib/errors.js';
 import { StoreLimits } from '../lib/limits.js';
-import { applyLimits } from '../lib/nats.js';
+import { applyLimits, orderedConsumer, replicasOf } from '../lib/nats.js';
 import type { Logger } from '../lib/log.js';
 
 /** Where an object's chunks live: every chunk's stream sequence, offset and length. */
@@ -36,7 +36,7 @@ export class BlobStore {
 
   private open(): Promise<ObjectStore> {
     this.store ??= (async () => {
-      const os = await new Objm(this.nc()).create(Buckets.blobs, { max_bytes: StoreLimits.blobsMaxBytes });
+      const os = await new Objm(this.nc()).create(Buckets.blobs, { max_bytes: StoreLimits.blobsMaxBytes, replicas: replicasOf(this.nc()) });
       await applyLimits(this.nc(), objectStream(), StoreLimits.blobsMaxBytes);
       return os;
     })().catch((err: unknown) => {
@@ -168,7 +168,7 @@ export class BlobStore {
     if (!info || info.deleted) return undefined;
     const idx: ChunkIndex = { size: info.size, subject: `$O.${Buckets.blobs}.C.${info.nuid}`, seqs: [], starts: [], lens: [] };
     if (info.chunks === 0) return idx;
-    const consumer = await jetstream(this.nc()).consumers.get(objectStream(), { filter_subjects: idx.subject, headers_only: true });
+    const consumer = await orderedConsumer(this.nc(), objectStream(), { filter_subjects: idx.subject, headers_only: true });
     const messages = await consumer.consume({ max_messages: 1000 });
     let pos = 0;
     try {

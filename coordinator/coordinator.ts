@@ -23,7 +23,8 @@ import { Lifecycle, SerialQueue } from '../lib/lifecycle.js';
 import { Limits, RetentionDefaults } from '../lib/limits.js';
 import type { Logger } from '../lib/log.js';
 import { watchLoopLag } from '../lib/loop-lag.js';
-import { connectNats, ensureStreams, openKv } from '../lib/nats.js';
+import { connectNats, ensureStreams, kvKeys, openKv, useReplicas } from '../lib/nats.js';
+import { Backoff } from '../lib/backoff.js';
 import { BlobService } from './blob-service.js';
 import { artifactObject, BlobStore, workspaceObject } from './blob-store.js';
 import { Dispatcher } from './dispatcher.js';
@@ -38,6 +39,9 @@ import { Retention, type RetentionPolicy } from './retention.js';
 import { NodeRegistry, type NodeEntry } from './node-registry.js';
 import { place, type PlacementResult } from './scheduler.js';
 
+/** Errors of a bus that does not answer yet (a cluster electing, a server restarting), by class name. */
+const TRANSIENT_BUS_ERRORS = new Set(['TimeoutError', 'JetStreamNotEnabled', 'NoRespondersError', 'RequestError', 'ConnectionError', 'ClosedConnectionError']);
+
 export interface CoordinatorOptions {
   nats: string;
   natsAuth?: NatsAuth;
@@ -51,6 +55,8 @@ export interface CoordinatorOptions {
   retention?: RetentionPolicy;
   /** Several coordinators on one bus: a standby takes over after the leader's lease lapses this long. @default 3000 */
   leaderLeaseMs?: number;
+  /** Copies of every stream, bucket and object store (3 on a 3-server nats-server cluster). @default 1 */
+  replicas?: number;
   /** This coordinator's gRPC address, recorded in the leader lease for operators. */
   address?: string;
   /** The lead was lost (another coordinator took over): stop at once. @default close() */
@@ -74,6 +80,7 @@ export class Coordinator {
   private kvJobs!: KV;
   private kvNodes!: KV;
   private hbSub: Subscription | undefined;
+  private readonly hbObservers: ((subject: string, data: Uint8Array) => void)[] = [];
   private stopLagWatch: (() => void) | undefined;
   private leadership: Leadership | undefined;
   private events: EventConsumer | undefined;
@@ -146,11 +153,15 @@ export class Coordinator {
     if (this.life.state !== 'NEW') return;
     this.life.set('STARTING');
     this.nc = await connectNats({ servers: this.opts.nats, name: 'meshrun-coordinator', log: this.opts.log, ...this.opts.natsAuth });
+    useReplicas(this.nc, this.opts.replicas ?? 1);
     void this.watchConnection();
-    await ensureStreams(this.nc);
-    // a standby waits here until it leads: nothing below (state, heartbeats, the event
-    // consumer, placement, the gRPC port) is touched by more than one coordinator at a time
-    const kvLeader = await openKv(this.nc, Buckets.leader);
+    const kvLeader = await this.whenStoreAnswers(async () => {
+      await ensureStreams(this.nc);
+      // a standby waits in acquire() until it leads: nothing below (state, heartbeats, the
+      // event consumer, placement, the gRPC port) is touched by more than one coordinator at a time
+      return openKv(this.nc, Buckets.leader);
+    });
+    if (!kvLeader) return; // closed meanwhile
     this.leadership = new Leadership({
       kv: () => kvLeader,
       me: { id: randomBytes(8).toString('hex'), address: this.opts.address ?? '', pid: process.pid, host: hostname(), machine: machineId(), since: Date.now() },
@@ -165,6 +176,7 @@ export class Coordinator {
         this.nodes.refreshAll(Date.now());
         if (this.life.state === 'RUNNING') this.subscribeHeartbeats();
       },
+      onBusTrouble: () => this.tryAnotherServer(),
     });
     await this.leadership.acquire();
     if ((this.life.state as CoordinatorState) !== 'STARTING') return; // closed while a standby
@@ -187,13 +199,60 @@ export class Coordinator {
     await this.serial(() => this.scheduleAll());
   }
 
+  private lastServerSwitch = 0;
+
+  /**
+   * Setting up the streams and the lease bucket, again until JetStream answers: a standby that
+   * starts while a nats-server cluster elects a leader (or lacks a majority) waits, it does not
+   * exit. Undefined when the coordinator was closed meanwhile.
+   */
+  private async whenStoreAnswers<T>(setUp: () => Promise<T>): Promise<T | undefined> {
+    const backoff = new Backoff({ initialMs: 500, maxMs: 5000 });
+    for (;;) {
+      try {
+        return await setUp();
+      } catch (err) {
+        if (this.life.state !== 'STARTING') return undefined;
+        // anything but "no answer (yet)" is for the operator: stop, say why
+        if (!TRANSIENT_BUS_ERRORS.has((err as Error).name)) throw err;
+        this.opts.log.warn('JetStream not answering at start; trying again', { err: (err as Error).message });
+        this.tryAnotherServer();
+        await new Promise((r) => setTimeout(r, backoff.next()));
+        if ((this.life.state as CoordinatorState) !== 'STARTING') return undefined;
+      }
+    }
+  }
+
+  /**
+   * With several nats-servers: JetStream not answering on this connection (its server cut off
+   * from the majority, or without a stream leader) moves it to another server; at most every
+   * 5 s, since a cluster electing a stream leader is also silent for a few seconds.
+   */
+  private tryAnotherServer(): void {
+    if (!this.opts.nats.includes(',') || this.busAway || Date.now() - this.lastServerSwitch < 5000) return;
+    this.lastServerSwitch = Date.now();
+    this.opts.log.warn('JetStream not answering on this connection; trying another nats-server', { server: this.nc.getServer() });
+    this.nc.reconnect().catch(() => undefined);
+  }
+
   private subscribeHeartbeats(): void {
     if (this.hbSub) return;
     this.hbSub = this.nc.subscribe(Subjects.heartbeatWildcard, {
       callback: (err, msg) => {
-        if (!err) this.onHeartbeat(msg);
+        if (err) return;
+        this.onHeartbeat(msg);
+        for (const fn of this.hbObservers) fn(msg.subject, msg.data);
       },
     });
+  }
+
+  /**
+   * Heartbeats as this coordinator receives them (the mesh half). There is one subscription on
+   * the subject, and it goes away while this coordinator is unsure it leads: agents then get
+   * "no responders" at once and hold their runs.
+   */
+  observeHeartbeats(fn: (subject: string, data: Uint8Array) => void): void {
+    this.hbObservers.push(fn);
   }
 
   private unsubscribeHeartbeats(): void {
@@ -240,7 +299,7 @@ export class Coordinator {
 
   private async load(): Promise<void> {
     const nodeRecords = [];
-    for await (const key of await this.kvNodes.keys()) {
+    for (const key of await kvKeys(this.nc, Buckets.nodes)) {
       const e = await this.kvNodes.get(key);
       if (!e || e.operation !== 'PUT') continue;
       const r = decode(nodeRecordSchema, e.string());
@@ -248,7 +307,7 @@ export class Coordinator {
       else this.opts.log.warn('damaged node record skipped', { key, errors: r.errors });
     }
     this.nodes.load(nodeRecords, Date.now());
-    const jobs = await this.jobs.load();
+    const jobs = await this.jobs.load(await kvKeys(this.nc, Buckets.jobs));
     this.opts.log.info('state loaded', { nodes: nodeRecords.length, jobs });
   }
 

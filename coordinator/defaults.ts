@@ -16,6 +16,8 @@ export const coordinatorDefaults = {
   restartGraceMs: 30_000,
   /** Several coordinators on one bus: a standby takes over after the leader's lease lapses this long. @default 3000 */
   leaderLeaseMs: 3000,
+  /** Copies of every stream, KV bucket and object store: 1 on a single nats-server, 3 on a cluster. @default 1 */
+  replicas: 1,
   /** An ended job is removed everywhere this long after it ended. @default 7 days */
   retainForMs: RetentionDefaults.retainForMs,
   /** Ended jobs kept at most (the oldest are removed first). @default 1000 */

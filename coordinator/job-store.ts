@@ -33,10 +33,10 @@ export class JobStore {
     this.changes.setMaxListeners(0);
   }
 
-  /** Reads every record; a damaged one is reported and skipped, never fatal. */
-  async load(): Promise<number> {
+  /** Reads every record of these keys (kvKeys); a damaged one is reported and skipped, never fatal. */
+  async load(keys: string[]): Promise<number> {
     const kv = this.kv();
-    for await (const key of await kv.keys()) {
+    for (const key of keys) {
       const e = await kv.get(key);
       if (!e || e.operation !== 'PUT') continue;
       const r = decode(jobRecordSchema, e.string());

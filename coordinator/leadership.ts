@@ -41,6 +41,11 @@ export interface LeadershipOptions {
   onSuspended?: () => void;
   /** The lease is confirmed again after a time it was not (nobody took over meanwhile). */
   onRegained?: () => void;
+  /**
+   * The lease bucket did not answer (not a refusal): the server this coordinator is on may
+   * be cut off from the cluster's majority, where another server would answer.
+   */
+  onBusTrouble?: () => void;
 }
 
 /** True for a refused compare-and-set (the entry is not at the revision we named). */
@@ -119,7 +124,10 @@ export class Leadership {
         this.timers.push(setInterval(() => this.check(), 100));
         return;
       } catch (err) {
-        if (!isWrongRevision(err)) log.warn('leader lease not readable; trying again', { err });
+        if (!isWrongRevision(err)) {
+          log.warn('leader lease not readable; trying again', { err });
+          this.opts.onBusTrouble?.();
+        }
         // someone else won the race: watch their lease from now on
         await sleep(Math.max(100, leaseMs / 6));
       }
@@ -135,7 +143,10 @@ export class Leadership {
       this.rev = await this.opts.kv().update(LEADER_KEY, JSON.stringify(this.opts.me), this.rev, Math.max(500, this.opts.leaseMs / 3));
       this.confirmed(sentAt);
     } catch (err) {
-      if (!isWrongRevision(err)) this.opts.log.warn('leader lease not renewed', { err });
+      if (!isWrongRevision(err)) {
+        this.opts.log.warn('leader lease not renewed', { err });
+        this.opts.onBusTrouble?.();
+      }
       // refused: unless the entry is still ours (a renewal that timed out here but landed), another coordinator leads
       else if (!(await this.stillOurs())) this.lose('another coordinator holds the lease now');
     } finally {

@@ -2,7 +2,7 @@
 // a header when a new stage attempt begins, duplicates and already-held bytes
 // skipped by offset; with follow, until the job has ended and every byte is out. A chunk
 // whose subject names another node than the attempt's is not that attempt's: ignored.
-import { jetstream, jetstreamManager, type ConsumerMessages } from '@nats-io/jetstream';
+import { jetstreamManager, type ConsumerMessages, type JetStreamManager, type MsgRequest } from '@nats-io/jetstream';
 import type { NatsConnection } from '@nats-io/transport-node';
 import { logChunkHeaderSchema } from '../proto/bus.js';
 import type { RunToken } from '../proto/names.js';
@@ -10,6 +10,7 @@ import { isTerminalJob, type JobRecord } from '../proto/records.js';
 import { parseOutputSubject, Streams, Subjects } from '../proto/subjects.js';
 import type { LogEventMsg } from '../proto/grpc.js';
 import { relayedLogBytes } from '../lib/limits.js';
+import { orderedConsumer } from '../lib/nats.js';
 
 export interface FollowOptions {
   nc: NatsConnection;
@@ -22,6 +23,76 @@ export interface FollowOptions {
 }
 
 const COMPLETE_WAIT_MS = 10_000;
+
+/** One log chunk as either source hands it over; `pending` 0: nothing more is stored now. */
+interface LogMsg {
+  subject: string;
+  data: Uint8Array;
+  header(name: string): string | undefined;
+  pending: number;
+}
+
+interface LogSource extends AsyncIterable<LogMsg> {
+  stop(): void;
+}
+
+/**
+ * The job's chunks in order: from an ordered consumer, or, when one cannot be made (nats-server
+ * 2.9 on a cluster with a server down places it on that server now and then, and on a freshly
+ * elected metadata leader, every time), by reading the stream message by message through its
+ * leader, which is always there while the stream is.
+ */
+async function openSource(nc: NatsConnection, filter: string): Promise<LogSource> {
+  let messages: ConsumerMessages;
+  try {
+    messages = await (await orderedConsumer(nc, Streams.logs, { filter_subjects: filter }, 3)).consume();
+  } catch {
+    return pollSource(await jetstreamManager(nc, { timeout: 3000 }), filter);
+  }
+  return {
+    stop: () => messages.stop(),
+    async *[Symbol.asyncIterator]() {
+      for await (const m of messages) yield { subject: m.subject, data: m.data, header: (n) => m.headers?.get(n) || undefined, pending: m.info.pending };
+    },
+  };
+}
+
+function pollSource(jsm: JetStreamManager, filter: string): LogSource {
+  let stopped = false;
+  // the server (2.9 and later) reads `next_by_subj` on this request; the client's type lacks it
+  const next = async (seq: number) => {
+    for (;;) {
+      try {
+        return await jsm.streams.getMessage(Streams.logs, { seq, next_by_subj: filter } as unknown as MsgRequest);
+      } catch {
+        if (stopped) return null;
+        // a stream electing its leader answers in a few seconds
+        await new Promise((r) => setTimeout(r, 250));
+      }
+    }
+  };
+  return {
+    stop: () => {
+      stopped = true;
+    },
+    async *[Symbol.asyncIterator]() {
+      let seq = 1;
+      let cur = await next(seq);
+      while (!stopped) {
+        if (!cur) {
+          await new Promise((r) => setTimeout(r, 250));
+          cur = await next(seq);
+          continue;
+        }
+        const after = await next(cur.seq + 1);
+        const m = cur;
+        yield { subject: m.subject, data: m.data, header: (n) => m.header?.get(n) || undefined, pending: after ? 1 : 0 };
+        seq = m.seq + 1;
+        cur = after;
+      }
+    },
+  };
+}
 
 /** The node an attempt of the job ran on, per the job record. */
 function attemptNode(job: JobRecord, t: RunToken): string | undefined {
@@ -40,7 +111,7 @@ export async function followLogs(o: FollowOptions): Promise<JobRecord> {
   const info = await jsm.streams.info(Streams.logs, { subjects_filter: Subjects.jobOutput(id) });
   const available = Object.values(info.state.subjects ?? {}).reduce((a, b) => a + b, 0);
   let caughtUp = available === 0;
-  let messages: ConsumerMessages | undefined;
+  let messages: LogSource | undefined;
   let finish: (() => void) | undefined;
   const finished = new Promise<void>((r) => (finish = r));
 
@@ -85,15 +156,13 @@ export async function followLogs(o: FollowOptions): Promise<JobRecord> {
   const timer = setInterval(check, 500);
   o.signal.addEventListener('abort', () => finish?.());
   try {
-    const js = jetstream(o.nc);
-    const consumer = await js.consumers.get(Streams.logs, { filter_subjects: Subjects.jobOutput(id) });
-    messages = await consumer.consume();
+    messages = await openSource(o.nc, Subjects.jobOutput(id));
     const pump = (async () => {
       for await (const m of messages!) {
         const subj = parseOutputSubject(m.subject);
         // a chunk counts only under the name of the node that holds its attempt
         const token = subj && attemptNode(o.job(), subj.token) === subj.node ? subj.token : undefined;
-        const h = logChunkHeaderSchema.safeParse({ offset: m.headers?.get('Mr-Offset') });
+        const h = logChunkHeaderSchema.safeParse({ offset: m.header('Mr-Offset') });
         if (token && h.success && subj?.channel === 'pev') {
           // playbook events: whole JSON lines, each sent once (by offset) as its own event
           const key = `pev/${token.stage}/${token.attempt}`;
@@ -116,7 +185,7 @@ export async function followLogs(o: FollowOptions): Promise<JobRecord> {
             delivered.set(key, h.data.offset + m.data.length);
           }
         }
-        if (m.info.pending === 0) caughtUp = true;
+        if (m.pending === 0) caughtUp = true;
         check();
       }
     })();

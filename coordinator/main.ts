@@ -41,6 +41,7 @@ export interface CoordinatorFlags {
   retainEvents?: string;
   restartGrace?: string;
   leaderLease?: string;
+  replicas?: string;
   meshCidr?: string;
   meshKeepalive?: string;
   insecure?: boolean;
@@ -75,6 +76,8 @@ export interface CoordinatorDaemonOptions {
   restartGraceMs: number;
   /** Several coordinators on one bus: a standby takes over after the leader's lease lapses this long. */
   leaderLeaseMs: number;
+  /** Copies of every stream, bucket and object store (3 on a 3-server nats-server cluster). */
+  replicas: number;
   mesh: MeshCoordinatorSettings;
   /** No TLS and no users: every caller is an admin. Loopback only, warned at every start. */
   insecure: boolean;
@@ -108,6 +111,7 @@ export function resolveCoordinatorOptions({ flags: f, file, machine, mesh }: Coo
     downAfterMs: durationFlag('down-after', f.downAfter) ?? file.downAfter ?? coordinatorDefaults.downAfterMs,
     restartGraceMs: durationFlag('restart-grace', f.restartGrace) ?? file.restartGrace ?? coordinatorDefaults.restartGraceMs,
     leaderLeaseMs: durationFlag('leader-lease', f.leaderLease) ?? file.leaderLease ?? coordinatorDefaults.leaderLeaseMs,
+    replicas: replicasFlag(f.replicas) ?? file.replicas ?? coordinatorDefaults.replicas,
     retention: {
       retainForMs: durationFlag('retain-for', f.retainFor) ?? file.retainFor ?? coordinatorDefaults.retainForMs,
       retainJobs: countFlag('retain-jobs', f.retainJobs) ?? file.retainJobs ?? coordinatorDefaults.retainJobs,
@@ -134,6 +138,7 @@ export async function runCoordinatorDaemon(o: CoordinatorDaemonOptions, untilSto
     restartGraceMs: o.restartGraceMs,
     retention: o.retention,
     leaderLeaseMs: o.leaderLeaseMs,
+    replicas: o.replicas,
     address: o.listen,
     // another coordinator leads now: stop acting at once, without a drain that could still
     // write; the service manager starts this one again, as a standby
@@ -232,9 +237,17 @@ export async function startMeshCoordinator(c: Coordinator, s: MeshCoordinatorSet
     },
     ackWaitMs: 5000,
     pushTimeoutMs: 2000,
+    observeHeartbeats: (fn) => c.observeHeartbeats(fn),
   });
   await mesh.start();
   return mesh;
+}
+
+/** `--replicas N`: 1 to 5 (JetStream's limit), a usage error naming the flag otherwise. */
+function replicasFlag(v: string | undefined): number | undefined {
+  const n = countFlag('replicas', v);
+  if (n !== undefined && (n < 1 || n > 5)) throw new MeshrunError(ErrorCode.Usage, `--replicas ${v}: expected 1 to 5 (3 on a 3-server nats-server cluster)`);
+  return n;
 }
 
 /** A whole-number flag (`--retain-jobs 500`): undefined when not given, a usage error naming the flag when unreadable. */

@@ -18,7 +18,7 @@ import type { SecretValues } from '../proto/secrets.js';
 import { Buckets, Subjects } from '../proto/subjects.js';
 import { ErrorCode, MeshrunError } from '../lib/errors.js';
 import type { Logger } from '../lib/log.js';
-import { openKv } from '../lib/nats.js';
+import { kvKeys, openKv } from '../lib/nats.js';
 import { writeFileAtomic } from '../lib/write-file-atomic.js';
 import { whyNotHolder } from './blob-service.js';
 
@@ -75,7 +75,7 @@ export class SecretStore {
 
   async jobs(): Promise<string[]> {
     const out: string[] = [];
-    for await (const k of await this.store().keys()) out.push(k);
+    for (const k of await kvKeys(this.nc, Buckets.secrets)) if ((await this.store().get(k))?.operation === 'PUT') out.push(k);
     return out;
   }
 }

@@ -2,9 +2,9 @@
 // needs (idempotent: every daemon may call it on start).
 import { readFileSync } from 'node:fs';
 import { checkServerIdentity, type PeerCertificate } from 'node:tls';
-import { connect, credsAuthenticator, type NatsConnection } from '@nats-io/transport-node';
+import { connect, credsAuthenticator, errors, type NatsConnection } from '@nats-io/transport-node';
 import { ErrorCode, MeshrunError } from './errors.js';
-import { jetstreamManager, RetentionPolicy, StorageType, DiscardPolicy } from '@nats-io/jetstream';
+import { jetstream, jetstreamManager, RetentionPolicy, StorageType, DiscardPolicy, type Consumer, type OrderedConsumerOptions } from '@nats-io/jetstream';
 import { Kvm, type KV } from '@nats-io/kv';
 import { Streams, Subjects } from '../proto/subjects.js';
 import { StoreLimits } from './limits.js';
@@ -36,6 +36,9 @@ export async function connectNats(opts: ConnectOptions): Promise<NatsConnection>
     reconnectJitterTLS: 250,
     pingInterval: 2000,
     maxPingOut: 2,
+    // a server behind a pulled cable answers nothing: give up dialing it after 3 s (not 20 s)
+    // and try the next one of the cluster
+    timeout: 3000,
     waitOnFirstConnect: opts.waitOnFirstConnect ?? true,
     ...(opts.credsFile ? { authenticator: credsAuthenticator(readCredsFile(opts.credsFile)) } : {}),
     ...(opts.caFile ? { tls: natsTls(opts.servers, opts.caFile) } : {}),
@@ -74,19 +77,35 @@ function serverIdentityCheck(servers: string): (host: string, cert: PeerCertific
   };
 }
 
+const replicasByConnection = new WeakMap<NatsConnection, number>();
+
+/**
+ * Every stream, KV bucket and object store made or checked on this connection gets `n`
+ * replicas (the coordinator's --replicas: 3 on a 3-server cluster, 1 on a single server);
+ * an existing one with another count is scaled to it.
+ */
+export function useReplicas(nc: NatsConnection, n: number): void {
+  replicasByConnection.set(nc, n);
+}
+
+export function replicasOf(nc: NatsConnection): number {
+  return replicasByConnection.get(nc) ?? 1;
+}
+
 /** Streams for run events and logs, with their limits; a duplicate window long enough for relays. */
 export async function ensureStreams(nc: NatsConnection): Promise<void> {
   const jsm = await jetstreamManager(nc);
+  const num_replicas = replicasOf(nc);
   const want = [
-    { name: Streams.events, subjects: [Subjects.runEventsWildcard], max_bytes: StoreLimits.eventsMaxBytes, max_age: nanos(StoreLimits.eventsMaxAgeMs) },
-    { name: Streams.logs, subjects: [Subjects.outputWildcard], max_bytes: StoreLimits.logsMaxBytes, max_age: nanos(StoreLimits.logsMaxAgeMs) },
+    { name: Streams.events, subjects: [Subjects.runEventsWildcard], max_bytes: StoreLimits.eventsMaxBytes, max_age: nanos(StoreLimits.eventsMaxAgeMs), num_replicas },
+    { name: Streams.logs, subjects: [Subjects.outputWildcard], max_bytes: StoreLimits.logsMaxBytes, max_age: nanos(StoreLimits.logsMaxAgeMs), num_replicas },
   ];
   for (const s of want) {
     try {
       const info = await jsm.streams.info(s.name);
-      // a store from an older meshrun: add the subjects and limits it lacks
-      if (s.subjects.some((x) => !info.config.subjects?.includes(x)) || info.config.max_bytes !== s.max_bytes || info.config.max_age !== s.max_age) {
-        await jsm.streams.update(s.name, { ...info.config, subjects: s.subjects, max_bytes: s.max_bytes, max_age: s.max_age });
+      // a store from an older meshrun, or made with another --replicas: add what it lacks
+      if (s.subjects.some((x) => !info.config.subjects?.includes(x)) || info.config.max_bytes !== s.max_bytes || info.config.max_age !== s.max_age || info.config.num_replicas !== num_replicas) {
+        await jsm.streams.update(s.name, { ...info.config, subjects: s.subjects, max_bytes: s.max_bytes, max_age: s.max_age, num_replicas });
       }
     } catch {
       try {
@@ -112,16 +131,53 @@ type KvBucket = keyof typeof StoreLimits.kvMaxBytes;
 /** Opens (or makes) a KV bucket: one value per key, at most its StoreLimits size. */
 export async function openKv(nc: NatsConnection, bucket: KvBucket): Promise<KV> {
   const max = StoreLimits.kvMaxBytes[bucket];
-  const kv = await new Kvm(nc).create(bucket, { history: 1, max_bytes: max });
+  const kv = await new Kvm(nc).create(bucket, { history: 1, max_bytes: max, replicas: replicasOf(nc) });
   await applyLimits(nc, `KV_${bucket}`, max);
   return kv;
 }
 
-/** A store made by an older meshrun (or by hand) gets its limit too: create keeps an existing config. */
+/**
+ * A store made by an older meshrun (or by hand, or with another --replicas) gets its limit and
+ * replica count too: create keeps an existing config.
+ */
 export async function applyLimits(nc: NatsConnection, stream: string, maxBytes: number): Promise<void> {
   const jsm = await jetstreamManager(nc);
   const info = await jsm.streams.info(stream);
-  if (info.config.max_bytes !== maxBytes) await jsm.streams.update(stream, { ...info.config, max_bytes: maxBytes });
+  const num_replicas = replicasOf(nc);
+  if (info.config.max_bytes !== maxBytes || info.config.num_replicas !== num_replicas) await jsm.streams.update(stream, { ...info.config, max_bytes: maxBytes, num_replicas });
+}
+
+/**
+ * An ordered consumer (a one-off read of a stream), created with retries: on a nats-server
+ * cluster with a server down, nats-server 2.9 may place the consumer (one replica) on that
+ * server, and the creation times out; another try is placed again, at random among the stream's
+ * servers (measured: 1 in 3 fails with one of three down). Each try waits 1.5 s, not 5 s.
+ */
+export async function orderedConsumer(nc: NatsConnection, stream: string, opts: Partial<OrderedConsumerOptions>, tries = ORDERED_CONSUMER_TRIES): Promise<Consumer> {
+  const js = jetstream(nc, { timeout: 1500 });
+  for (let attempt = 1; ; attempt++) {
+    try {
+      // get() with options makes the server-side consumer (with one replica) right away
+      return await js.consumers.get(stream, opts);
+    } catch (err) {
+      if (!(err instanceof errors.TimeoutError) || attempt >= tries) throw err;
+    }
+  }
+}
+
+const ORDERED_CONSUMER_TRIES = 8;
+
+/**
+ * A KV bucket's keys from its stream's subject counts (answered by the stream's leader, paged
+ * by the client), not from an ordered consumer like `kv.keys()`: on a cluster with a server
+ * down, such a consumer may land on that server and the listing waits forever. Deleted and
+ * purged keys are listed too (their markers are messages): a `get` tells.
+ */
+export async function kvKeys(nc: NatsConnection, bucket: string): Promise<string[]> {
+  const jsm = await jetstreamManager(nc);
+  const prefix = `$KV.${bucket}.`;
+  const info = await jsm.streams.info(`KV_${bucket}`, { subjects_filter: `${prefix}>` });
+  return Object.keys(info.state.subjects ?? {}).map((s) => s.slice(prefix.length));
 }
 
 const nanos = (ms: number): number => ms * 1_000_000;

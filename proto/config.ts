@@ -59,6 +59,8 @@ export const coordinatorConfigSchema = z.strictObject({
   downAfter: durationSchema.optional(),
   restartGrace: durationSchema.optional(),
   leaderLease: durationSchema.optional(),
+  /** Copies of every stream, KV bucket and object store on a nats-server cluster (1 on a single server). */
+  replicas: z.number().int().min(1).max(5).optional(),
   retainFor: durationSchema.optional(),
   retainJobs: z.number().int().min(0).optional(),
   retainEvents: z.number().int().min(0).optional(),

@@ -47,6 +47,8 @@ export interface MeshCoordinatorOptions {
   ackWaitMs: number;
   /** Timeout of one push request to an agent. @default 2000 */
   pushTimeoutMs: number;
+  /** Heartbeats as the coordinator core receives them; without it the mesh subscribes itself (tests). */
+  observeHeartbeats?: (fn: (subject: string, data: Uint8Array) => void) => void;
 }
 
 export type MeshCoordinatorState = 'NEW' | 'STARTING' | 'RUNNING' | 'STOPPING' | 'STOPPED';
@@ -104,12 +106,18 @@ export class MeshCoordinator {
       this.opts.log.warn('mesh address outside the configured CIDR; moved', { member: `${m.kind} ${m.name}`, from, to: m.address });
     }
     await this.rebuild();
-    // Heartbeats are observed, never answered: the coordinator core replies to them.
-    this.sub = this.opts.nc.subscribe(Subjects.heartbeatWildcard, {
-      callback: (err, msg) => {
-        if (!err) this.onHeartbeat(msg.subject, msg.data);
-      },
-    });
+    // Heartbeats are observed, never answered: the coordinator core replies to them. Through
+    // the core's own subscription when it offers one: a second subscriber here would keep the
+    // subject's interest alive while the core, unsure it leads, has unsubscribed, and agents
+    // would wait out a timeout instead of learning at once that nobody answers.
+    if (this.opts.observeHeartbeats) this.opts.observeHeartbeats((subject, data) => this.onHeartbeat(subject, data));
+    else {
+      this.sub = this.opts.nc.subscribe(Subjects.heartbeatWildcard, {
+        callback: (err, msg) => {
+          if (!err) this.onHeartbeat(msg.subject, msg.data);
+        },
+      });
+    }
     this.startedAt = Date.now();
     this.timer = setInterval(() => this.pushTick(), 250);
     this.life.set('RUNNING');

@@ -6,7 +6,7 @@ import { dirname } from 'node:path';
 import { nodePermissions } from '../../proto/permissions.js';
 import { writeFileAtomic } from '../write-file-atomic.js';
 import { issueUser } from './nats-jwt.js';
-import { initTrustRoot, loadNatsTrust, trustRootPaths, type TrustRootPaths } from './trust-root.js';
+import { initTrustRoot, loadNatsTrust, trustRootPaths, type NatsClusterServer, type TrustRootPaths } from './trust-root.js';
 
 export interface LocalTrust {
   paths: TrustRootPaths;
@@ -16,7 +16,10 @@ export interface LocalTrust {
   natsPort: number;
 }
 
-export async function makeLocalTrust(dir: string, o: { natsHost?: string; natsPort: number; coordinatorPort: number; coordinatorHosts?: string[] }): Promise<LocalTrust> {
+export async function makeLocalTrust(
+  dir: string,
+  o: { natsHost?: string; natsPort: number; coordinatorPort: number; coordinatorHosts?: string[]; natsCluster?: { name: string; servers: NatsClusterServer[] } },
+): Promise<LocalTrust> {
   const natsHost = o.natsHost ?? '127.0.0.1';
   const coordinatorHosts = [...new Set(['127.0.0.1', 'localhost', ...(o.coordinatorHosts ?? [])])];
   const paths = await initTrustRoot(dir, {
@@ -25,6 +28,7 @@ export async function makeLocalTrust(dir: string, o: { natsHost?: string; natsPo
     natsPort: o.natsPort,
     coordinatorHosts,
     coordinatorPort: o.coordinatorPort,
+    natsCluster: o.natsCluster,
     force: true,
     // a throwaway root: short-lived certificates
     caValidDays: 30,

@@ -110,6 +110,23 @@ export interface ServerConfigOptions {
   /** Directory of the full resolver's account JWTs (updates pushed at run time land here). */
   resolverDir: string;
   tls?: { certFile: string; keyFile: string; caFile: string; verify: boolean };
+  /** One server of a JetStream cluster: its unique name and its routes to the others. */
+  cluster?: ClusterConfigOptions;
+}
+
+export interface ClusterConfigOptions {
+  serverName: string;
+  /** The cluster's name (the same on every server). */
+  name: string;
+  /** `host:port` the route listener binds. */
+  listen: string;
+  /** `host:port` of every server's route listener (this one's included: nats-server skips itself). */
+  routes: string[];
+  /**
+   * Routes are mutual TLS with certificates of the routes' own CA, which signs nothing else: a
+   * user's or node's certificate from the fleet CA cannot join the cluster.
+   */
+  tls: { certFile: string; keyFile: string; caFile: string };
 }
 
 /** A nats-server (2.9) configuration that trusts only this operator: no anonymous connection. */
@@ -128,5 +145,17 @@ export function natsServerConfig(trust: NatsTrust, o: ServerConfigOptions): stri
     `jetstream: { store_dir: ${q(o.storeDir)} }`,
   ];
   if (o.tls) lines.push(`tls: { cert_file: ${q(o.tls.certFile)}, key_file: ${q(o.tls.keyFile)}, ca_file: ${q(o.tls.caFile)}, verify: ${o.tls.verify} }`);
+  const c = o.cluster;
+  if (c) {
+    lines.unshift(`server_name: ${q(c.serverName)}`);
+    lines.push(
+      `cluster: {`,
+      `  name: ${q(c.name)}`,
+      `  listen: ${q(c.listen)}`,
+      `  routes: [${c.routes.map((r) => q(`nats-route://${r}`)).join(', ')}]`,
+      `  tls: { cert_file: ${q(c.tls.certFile)}, key_file: ${q(c.tls.keyFile)}, ca_file: ${q(c.tls.caFile)}, verify: true, timeout: 5 }`,
+      `}`,
+    );
+  }
   return lines.join('\n') + '\n';
 }

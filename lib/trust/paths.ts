@@ -13,6 +13,11 @@ export interface TrustRootPaths {
   natsKey: string;
   natsStore: string;
   natsResolver: string;
+  /** A cluster's route TLS: a CA of its own (it signs nothing else) and the servers' certificate. */
+  routeCaCert: string;
+  routeCaKey: string;
+  routeCert: string;
+  routeKey: string;
   /** The coordinator's bus credential (all subjects of the meshrun account). */
   coordinatorCreds: string;
   /** The coordinator's system-account credential: pushes revocations to the servers. */
@@ -39,6 +44,10 @@ export function trustRootPaths(dir: string): TrustRootPaths {
     natsKey: join(dir, 'nats', 'server-key.pem'),
     natsStore: join(dir, 'nats', 'store'),
     natsResolver: join(dir, 'nats', 'accounts'),
+    routeCaCert: join(dir, 'nats', 'route-ca.pem'),
+    routeCaKey: join(dir, 'nats', 'route-ca-key.pem'),
+    routeCert: join(dir, 'nats', 'route.pem'),
+    routeKey: join(dir, 'nats', 'route-key.pem'),
     coordinatorCreds: join(dir, 'coordinator', 'coordinator.creds'),
     coordinatorSystemCreds: join(dir, 'coordinator', 'system.creds'),
     secretsKey: join(dir, 'coordinator', 'secrets.key'),
@@ -47,4 +56,9 @@ export function trustRootPaths(dir: string): TrustRootPaths {
     usersBootstrap: join(dir, 'users', 'bootstrap.json'),
     adminConfig: join(dir, 'users', 'admin.yaml'),
   };
+}
+
+/** One server of a cluster: its configuration, JetStream store and account JWTs, under nats/NAME/. */
+export function natsClusterServerPaths(dir: string, name: string): { config: string; store: string; resolver: string } {
+  return { config: join(dir, 'nats', name, 'nats.conf'), store: join(dir, 'nats', name, 'store'), resolver: join(dir, 'nats', name, 'accounts') };
 }

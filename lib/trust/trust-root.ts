@@ -3,14 +3,14 @@
 // and configuration, and the coordinator's own credentials. Secrets are 0600; only public
 // parts (the CA certificate, JWTs inside configs) ever leave this directory.
 import { existsSync, mkdirSync, readFileSync } from 'node:fs';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
 import { z } from 'zod';
 import { ErrorCode, MeshrunError } from '../errors.js';
 import { writeFileAtomic } from '../write-file-atomic.js';
 import { createNatsTrust, issueSystemUser, issueUser, natsServerConfig, type NatsTrust } from './nats-jwt.js';
 import { createCa, issueCert, writePrivateKey, type CertAndKey } from './x509.js';
 import { writeClientConfig } from './client-config.js';
-import { trustRootPaths, type TrustRootPaths } from './paths.js';
+import { natsClusterServerPaths, trustRootPaths, type TrustRootPaths } from './paths.js';
 
 export { trustRootPaths, type TrustRootPaths };
 
@@ -26,10 +26,23 @@ export interface InitOptions {
   coordinatorPort: number;
   /** Replace an existing trust root (every credential issued from it stops working). */
   force: boolean;
+  /**
+   * The servers of a nats-server cluster (3 or more): a configuration each, under nats/NAME/,
+   * instead of the single server's nats/nats.conf.
+   */
+  natsCluster?: { name: string; servers: NatsClusterServer[] };
   /** @default 3650 */
   caValidDays?: number;
   /** @default 825 */
   certValidDays?: number;
+}
+
+export interface NatsClusterServer {
+  name: string;
+  /** Where clients and the other servers reach it (also the address it listens on). */
+  host: string;
+  port: number;
+  clusterPort: number;
 }
 
 const natsTrustSchema = z.object({
@@ -56,7 +69,12 @@ export async function initTrustRoot(dir: string, o: InitOptions): Promise<TrustR
   writePrivateKey(p.caKey, ca.keyPem);
   const serverCert = (hosts: string[]): Promise<CertAndKey> =>
     issueCert(ca, { commonName: hosts[0]!, dnsNames: hosts.filter((h) => !isIpLiteral(h)), ips: hosts.filter(isIpLiteral), usage: 'server', validDays: o.certValidDays ?? 825 });
-  const server = await serverCert(o.natsHosts);
+  const cluster = o.natsCluster;
+  if (cluster && cluster.servers.length < 3) {
+    throw new MeshrunError(ErrorCode.Usage, `a nats-server cluster needs at least 3 servers (got ${cluster.servers.length}): JetStream keeps working while a majority is up, and 2 servers cannot lose one`);
+  }
+  const natsHosts = [...new Set([...o.natsHosts, ...(cluster?.servers.map((s) => s.host) ?? [])])];
+  const server = await serverCert(natsHosts);
   writeFileAtomic(p.natsCert, server.certPem, 0o644);
   writePrivateKey(p.natsKey, server.keyPem);
   const grpc = await serverCert(o.coordinatorHosts);
@@ -76,22 +94,57 @@ export async function initTrustRoot(dir: string, o: InitOptions): Promise<TrustR
     key: admin.keyPem,
   });
 
-  writeFileAtomic(
-    p.natsConfig,
-    natsServerConfig(trust, {
-      host: o.natsListen,
-      port: o.natsPort,
-      storeDir: p.natsStore,
-      resolverDir: p.natsResolver,
-      // TLS always; clients prove who they are with their credential (JWT + nkey), not a client certificate
-      tls: { certFile: p.natsCert, keyFile: p.natsKey, caFile: p.caCert, verify: false },
-    }),
-    0o600,
-  );
+  // TLS always; clients prove who they are with their credential (JWT + nkey), not a client certificate
+  const clientTls = { certFile: p.natsCert, keyFile: p.natsKey, caFile: p.caCert, verify: false };
+  if (cluster) await writeClusterConfigs(p, trust, cluster, clientTls, o);
+  else writeFileAtomic(p.natsConfig, natsServerConfig(trust, { host: o.natsListen, port: o.natsPort, storeDir: p.natsStore, resolverDir: p.natsResolver, tls: clientTls }), 0o600);
   const text = (b: Uint8Array): string => new TextDecoder().decode(b);
   writeFileAtomic(p.coordinatorCreds, text((await issueUser(trust, 'coordinator', 'all')).creds), 0o600);
   writeFileAtomic(p.coordinatorSystemCreds, text((await issueSystemUser(trust, 'coordinator-system')).creds), 0o600);
   return p;
+}
+
+/**
+ * One configuration per cluster server, routes between them over mutual TLS with a CA made for
+ * routes alone: the fleet CA also signs users' and nodes' certificates, which must not be able
+ * to join the cluster as a server.
+ */
+async function writeClusterConfigs(
+  p: TrustRootPaths,
+  trust: NatsTrust,
+  cluster: { name: string; servers: NatsClusterServer[] },
+  clientTls: { certFile: string; keyFile: string; caFile: string; verify: boolean },
+  o: InitOptions,
+): Promise<void> {
+  const names = new Set(cluster.servers.map((s) => s.name));
+  if (names.size !== cluster.servers.length) throw new MeshrunError(ErrorCode.Usage, 'every --nats-server needs its own name');
+  const routeCa = await createCa({ name: 'meshrun route CA', validDays: o.caValidDays ?? 3650 });
+  writeFileAtomic(p.routeCaCert, routeCa.certPem, 0o644);
+  writePrivateKey(p.routeCaKey, routeCa.keyPem);
+  const hosts = [...new Set(cluster.servers.map((s) => s.host))];
+  const route = await issueCert(routeCa, { commonName: `${cluster.name} routes`, dnsNames: hosts.filter((h) => !isIpLiteral(h)), ips: hosts.filter(isIpLiteral), usage: 'both', validDays: o.certValidDays ?? 825 });
+  writeFileAtomic(p.routeCert, route.certPem, 0o644);
+  writePrivateKey(p.routeKey, route.keyPem);
+  const hostPort = (h: string, port: number): string => `${h.includes(':') ? `[${h}]` : h}:${port}`;
+  for (const s of cluster.servers) {
+    const sp = natsClusterServerPaths(p.dir, s.name);
+    for (const d of [dirname(sp.config), sp.store, sp.resolver]) mkdirSync(d, { recursive: true, mode: 0o700 });
+    const config = natsServerConfig(trust, {
+      host: s.host,
+      port: s.port,
+      storeDir: sp.store,
+      resolverDir: sp.resolver,
+      tls: clientTls,
+      cluster: {
+        serverName: s.name,
+        name: cluster.name,
+        listen: hostPort(s.host, s.clusterPort),
+        routes: cluster.servers.map((r) => hostPort(r.host, r.clusterPort)),
+        tls: { certFile: p.routeCert, keyFile: p.routeKey, caFile: p.routeCaCert },
+      },
+    });
+    writeFileAtomic(sp.config, config, 0o600);
+  }
 }
 
 /** The trust root's NATS keys, for issuing and revoking credentials. */

@@ -10,6 +10,7 @@ import { NatsServer } from '../../lib/nats-server.js';
 import { freePort } from '../../lib/free-port.js';
 import { killRunsUnder } from '../../lib/run-reaper.js';
 import { issueNodeCreds, makeLocalTrust, type LocalTrust } from '../../lib/trust/local-trust.js';
+import { natsClusterServerPaths } from '../../lib/trust/paths.js';
 import { connect, credsAuthenticator, type NatsConnection } from '@nats-io/transport-node';
 import { MeshrunClient } from '../../cli/client.js';
 import { resolveClientTarget } from '../../cli/client-config.js';
@@ -125,6 +126,18 @@ export interface FleetOptions {
   /** Run nats-server and the coordinator (and the CLI) inside this namespace, NATS on `busHost`. */
   busNetns?: string;
   busHost?: string;
+  /**
+   * A nats-server cluster instead of one server: each on its own machine (namespace) and
+   * address, JetStream replicated (give the coordinators `--replicas 3`).
+   */
+  natsCluster?: { netns: string; host: string }[];
+  /** Run the CLI (and the harness's reads) on this machine: the operator's workstation. */
+  workstationNetns?: string;
+  /**
+   * One coordinator on each of these machines (namespace, address) instead of one on the bus
+   * machine: the first leads, the others wait as standbys; the CLI is given every address.
+   */
+  coordinatorMachines?: { netns: string; host: string }[];
 }
 
 const inNetns = (ns: string | undefined): string[] => (ns ? ['ip', 'netns', 'exec', ns] : []);
@@ -145,16 +158,27 @@ export class Fleet {
   private coordinatorExtra: string[] = [];
   private readonly extraCoordinators: Daemon[] = [];
   private busNetns: string | undefined;
+  private workstationNetns: string | undefined;
+  private cluster: { netns: string; host: string; name: string }[] = [];
+  /** Every server of the cluster, by name (nats-1, nats-2, ...); just `nats` without one. */
+  readonly natsServers = new Map<string, NatsServer>();
 
   static async start(opts: FleetOptions = {}): Promise<Fleet> {
     const f = new Fleet();
     f.busNetns = opts.busNetns;
     f.busHost = opts.busHost;
+    f.workstationNetns = opts.workstationNetns;
+    f.cluster = (opts.natsCluster ?? []).map((s, i) => ({ ...s, name: `nats-${i + 1}` }));
     try {
-      f.trust = await makeLocalTrust(join(f.dir, 'trust'), { natsHost: opts.busHost, natsPort: await freePort(), coordinatorPort: 7433, coordinatorHosts: opts.busHost ? [opts.busHost] : [] });
-      await f.startNats();
+      const natsPort = await freePort();
+      const coordinatorHosts = [...(opts.busHost ? [opts.busHost] : []), ...(opts.coordinatorMachines?.map((m) => m.host) ?? [])];
+      const natsCluster = f.cluster.length ? { name: 'meshrun', servers: f.cluster.map((s) => ({ name: s.name, host: s.host, port: natsPort, clusterPort: 6222 })) } : undefined;
+      f.trust = await makeLocalTrust(join(f.dir, 'trust'), { natsHost: opts.busHost, natsPort, coordinatorPort: 7433, coordinatorHosts, natsCluster });
+      if (f.cluster.length) await Promise.all(f.cluster.map((s) => f.startClusterServer(s.name)));
+      else await f.startNats();
       f.coordinatorExtra = opts.coordinatorArgs ?? [];
-      await f.startCoordinator();
+      if (opts.coordinatorMachines?.length) await f.startCoordinators(opts.coordinatorMachines);
+      else await f.startCoordinator();
       for (const a of opts.agents ?? []) await f.startAgent(a);
       if (opts.agents?.length) await f.waitNodesReady(opts.agents.map((a) => a.node));
     } catch (err) {
@@ -170,15 +194,30 @@ export class Fleet {
     return this.nats;
   }
 
+  /** (Re)starts one server of the cluster on its machine; its store survives a restart. */
+  async startClusterServer(name: string): Promise<NatsServer> {
+    const s = this.cluster.find((c) => c.name === name);
+    if (!s) throw new Error(`no cluster server ${name}`);
+    const server = await NatsServer.start({ dir: join(this.dir, name), config: natsClusterServerPaths(this.trust.paths.dir, name).config, keepStore: true, host: s.host, wrap: inNetns(s.netns) });
+    this.natsServers.set(name, server);
+    if (name === this.cluster[0]!.name) this.nats = server;
+    return server;
+  }
+
+  /** Every server's URL, comma-separated (what daemons are given). */
+  get natsUrls(): string {
+    return this.cluster.length ? this.cluster.map((s) => `tls://${s.host}:${this.trust.natsPort}`).join(',') : this.nats.url;
+  }
+
   /** A bus connection with the coordinator's credential (all subjects), for tests that look at the bus itself. */
   natsConnect(): Promise<NatsConnection> {
     const p = this.trust.paths;
-    return connect({ servers: this.nats.url, authenticator: credsAuthenticator(readFileSync(p.coordinatorCreds)), tls: natsTls(this.nats.url, p.caCert) });
+    return connect({ servers: this.natsUrls.split(','), authenticator: credsAuthenticator(readFileSync(p.coordinatorCreds)), tls: natsTls(this.natsUrls, p.caCert) });
   }
 
   /** The flags a daemon's bus connection needs: the URL, a credential, the fleet CA. */
   busFlags(creds: string): string[] {
-    return ['--nats', this.nats.url, '--nats-creds', creds, '--nats-ca', this.trust.paths.caCert];
+    return ['--nats', this.natsUrls, '--nats-creds', creds, '--nats-ca', this.trust.paths.caCert];
   }
 
   /** The client the harness reads through, for the coordinator now listening. */
@@ -190,7 +229,7 @@ export class Fleet {
    * tested where a test calls `cli`. A coordinator inside a namespace is read through the CLI.
    */
   private reader(): MeshrunClient | undefined {
-    if (this.busNetns) return undefined;
+    if (this.busNetns || this.workstationNetns) return undefined;
     if (this.reads?.address !== this.coordinatorAddress) {
       this.reads?.client.close();
       this.reads = { address: this.coordinatorAddress, client: this.client() };
@@ -209,11 +248,41 @@ export class Fleet {
     await waitFor('coordinator to answer', async () => (this.busNetns ? (await this.cli(['nodes', '--json'])).code === 0 : (await this.nodes(), true)), 20_000, 100);
   }
 
-  /** A coordinator process on a port and state directory of its own (a standby while another leads). */
-  async spawnCoordinator(name: string, extra: string[] = []): Promise<{ daemon: Daemon; address: string }> {
-    const address = `127.0.0.1:${await freePort()}`;
+  /** Coordinators of their own machines, by name (coordinator-1, ...): the first started leads. */
+  readonly coordinators = new Map<string, { daemon: Daemon; address: string; machine: { netns: string; host: string } }>();
+
+  private async startCoordinators(machines: { netns: string; host: string }[]): Promise<void> {
+    for (const [i, m] of machines.entries()) {
+      const { daemon, address } = await this.spawnCoordinator(`coordinator-${i + 1}`, [], m);
+      this.coordinators.set(daemon.name, { daemon, address, machine: m });
+      if (i === 0) {
+        this.coordinator = daemon;
+        await waitFor('the first coordinator to lead', () => /coordinator listening/.test(daemon.log()), 60_000, 100);
+      }
+    }
+    this.coordinatorAddress = [...this.coordinators.values()].map((c) => c.address).join(',');
+    await waitFor('coordinators to answer', async () => (await this.cli(['nodes', '--json'])).code === 0, 30_000, 200);
+  }
+
+  /** The coordinator that leads now (from their logs: the last to say it holds the lease and is alive). */
+  leader(): { daemon: Daemon; address: string; machine: { netns: string; host: string } } | undefined {
+    let best: { at: number; c: { daemon: Daemon; address: string; machine: { netns: string; host: string } } } | undefined;
+    for (const c of this.coordinators.values()) {
+      if (!c.daemon.alive) continue;
+      const m = [...c.daemon.log().matchAll(/"time":"([^"]+)"[^\n]*"msg":"leading: this coordinator holds the lease"/g)].pop();
+      if (m && (!best || Date.parse(m[1]!) > best.at)) best = { at: Date.parse(m[1]!), c };
+    }
+    return best?.c;
+  }
+
+  /**
+   * A coordinator process on a port and state directory of its own (a standby while another
+   * leads); on a machine of its own when `on` is given (its namespace and address).
+   */
+  async spawnCoordinator(name: string, extra: string[] = [], on?: { netns: string; host: string }): Promise<{ daemon: Daemon; address: string }> {
+    const address = on ? `${on.host}:7433` : `127.0.0.1:${await freePort()}`;
     const p = this.trust.paths;
-    const daemon = new Daemon(name, ['coordinator', ...this.busFlags(p.coordinatorCreds), '--trust-dir', p.dir, '--listen', address, '--state-dir', join(this.dir, name), ...this.coordinatorExtra, ...extra], this.dir, {}, inNetns(this.busNetns));
+    const daemon = new Daemon(name, ['coordinator', ...this.busFlags(p.coordinatorCreds), '--trust-dir', p.dir, '--listen', address, '--state-dir', join(this.dir, name), ...this.coordinatorExtra, ...extra], this.dir, {}, inNetns(on?.netns ?? this.busNetns));
     this.extraCoordinators.push(daemon);
     return { daemon, address };
   }
@@ -283,7 +352,7 @@ export class Fleet {
   }
 
   cli(args: string[], opts: { env?: Record<string, string>; timeoutMs?: number; cwd?: string } = {}): Promise<CliResult> {
-    return runCli(args, { ...opts, wrap: inNetns(this.busNetns), env: { MESHRUN_COORDINATOR: this.coordinatorAddress, MESHRUN_CONFIG: this.trust.paths.adminConfig, ...opts.env } });
+    return runCli(args, { ...opts, wrap: inNetns(this.workstationNetns ?? this.busNetns), env: { MESHRUN_COORDINATOR: this.coordinatorAddress, MESHRUN_CONFIG: this.trust.paths.adminConfig, ...opts.env } });
   }
 
   async destroy(): Promise<void> {
@@ -294,6 +363,7 @@ export class Fleet {
     // runs outlive agents by design: stop every run process group the test fleet started
     killRunsUnder(this.dir);
     await this.nats?.stop('SIGKILL').catch(() => undefined);
+    for (const s of this.natsServers.values()) await s.stop('SIGKILL').catch(() => undefined);
     // a run process killed a moment ago may still be finishing a write in its directory
     for (let i = 0; ; i++) {
       try {
@@ -310,8 +380,8 @@ export class Fleet {
   }
 
   /** Everything the daemons logged, for assertion messages. */
-  logs(): string {
-    return [this.coordinator, ...this.agents.values()].filter(Boolean).map((d) => `--- ${d.name}\n${d.log().slice(-4000)}`).join('\n');
+  logs(tail = 4000): string {
+    return [...new Set([this.coordinator, ...[...this.coordinators.values()].map((c) => c.daemon), ...this.agents.values()])].filter(Boolean).map((d) => `--- ${d.name}\n${d.log().slice(-tail)}`).join('\n');
   }
 }
 
