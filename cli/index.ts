@@ -205,5 +205,8 @@ export async function main(argv: string[]): Promise<void> {
   } catch (err) {
     code = report(err);
   }
+  // process.exit drops what a pipe has not taken yet (`jobs --json` of a few thousand jobs was
+  // cut at 128 KiB): a write's callback runs once everything before it is out
+  await new Promise<void>((r) => process.stdout.write('', () => r()));
   process.exit(code);
 }
