@@ -151,10 +151,11 @@ export class Coordinator {
     // a standby waits here until it leads: nothing below (state, heartbeats, the event
     // consumer, placement, the gRPC port) is touched by more than one coordinator at a time
     const kvLeader = await openKv(this.nc, Buckets.leader);
+    const leaseMs = this.opts.leaderLeaseMs ?? coordinatorDefaults.leaderLeaseMs;
     this.leadership = new Leadership({
       kv: () => kvLeader,
-      me: { id: randomBytes(8).toString('hex'), address: this.opts.address ?? '', pid: process.pid, host: hostname(), machine: machineId(), since: Date.now() },
-      leaseMs: this.opts.leaderLeaseMs ?? coordinatorDefaults.leaderLeaseMs,
+      me: { id: randomBytes(8).toString('hex'), address: this.opts.address ?? '', pid: process.pid, host: hostname(), machine: machineId(), since: Date.now(), leaseMs },
+      leaseMs,
       log: this.opts.log,
       onLost: (why) => (this.opts.onLeadershipLost ? this.opts.onLeadershipLost(why) : void this.close()),
       // Agents must hold meanwhile, not fence: with nobody subscribed their heartbeats get
