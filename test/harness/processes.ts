@@ -170,15 +170,23 @@ export class Fleet {
     return this.nats;
   }
 
+  /** Every server URL (comma-separated) daemons are given from now on, instead of `nats.url`: a cluster a test moved the fleet to. */
+  busUrls: string | undefined;
+
+  /** The bus URL(s) daemons and tests connect to. */
+  get natsUrl(): string {
+    return this.busUrls ?? this.nats.url;
+  }
+
   /** A bus connection with the coordinator's credential (all subjects), for tests that look at the bus itself. */
   natsConnect(): Promise<NatsConnection> {
     const p = this.trust.paths;
-    return connect({ servers: this.nats.url, authenticator: credsAuthenticator(readFileSync(p.coordinatorCreds)), tls: natsTls(this.nats.url, p.caCert) });
+    return connect({ servers: this.natsUrl.split(','), authenticator: credsAuthenticator(readFileSync(p.coordinatorCreds)), tls: natsTls(this.natsUrl, p.caCert) });
   }
 
   /** The flags a daemon's bus connection needs: the URL, a credential, the fleet CA. */
   busFlags(creds: string): string[] {
-    return ['--nats', this.nats.url, '--nats-creds', creds, '--nats-ca', this.trust.paths.caCert];
+    return ['--nats', this.natsUrl, '--nats-creds', creds, '--nats-ca', this.trust.paths.caCert];
   }
 
   /** The client the harness reads through, for the coordinator now listening. */
