@@ -37,6 +37,14 @@ export function oneLine(msg: string, max = 400): string {
   return joined.length > max || cut ? `${joined.slice(0, max - 1)}…` : joined;
 }
 
+/** 512B, 1.5KiB, 3.2MiB, 1.1GiB. */
+export function formatBytes(n: number): string {
+  if (n < 1024) return `${n}B`;
+  if (n < 1024 * 1024) return `${(n / 1024).toFixed(1)}KiB`;
+  if (n < 1024 ** 3) return `${(n / 1024 / 1024).toFixed(1)}MiB`;
+  return `${(n / 1024 ** 3).toFixed(1)}GiB`;
+}
+
 /** Columns padded to their widest cell; every cell escaped, so a name cannot break the table. */
 export function table(cells: string[][]): string {
   const rows = cells.map((r) => r.map((c) => escapeControls(c)));

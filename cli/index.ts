@@ -147,6 +147,30 @@ function buildProgram(run: (p: Promise<number>) => void): Command {
   registerUserCommands(program, client, run);
 
   program
+    .command('store')
+    .description('meshrun\'s JetStream state (jobs, nodes, users, events, logs, artifacts)')
+    .command('copy')
+    .description('copy meshrun\'s whole JetStream state to another bus (e.g. from one nats-server to a cluster with replicas); coordinators and agents stopped')
+    .option('--from <url>', 'the bus meshrun runs on now (tls://host:4222)')
+    .option('--to <urls>', 'the bus to copy to: its server URLs, comma-separated')
+    .option('--trust-dir <dir>', 'the trust root meshrun init made: its coordinator credential and CA, for both sides')
+    .option('--from-creds <file>', 'NATS credential for the source (instead of --trust-dir\'s)')
+    .option('--from-ca <file>', 'CA certificate for the source\'s TLS (instead of --trust-dir\'s)')
+    .option('--to-creds <file>', 'NATS credential for the target (instead of --trust-dir\'s)')
+    .option('--to-ca <file>', 'CA certificate for the target\'s TLS (instead of --trust-dir\'s)')
+    .option('--replicas <n>', 'replicas of every stream made on the target (default 1; 3 for a 3-server cluster)')
+    .option('--force', 'replace meshrun streams the target already holds (their messages are lost)')
+    .option('--json', 'machine-readable output')
+    .addHelpText(
+      'after',
+      '\nRefused while a coordinator runs against the source (its leader lease is renewed) and when the target\n' +
+        'already holds meshrun state. Run events the coordinator applied are not copied, nor the leader lease.\n' +
+        'Every stream\'s message count and every key\'s last value are compared on both sides afterwards: exit 1\n' +
+        'on any difference. Stop the coordinators and agents first; start them on the new URLs afterwards.',
+    )
+    .action((o) => run(import('./commands/store.js').then((m) => m.storeCopyCmd(o))));
+
+  program
     .command('dev')
     .description('start a local fleet (nats-server, coordinator, agents alpha and beta) until Ctrl-C')
     .option('--demo', 'submit a sample two-stage job, follow it, then stop')
@@ -208,5 +232,8 @@ export async function main(argv: string[]): Promise<void> {
   } catch (err) {
     code = report(err);
   }
+  // process.exit drops what a pipe has not taken yet (`jobs --json` of a few thousand jobs was
+  // cut at 128 KiB): a write's callback runs once everything before it is out
+  await new Promise<void>((r) => process.stdout.write('', () => r()));
   process.exit(code);
 }

@@ -162,10 +162,11 @@ export class Coordinator {
       return openKv(this.nc, Buckets.leader);
     });
     if (!kvLeader) return; // closed meanwhile
+    const leaseMs = this.opts.leaderLeaseMs ?? coordinatorDefaults.leaderLeaseMs;
     this.leadership = new Leadership({
       kv: () => kvLeader,
-      me: { id: randomBytes(8).toString('hex'), address: this.opts.address ?? '', pid: process.pid, host: hostname(), machine: machineId(), since: Date.now() },
-      leaseMs: this.opts.leaderLeaseMs ?? coordinatorDefaults.leaderLeaseMs,
+      me: { id: randomBytes(8).toString('hex'), address: this.opts.address ?? '', pid: process.pid, host: hostname(), machine: machineId(), since: Date.now(), leaseMs },
+      leaseMs,
       log: this.opts.log,
       onLost: (why) => (this.opts.onLeadershipLost ? this.opts.onLeadershipLost(why) : void this.close()),
       // Agents must hold meanwhile, not fence: with nobody subscribed their heartbeats get

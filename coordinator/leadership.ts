@@ -26,6 +26,11 @@ export const leaderRecordSchema = z.object({
   /** /etc/machine-id (or the host name): a holder on this machine whose pid is gone is taken over at once. */
   machine: z.string().max(256),
   since: z.number(),
+  /**
+   * The holder's lease (--leader-lease): how long a reader must watch the entry before it may
+   * call a silent holder gone (meshrun store copy does). Absent in records of older coordinators.
+   */
+  leaseMs: z.number().int().positive().optional(),
 });
 export type LeaderRecord = z.infer<typeof leaderRecordSchema>;
 
@@ -220,7 +225,8 @@ export class Leadership {
 
 const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
 
-function processAlive(pid: number): boolean {
+/** False only when `pid` is surely gone (no such process on this machine). */
+export function processAlive(pid: number): boolean {
   if (!Number.isInteger(pid) || pid <= 1) return true; // cannot tell: assume it lives
   try {
     process.kill(pid, 0);

@@ -7,7 +7,7 @@ import type { MeshMemberMsg, MeshStatusMsg } from '../../proto/mesh.js';
 import type { MeshrunClient } from '../client.js';
 import type { TokenCreateOptions } from './join.js';
 import { ExitCode } from '../exit.js';
-import { table } from '../format.js';
+import { formatBytes as bytes, table } from '../format.js';
 
 interface JsonOption {
   json?: boolean;
@@ -166,9 +166,3 @@ function short(key: string): string {
   return key ? `${key.slice(0, 8)}…` : '-';
 }
 
-function bytes(n: number): string {
-  if (n < 1024) return `${n}B`;
-  if (n < 1024 * 1024) return `${(n / 1024).toFixed(1)}KiB`;
-  if (n < 1024 ** 3) return `${(n / 1024 / 1024).toFixed(1)}MiB`;
-  return `${(n / 1024 ** 3).toFixed(1)}GiB`;
-}

@@ -204,9 +204,17 @@ export class Fleet {
     return server;
   }
 
+  /** Every server URL (comma-separated) daemons are given from now on: a cluster a test moved the fleet to. */
+  busUrls: string | undefined;
+
   /** Every server's URL, comma-separated (what daemons are given). */
   get natsUrls(): string {
-    return this.cluster.length ? this.cluster.map((s) => `tls://${s.host}:${this.trust.natsPort}`).join(',') : this.nats.url;
+    return this.busUrls ?? (this.cluster.length ? this.cluster.map((s) => `tls://${s.host}:${this.trust.natsPort}`).join(',') : this.nats.url);
+  }
+
+  /** The bus URL(s) daemons and tests connect to. */
+  get natsUrl(): string {
+    return this.natsUrls;
   }
 
   /** A bus connection with the coordinator's credential (all subjects), for tests that look at the bus itself. */
