@@ -89,6 +89,7 @@ function buildProgram(run: (p: Promise<number>) => void): Command {
     .option('--nats-port <n>', 'port nats-server listens on (default 4222)')
     .option('--nats-server <name=host[:port[:cluster-port]]>', 'one server of a nats-server cluster (repeat for 3 or more): a config each, routes over mutual TLS (cluster port default 6222)', collect)
     .option('--nats-cluster-name <name>', 'the cluster\'s name (default meshrun)')
+    .option('--add-cluster', 'with --nats-server: add the cluster\'s configs to the existing trust root (growing from one server), keeping every credential')
     .option('--coordinator-host <name|ip>', 'a name or address clients reach the coordinator by (repeatable; default 127.0.0.1, localhost, ::1)', collect)
     .option('--coordinator-port <n>', 'the coordinator\'s gRPC port, for the admin\'s client config (default 7433)')
     .option('--force', 'replace an existing trust root (every credential issued from it stops working)')

@@ -23,8 +23,7 @@ import { Lifecycle, SerialQueue } from '../lib/lifecycle.js';
 import { Limits, RetentionDefaults } from '../lib/limits.js';
 import type { Logger } from '../lib/log.js';
 import { watchLoopLag } from '../lib/loop-lag.js';
-import { connectNats, ensureStreams, kvKeys, openKv, useReplicas } from '../lib/nats.js';
-import { Backoff } from '../lib/backoff.js';
+import { connectNats, ensureStreams, kvKeys, openKv, untilBusAnswers, useReplicas } from '../lib/nats.js';
 import { BlobService } from './blob-service.js';
 import { artifactObject, BlobStore, workspaceObject } from './blob-store.js';
 import { Dispatcher } from './dispatcher.js';
@@ -38,9 +37,6 @@ import { LivenessMonitor } from './liveness-monitor.js';
 import { Retention, type RetentionPolicy } from './retention.js';
 import { NodeRegistry, type NodeEntry } from './node-registry.js';
 import { place, type PlacementResult } from './scheduler.js';
-
-/** Errors of a bus that does not answer yet (a cluster electing, a server restarting), by class name. */
-const TRANSIENT_BUS_ERRORS = new Set(['TimeoutError', 'JetStreamNotEnabled', 'NoRespondersError', 'RequestError', 'ConnectionError', 'ClosedConnectionError']);
 
 export interface CoordinatorOptions {
   nats: string;
@@ -155,12 +151,13 @@ export class Coordinator {
     this.nc = await connectNats({ servers: this.opts.nats, name: 'meshrun-coordinator', log: this.opts.log, ...this.opts.natsAuth });
     useReplicas(this.nc, this.opts.replicas ?? 1);
     void this.watchConnection();
-    const kvLeader = await this.whenStoreAnswers(async () => {
+    // a standby that starts while the cluster elects (or lacks a majority) waits, it does not exit
+    const kvLeader = await untilBusAnswers('streams and the lease bucket', async () => {
       await ensureStreams(this.nc);
       // a standby waits in acquire() until it leads: nothing below (state, heartbeats, the
       // event consumer, placement, the gRPC port) is touched by more than one coordinator at a time
       return openKv(this.nc, Buckets.leader);
-    });
+    }, this.opts.log, () => this.life.state !== 'STARTING', () => this.tryAnotherServer());
     if (!kvLeader) return; // closed meanwhile
     const leaseMs = this.opts.leaderLeaseMs ?? coordinatorDefaults.leaderLeaseMs;
     this.leadership = new Leadership({
@@ -203,33 +200,11 @@ export class Coordinator {
   private lastServerSwitch = 0;
 
   /**
-   * Setting up the streams and the lease bucket, again until JetStream answers: a standby that
-   * starts while a nats-server cluster elects a leader (or lacks a majority) waits, it does not
-   * exit. Undefined when the coordinator was closed meanwhile.
-   */
-  private async whenStoreAnswers<T>(setUp: () => Promise<T>): Promise<T | undefined> {
-    const backoff = new Backoff({ initialMs: 500, maxMs: 5000 });
-    for (;;) {
-      try {
-        return await setUp();
-      } catch (err) {
-        if (this.life.state !== 'STARTING') return undefined;
-        // anything but "no answer (yet)" is for the operator: stop, say why
-        if (!TRANSIENT_BUS_ERRORS.has((err as Error).name)) throw err;
-        this.opts.log.warn('JetStream not answering at start; trying again', { err: (err as Error).message });
-        this.tryAnotherServer();
-        await new Promise((r) => setTimeout(r, backoff.next()));
-        if ((this.life.state as CoordinatorState) !== 'STARTING') return undefined;
-      }
-    }
-  }
-
-  /**
    * With several nats-servers: JetStream not answering on this connection (its server cut off
    * from the majority, or without a stream leader) moves it to another server; at most every
    * 5 s, since a cluster electing a stream leader is also silent for a few seconds.
    */
-  private tryAnotherServer(): void {
+  tryAnotherServer(): void {
     if (!this.opts.nats.includes(',') || this.busAway || Date.now() - this.lastServerSwitch < 5000) return;
     this.lastServerSwitch = Date.now();
     this.opts.log.warn('JetStream not answering on this connection; trying another nats-server', { server: this.nc.getServer() });

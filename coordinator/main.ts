@@ -5,7 +5,7 @@ import { join } from 'node:path';
 import type { CoordinatorConfigFile, NatsAuth } from '../proto/config.js';
 import { durationFlag } from '../proto/duration.js';
 import { createLogger, type Logger } from '../lib/log.js';
-import { connectNats } from '../lib/nats.js';
+import { connectNats, untilBusAnswers } from '../lib/nats.js';
 import { loadNatsTrust, trustRootPaths } from '../lib/trust/trust-root.js';
 import { Coordinator } from './coordinator.js';
 import type { RetentionPolicy } from './retention.js';
@@ -147,12 +147,16 @@ export async function runCoordinatorDaemon(o: CoordinatorDaemonOptions, untilSto
   });
   log.info('coordinator starting; it serves once it holds the leader lease (a standby waits here)', { leaderLeaseMs: o.leaderLeaseMs });
   await coordinator.start();
-  const mesh = await startMeshCoordinator(coordinator, o.mesh, log);
-  const enrolling = o.trustDir ? await startEnrollment(o, coordinator, o.trustDir, log) : undefined;
-  const users = o.trustDir ? await startUsers(coordinator, o.trustDir, log) : undefined;
-  const secrets = o.trustDir ? await startSecrets(coordinator, o.trustDir, log) : undefined;
+  // Leading now. A step the bus does not answer yet (a cluster electing stream leaders after a
+  // server went away) is tried again, not fatal: exiting would hand the lead round and round.
+  const step = <T>(what: string, fn: () => Promise<T>): Promise<T> =>
+    untilBusAnswers(what, fn, log, () => false, () => coordinator.tryAnotherServer()) as Promise<T>;
+  const mesh = await step('mesh', () => startMeshCoordinator(coordinator, o.mesh, log));
+  const enrolling = o.trustDir ? await step('enrollment', () => startEnrollment(o, coordinator, o.trustDir!, log)) : undefined;
+  const users = o.trustDir ? await step('users', () => startUsers(coordinator, o.trustDir!, log)) : undefined;
+  const secrets = o.trustDir ? await step('secrets', () => startSecrets(coordinator, o.trustDir!, log)) : undefined;
   const audit = new AuditLog(coordinator.connection, log.child({ part: 'audit' }));
-  await audit.start();
+  await step('audit', () => audit.start());
   const paths = o.trustDir ? trustRootPaths(o.trustDir) : undefined;
   const tls = paths ? { certFile: paths.grpcCert, keyFile: paths.grpcKey, caFile: paths.caCert } : undefined;
   const { server, port } = await startGrpcServer(coordinator, { listen: o.listen, log, tls, users, audit, mesh, enrollment: enrolling?.enrollment });

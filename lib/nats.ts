@@ -167,6 +167,35 @@ export async function orderedConsumer(nc: NatsConnection, stream: string, opts: 
 
 const ORDERED_CONSUMER_TRIES = 8;
 
+/** Errors of a bus that does not answer yet (a cluster electing a leader, a server restarting), by class name. */
+const TRANSIENT_BUS_ERRORS = new Set(['TimeoutError', 'JetStreamNotEnabled', 'NoRespondersError', 'RequestError', 'ConnectionError', 'ClosedConnectionError']);
+
+export function isTransientBusError(err: unknown): boolean {
+  return err instanceof Error && TRANSIENT_BUS_ERRORS.has(err.name);
+}
+
+/**
+ * Runs a start-up step again until the bus answers (with backoff, up to 5 s apart), logging each
+ * failure; anything but "no answer (yet)" is thrown, for the operator. `stop()` true ends the
+ * wait (undefined).
+ */
+export async function untilBusAnswers<T>(what: string, step: () => Promise<T>, log: Logger, stop: () => boolean = () => false, onTrouble?: () => void): Promise<T | undefined> {
+  let delay = 500;
+  for (;;) {
+    try {
+      return await step();
+    } catch (err) {
+      if (stop()) return undefined;
+      if (!isTransientBusError(err)) throw err;
+      log.warn('JetStream not answering at start; trying again', { step: what, err: (err as Error).message });
+      onTrouble?.();
+      await new Promise((r) => setTimeout(r, delay));
+      delay = Math.min(5000, delay * 2);
+      if (stop()) return undefined;
+    }
+  }
+}
+
 /**
  * A KV bucket's keys from its stream's subject counts (answered by the stream's leader, paged
  * by the client), not from an ordered consumer like `kv.keys()`: on a cluster with a server

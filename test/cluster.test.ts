@@ -3,7 +3,8 @@
 // coordinator (one leads, two wait), three machines run agents, and the operator's workstation
 // runs the CLI with every coordinator's address. Then, one at a time: the leading coordinator
 // killed mid-dispatch and mid-run; the leader frozen past its lease and thawed; one
-// nats-server killed, then another after the first came back.
+// nats-server killed, then another after the first came back. (The leader's machine cut off is
+// not here yet: see the README, "What happens when each part fails".)
 // After each, from evidence only (`meshrun job`, `meshrun logs`, the runners' files, marker
 // lines the commands append, the daemons' logs):
 // - every job reached its terminal state and succeeded;
@@ -110,11 +111,15 @@ describe.skipIf(!cap.ok)('three coordinators on a three-server nats cluster', ()
     return l;
   }
 
-  async function newLeaderAfter(old: string): Promise<string> {
+  /**
+   * The next leader serving. After a partition the two servers left need 20-30 s on this
+   * machine before every stream has a leader again (measured); a kill is quicker.
+   */
+  async function newLeaderAfter(old: string, timeoutMs = 30_000): Promise<string> {
     const l = await waitFor('another coordinator to lead and listen', () => {
       const c = fleet.leader();
       return c && c.daemon.name !== old && /coordinator listening/.test(c.daemon.log()) ? c : undefined;
-    }, 30_000, 100);
+    }, timeoutMs, 100);
     return l.daemon.name;
   }
 

@@ -3,7 +3,7 @@
 // credentials) and says how to start nats-server and the coordinator with it.
 import { join } from 'node:path';
 import { DEFAULT_COORDINATOR_ADDRESS, DEFAULT_NATS_PORT } from '../../proto/config.js';
-import { initTrustRoot, type NatsClusterServer } from '../../lib/trust/trust-root.js';
+import { addNatsCluster, initTrustRoot, type NatsClusterServer } from '../../lib/trust/trust-root.js';
 import { natsClusterServerPaths } from '../../lib/trust/paths.js';
 import { defaultStateDir } from '../config.js';
 import { ExitCode, ExitError } from '../exit.js';
@@ -17,6 +17,8 @@ export interface InitOptions {
   coordinatorPort?: string;
   natsServer?: string[];
   natsClusterName?: string;
+  /** Write cluster configs into the existing trust root instead of making a new one. */
+  addCluster?: boolean;
   force?: boolean;
   json?: boolean;
 }
@@ -47,7 +49,8 @@ export async function init(o: InitOptions): Promise<number> {
   const coordinatorHosts = o.coordinatorHost?.length ? o.coordinatorHost : ['127.0.0.1', 'localhost', '::1'];
   const servers = (o.natsServer ?? []).map((v) => parseNatsServer(v, port));
   const natsCluster = servers.length > 0 ? { name: o.natsClusterName ?? 'meshrun', servers } : undefined;
-  const p = await initTrustRoot(dir, { natsHosts: hosts, natsListen: o.natsListen ?? '127.0.0.1', natsPort: port, coordinatorHosts, coordinatorPort, natsCluster, force: o.force ?? false });
+  if (o.addCluster && !natsCluster) throw new ExitError(ExitCode.Usage, '--add-cluster needs the servers: --nats-server NAME=HOST[:PORT[:CLUSTER_PORT]] (3 or more)');
+  const p = o.addCluster ? await addNatsCluster(dir, natsCluster!, o.natsHost ?? []) : await initTrustRoot(dir, { natsHosts: hosts, natsListen: o.natsListen ?? '127.0.0.1', natsPort: port, coordinatorHosts, coordinatorPort, natsCluster, force: o.force ?? false });
   const url = (h: string, p: number): string => `tls://${h.includes(':') ? `[${h}]` : h}:${p}`;
   const nats = natsCluster ? servers.map((s) => url(s.host, s.port)).join(',') : url(hosts[0]!, port);
   const natsConfigs = natsCluster ? servers.map((s) => natsClusterServerPaths(p.dir, s.name).config) : [p.natsConfig];
@@ -58,7 +61,7 @@ export async function init(o: InitOptions): Promise<number> {
   }
   process.stdout.write(
     [
-      `trust root made in ${p.dir} (secrets 0600; keep this directory on this machine)`,
+      o.addCluster ? `nats-server cluster configs added to ${p.dir} (nats-server's certificate now names every server; then meshrun store copy, see the README)` : `trust root made in ${p.dir} (secrets 0600; keep this directory on this machine)`,
       ...(natsCluster
         ? [
             `nats-server cluster ${natsCluster.name}: on each server's machine (copy ${p.caCert} and ${join(p.dir, 'nats')} there, same paths, without route-ca-key.pem):`,

@@ -6,7 +6,7 @@ import type { KV } from '@nats-io/kv';
 import { meshMemberRecordSchema, meshMetaRecordSchema, type MeshMemberKind, type MeshMemberRecord, type MeshMetaRecord } from '../../proto/mesh.js';
 import { decode } from '../../proto/decode.js';
 import { Buckets } from '../../proto/subjects.js';
-import { openKv } from '../../lib/nats.js';
+import { kvKeys, openKv } from '../../lib/nats.js';
 import type { Logger } from '../../lib/log.js';
 
 const META_KEY = 'meta';
@@ -19,12 +19,13 @@ export function memberKey(kind: MeshMemberKind, name: string): string {
 
 export class MeshStore {
   private constructor(
+    private readonly nc: NatsConnection,
     private readonly kv: KV,
     private readonly log: Logger,
   ) {}
 
   static async open(nc: NatsConnection, log: Logger): Promise<MeshStore> {
-    return new MeshStore(await openKv(nc, Buckets.mesh), log);
+    return new MeshStore(nc, await openKv(nc, Buckets.mesh), log);
   }
 
   /** The meta record; made on first use with a fresh epoch (a wiped bucket means a new epoch). */
@@ -47,7 +48,7 @@ export class MeshStore {
 
   async loadMembers(): Promise<MeshMemberRecord[]> {
     const out: MeshMemberRecord[] = [];
-    for await (const key of await this.kv.keys('member.>')) {
+    for (const key of (await kvKeys(this.nc, Buckets.mesh)).filter((k) => k.startsWith('member.'))) {
       const e = await this.kv.get(key);
       if (!e || e.operation !== 'PUT') continue;
       const r = decode(meshMemberRecordSchema, e.value);

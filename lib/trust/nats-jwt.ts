@@ -148,6 +148,10 @@ export function natsServerConfig(trust: NatsTrust, o: ServerConfigOptions): stri
   const c = o.cluster;
   if (c) {
     lines.unshift(`server_name: ${q(c.serverName)}`);
+    // A route to a server behind a pulled cable is only found dead by missed pings (2 min by
+    // default, so requests and interest would go into it for minutes): ping every 2 s, drop
+    // after 3 missed. Clients get the same; meshrun's reconnect in half a second.
+    lines.push(`ping_interval: "2s"`, `ping_max: 3`);
     lines.push(
       `cluster: {`,
       `  name: ${q(c.name)}`,

@@ -114,7 +114,7 @@ async function writeClusterConfigs(
   trust: NatsTrust,
   cluster: { name: string; servers: NatsClusterServer[] },
   clientTls: { certFile: string; keyFile: string; caFile: string; verify: boolean },
-  o: InitOptions,
+  o: { caValidDays?: number; certValidDays?: number },
 ): Promise<void> {
   const names = new Set(cluster.servers.map((s) => s.name));
   if (names.size !== cluster.servers.length) throw new MeshrunError(ErrorCode.Usage, 'every --nats-server needs its own name');
@@ -145,6 +145,26 @@ async function writeClusterConfigs(
     });
     writeFileAtomic(sp.config, config, 0o600);
   }
+}
+
+/**
+ * Cluster configurations for an existing trust root (growing from one nats-server to three):
+ * nats-server gets a new certificate naming every server's host as well (signed by the same
+ * CA, so nothing issued before changes), and each server a configuration under nats/NAME/.
+ */
+export async function addNatsCluster(dir: string, cluster: { name: string; servers: NatsClusterServer[] }, natsHosts: string[]): Promise<TrustRootPaths> {
+  const p = trustRootPaths(dir);
+  const trust = loadNatsTrust(dir);
+  if (cluster.servers.length < 3) {
+    throw new MeshrunError(ErrorCode.Usage, `a nats-server cluster needs at least 3 servers (got ${cluster.servers.length}): JetStream keeps working while a majority is up, and 2 servers cannot lose one`);
+  }
+  const ca = { certPem: readFileSync(p.caCert, 'utf8'), keyPem: readFileSync(p.caKey, 'utf8') };
+  const hosts = [...new Set([...natsHosts, ...cluster.servers.map((s) => s.host)])];
+  const server = await issueCert(ca, { commonName: hosts[0]!, dnsNames: hosts.filter((h) => !isIpLiteral(h)), ips: hosts.filter(isIpLiteral), usage: 'server', validDays: 825 });
+  writeFileAtomic(p.natsCert, server.certPem, 0o644);
+  writePrivateKey(p.natsKey, server.keyPem);
+  await writeClusterConfigs(p, trust, cluster, { certFile: p.natsCert, keyFile: p.natsKey, caFile: p.caCert, verify: false }, {});
+  return p;
 }
 
 /** The trust root's NATS keys, for issuing and revoking credentials. */
