@@ -205,5 +205,18 @@ export async function main(argv: string[]): Promise<void> {
   } catch (err) {
     code = report(err);
   }
+  await flushStdout();
   process.exit(code);
+}
+
+/**
+ * Writes to a pipe complete asynchronously: exiting at once cut `meshrun nodes --json | jq` off
+ * after the pipe's 64 KiB. A reader that went away (`| head`) ends the wait too.
+ */
+function flushStdout(): Promise<void> {
+  if (process.stdout.writableLength === 0) return Promise.resolve();
+  return new Promise((resolve) => {
+    process.stdout.once('error', () => resolve());
+    process.stdout.write('', () => resolve());
+  });
 }
