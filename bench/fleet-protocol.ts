@@ -18,9 +18,8 @@ export interface SimStats {
   windowMs: number;
   sent: number;
   answered: number;
-  /** Request timeouts and other failures (an agent would log "heartbeat not acknowledged"). */
+  /** Not answered within the agent's request timeout (an agent would log "heartbeat not acknowledged"). */
   failed: number;
-  noResponders: number;
   /** Heartbeats not sent because the node already had 3 unanswered (the agent's cap). */
   skipped: number;
   refused: number;
@@ -29,6 +28,8 @@ export interface SimStats {
   maxMs: number;
   /** How far behind its schedule the simulator fell at worst (0: it kept up). */
   maxLagMs: number;
+  /** The simulator's own longest event-loop stall: a reply it read late was measured late. */
+  loopDelayMaxMs: number;
   /** Nodes that had at least one answered heartbeat (the coordinator knows them). */
   nodesAnswered: number;
 }

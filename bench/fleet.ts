@@ -11,6 +11,7 @@
 // machine would otherwise compete with the coordinator for the cores it is measured on.
 import { fork, spawn, type ChildProcess } from 'node:child_process';
 import { closeSync, copyFileSync, mkdirSync, openSync, readFileSync, statSync, writeFileSync } from 'node:fs';
+import { loadavg } from 'node:os';
 import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { agentDefaults } from '../agent/defaults.js';
@@ -38,28 +39,31 @@ interface Sample {
   natsCpuPct: number;
   sim: SimStats;
   flapped: string[];
+  /** The machine's 1-minute load average at the window's end: other work on the same 2 cores shows here. */
+  loadAvg: string;
 }
 
 export const fleetSection: Section = {
   name: 'fleet',
   async run(ctx: BenchContext): Promise<Row[]> {
     const rows: Row[] = [];
+    let failed = 0;
     let idle: { cpuPct: number; rssMb: number; rtt: { p50: number; p99: number } } | undefined;
     for (const n of SIZES) {
       ctx.progress(`fleet: ${n} simulated nodes heartbeating every ${agentDefaults.heartbeatMs} ms (warm-up ${WARMUP_S} s, window ${WINDOW_S} s)`);
       const prof = PROFILE_DIR ? ['--cpu-prof', '--cpu-prof-dir', PROFILE_DIR, '--cpu-prof-name', `coordinator-${n}.cpuprofile`] : [];
       if (PROFILE_DIR) mkdirSync(PROFILE_DIR, { recursive: true });
+      const label = n.toLocaleString('en-US');
       const fleet = await BenchFleet.start(ctx.root, [], [], prof);
       try {
         // same-run references, on the first fleet: a coordinator with no node, and a bare request/reply on this server
         idle ??= { ...(await measureIdle(fleet)), rtt: await natsRoundTrip(fleet) };
         const s = await measureFleet(ctx, fleet, n);
-        const label = n.toLocaleString('en-US');
         rows.push(
-          row(`${label} nodes: coordinator CPU, % of one core (${WINDOW_S} s window)`, s.cpuPct, '%', idle.cpuPct, `vs the coordinator with no node; goal < 50 % at 10,000`),
+          row(`${label} nodes: coordinator CPU, % of one core (${WINDOW_S} s window)`, s.cpuPct, '%', idle.cpuPct, `vs the coordinator with no node; goal < 50 % at 10,000; load average ${s.loadAvg}`),
           row(`  coordinator RSS`, s.rssMb, 'MB', idle.rssMb, 'vs the coordinator with no node'),
-          row(`  coordinator CPU per heartbeat answered`, ((s.cpuPct / 100) * s.sim.windowMs * 1000) / Math.max(1, s.sim.answered), 'µs'),
-          row(`  simulator CPU, % of one core`, s.simCpuPct, '%', undefined, `sent ${s.sim.sent} of ${Math.round((n * s.sim.windowMs) / agentDefaults.heartbeatMs)} due, answered ${s.sim.answered}, failed ${s.sim.failed + s.sim.noResponders + s.sim.refused}, skipped ${s.sim.skipped}, max lag ${Math.round(s.sim.maxLagMs)} ms`),
+          row(`  coordinator CPU per heartbeat answered`, s.sim.answered > 0 ? ((s.cpuPct / 100) * s.sim.windowMs * 1000) / s.sim.answered : NaN, 'µs'),
+          row(`  simulator CPU, % of one core`, s.simCpuPct, '%', undefined, `sent ${s.sim.sent} of ${Math.round((n * s.sim.windowMs) / agentDefaults.heartbeatMs)} due, answered ${s.sim.answered}, unanswered ${s.sim.failed + s.sim.refused}, skipped ${s.sim.skipped}, max lag ${Math.round(s.sim.maxLagMs)} ms, loop stall ${Math.round(s.sim.loopDelayMaxMs)} ms`),
           row(`  nats-server CPU, % of one core`, s.natsCpuPct, '%', undefined, 'info: the third process on the same cores'),
           row(`  heartbeat reply p50`, s.sim.p50Ms, 'ms', idle.rtt.p50, 'vs a bare NATS request/reply p50 on this server'),
           row(`  heartbeat reply p99`, s.sim.p99Ms, 'ms', idle.rtt.p99, 'vs a bare NATS request/reply p99'),
@@ -80,11 +84,16 @@ export const fleetSection: Section = {
           copyFileSync(join(fleet.dir, 'coordinator.log'), join(PROFILE_DIR, `coordinator-${n}.log`));
         }
       } catch (err) {
-        throw new Error(`${(err as Error).message}\n${fleet.logTails(1500)}`);
+        // the other sizes still count: this one is a row saying what went wrong
+        const msg = (err as Error).message;
+        ctx.progress(`fleet: ${n} nodes FAILED: ${msg}\n${fleet.logTails(1500)}`);
+        rows.push(row(`${label} nodes: FAILED`, NaN, '', undefined, msg.split('\n')[0]!.slice(0, 200)));
+        failed++;
       } finally {
         await fleet.destroy();
       }
     }
+    if (failed === SIZES.length) throw new Error('every fleet size failed (see above)');
     return rows;
   },
 };
@@ -147,7 +156,7 @@ async function measureFleet(ctx: BenchContext, fleet: BenchFleet, n: number): Pr
   // flapping: what the coordinator logged about liveness in the window, and how it lists the nodes now
   const flapped = new Set(flapsLogged(log, logFrom));
   for (const x of await fleet.client.listNodes()) if (x.state !== 'ready') flapped.add(x.name);
-  return { cpuPct: cpuPct!, rssMb: rss, simCpuPct: simCpuPct!, natsCpuPct: natsCpuPct!, sim: stats, flapped: [...flapped].sort() };
+  return { loadAvg: loadavg()[0]!.toFixed(1), cpuPct: cpuPct!, rssMb: rss, simCpuPct: simCpuPct!, natsCpuPct: natsCpuPct!, sim: stats, flapped: [...flapped].sort() };
 }
 
 /** The simulator: its own credential (any node's heartbeat subject, its own replies), forked with IPC. */
