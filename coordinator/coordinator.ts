@@ -65,6 +65,11 @@ const SWEEP_MS = 250;
 const LOOP_LAG_WARN_MS = 500;
 /** How often retention looks for ended jobs to remove. */
 const RETENTION_MS = 5000;
+/** The reply to nearly every heartbeat (no run to stop), encoded once: at 20,000 a second building it was a few % of the CPU. */
+const PLAIN_REPLY = {
+  ready: new TextEncoder().encode(JSON.stringify({ ok: true, superseded: [], cancel: [], draining: false } satisfies HeartbeatReply)),
+  draining: new TextEncoder().encode(JSON.stringify({ ok: true, superseded: [], cancel: [], draining: true } satisfies HeartbeatReply)),
+} as const;
 
 export class Coordinator {
   private readonly life: Lifecycle<CoordinatorState>;
@@ -542,7 +547,8 @@ export class Coordinator {
       if (verdict === 'superseded') reply.superseded.push(r.token);
       else if (verdict === 'cancel') reply.cancel.push(r.token);
     }
-    if (msg.reply) msg.respond(JSON.stringify(reply));
+    const plain = reply.superseded.length === 0 && reply.cancel.length === 0;
+    if (msg.reply) msg.respond(plain ? (reply.draining ? PLAIN_REPLY.draining : PLAIN_REPLY.ready) : JSON.stringify(reply));
     const becameLive = !wasLive && entry.leaseLive;
     // The ordinary heartbeat (nothing new, the node ready and handled so) ends here: nothing for
     // the serial queue, which at 10,000 nodes would otherwise take 20,000 empty steps a second.
