@@ -29,8 +29,22 @@ export interface NodeEntry {
   restartGraceUntil?: number;
 }
 
-/** How old the stored record's `lastSeenAt` may get before a heartbeat writes it again. */
-const RECORD_REFRESH_MS = 30_000;
+/**
+ * How old the stored record's `lastSeenAt` gets before a heartbeat writes it again: this long
+ * plus up to as much again, by the node's name (refreshAfterMs). Nothing reads the stored value
+ * to decide anything (liveness is in memory); it tells an operator looking at the bucket roughly
+ * when the node was there. Every 30 s, at 10,000 nodes registered in one burst, the rewrites came
+ * in bursts of 10,000 KV writes that held up the leader lease's renewal until the coordinator
+ * suspended itself (the fleet bench): rarer, and spread over the fleet, they cost nothing.
+ */
+export const RECORD_REFRESH_MS = 5 * 60_000;
+
+/** When a node's stored record is due again: RECORD_REFRESH_MS plus its share, in [0, RECORD_REFRESH_MS), from its name. */
+export function refreshAfterMs(node: string): number {
+  let h = 0x811c9dc5; // FNV-1a
+  for (let i = 0; i < node.length; i++) h = Math.imul(h ^ node.charCodeAt(i), 0x01000193);
+  return RECORD_REFRESH_MS + ((h >>> 0) % RECORD_REFRESH_MS);
+}
 
 export class NodeRegistry {
   readonly entries = new Map<string, NodeEntry>();
@@ -45,7 +59,7 @@ export class NodeRegistry {
   /**
    * Records a heartbeat. `changed`: what the node advertises changed (or it is new), so placement
    * and `meshrun nodes` see something new; `persist`: the durable record is to be written - when
-   * it changed, and every RECORD_REFRESH_MS so the stored `lastSeenAt` stays roughly current.
+   * it changed, and now and then (refreshAfterMs) so the stored `lastSeenAt` stays roughly current.
    */
   seen(hb: Heartbeat, now: number): { entry: NodeEntry; changed: boolean; persist: boolean; instanceChanged: boolean } {
     const prev = this.entries.get(hb.node);
@@ -58,7 +72,8 @@ export class NodeRegistry {
       prev.record.standby !== hb.standby ||
       prev.record.version !== hb.version ||
       prev.record.runRoot !== hb.runRoot;
-    const persist = changed || now - prev.record.lastSeenAt > RECORD_REFRESH_MS;
+    const age = changed ? 0 : now - prev.record.lastSeenAt;
+    const persist = changed || (age > RECORD_REFRESH_MS && age > refreshAfterMs(hb.node));
     const instanceChanged = prev !== undefined && prev.record.instance !== hb.instance;
     // an ordinary heartbeat builds nothing new: at 10,000 nodes this runs 20,000 times a second
     const record: NodeRecord | undefined = persist

@@ -3,7 +3,7 @@
 // record's periodic refresh is a write, not a registration.
 import { describe, expect, it } from 'vitest';
 import type { Heartbeat } from '../proto/bus.js';
-import { NodeRegistry, sameLabels } from '../coordinator/node-registry.js';
+import { NodeRegistry, RECORD_REFRESH_MS, refreshAfterMs, sameLabels } from '../coordinator/node-registry.js';
 
 const hb = (over: Partial<Heartbeat> = {}): Heartbeat => ({
   node: 'alpha',
@@ -39,14 +39,25 @@ describe('node registry: heartbeats', () => {
     expect(entry.lastSeenAt).toBe(1500);
   });
 
-  it('after 30 s the stored record is written again (lastSeenAt) without counting as a registration', () => {
+  it('the stored record is written again (lastSeenAt) after 5 to 10 minutes, by name, without counting as a registration', () => {
     const r = registry();
-    r.seen(hb(), 1000);
-    expect(r.seen(hb(), 31_000)).toMatchObject({ changed: false, persist: false });
-    const later = r.seen(hb(), 31_001);
+    r.seen(hb(), 0);
+    const due = refreshAfterMs('alpha');
+    expect(due).toBeGreaterThanOrEqual(RECORD_REFRESH_MS);
+    expect(due).toBeLessThan(2 * RECORD_REFRESH_MS);
+    expect(r.seen(hb(), due).persist).toBe(false);
+    const later = r.seen(hb(), due + 1);
     expect(later).toMatchObject({ changed: false, persist: true });
-    expect(later.entry.record.lastSeenAt).toBe(31_001);
-    expect(r.seen(hb(), 31_500)).toMatchObject({ changed: false, persist: false });
+    expect(later.entry.record.lastSeenAt).toBe(due + 1);
+    expect(r.seen(hb(), due + 500).persist).toBe(false);
+  });
+
+  it('a fleet registered in one burst is not rewritten in one: the refreshes spread over the interval', () => {
+    const dues = Array.from({ length: 10_000 }, (_, i) => refreshAfterMs(`sim-${String(i).padStart(5, '0')}`) - RECORD_REFRESH_MS);
+    const buckets = new Array<number>(10).fill(0);
+    for (const d of dues) buckets[Math.floor((d / RECORD_REFRESH_MS) * 10)]!++;
+    // each tenth of the interval gets about a tenth of the nodes
+    for (const b of buckets) expect(b).toBeGreaterThan(700);
   });
 
   it('what the node advertises changing is a registration; the same labels in another order are not', () => {
