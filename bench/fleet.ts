@@ -28,7 +28,7 @@ const WARMUP_S = Number(process.env.MESHRUN_BENCH_FLEET_WARMUP_S ?? 5);
 const WINDOW_S = Number(process.env.MESHRUN_BENCH_FLEET_WINDOW_S ?? 10);
 const NODES_CLI_RUNS = 5;
 const RTT_SAMPLES = 500;
-/** A directory: the coordinator runs with `--cpu-prof` and writes one profile (and its log) per fleet size there. */
+/** A directory: the coordinator (one profile and its log per fleet size) and `meshrun nodes` run with `--cpu-prof` and write their profiles there. */
 const PROFILE_DIR = process.env.MESHRUN_BENCH_FLEET_PROF;
 
 /** What one window measured on one fleet. */
@@ -80,7 +80,7 @@ export const fleetSection: Section = {
           }
         }
         if (PROFILE_DIR) {
-          await fleet.stop('coordinator');
+          await fleet.stop('coordinator', 60_000);
           copyFileSync(join(fleet.dir, 'coordinator.log'), join(PROFILE_DIR, `coordinator-${n}.log`));
         }
       } catch (err) {
@@ -229,7 +229,8 @@ async function nodesCliWall(ctx: BenchContext, fleet: BenchFleet, n: number): Pr
   for (let i = 0; i < NODES_CLI_RUNS; i++) {
     const t0 = performance.now();
     const out = await new Promise<string>((resolve, reject) => {
-      const c = spawn(process.execPath, [join(fleet.root, 'bin', 'meshrun.js'), '--coordinator', fleet.address, 'nodes', '--json'], {
+      const prof = PROFILE_DIR ? ['--cpu-prof', '--cpu-prof-dir', PROFILE_DIR, '--cpu-prof-name', `nodes-cli-${n}-${i}.cpuprofile`] : [];
+      const c = spawn(process.execPath, [...prof, join(fleet.root, 'bin', 'meshrun.js'), '--coordinator', fleet.address, 'nodes', '--json'], {
         stdio: ['ignore', 'pipe', 'pipe'],
         env: { ...process.env, MESHRUN_CONFIG: fleet.trust.paths.adminConfig },
       });
