@@ -110,6 +110,7 @@ export const baselineSection: Section = {
     ctx.baseline.spawnP50Ms = p50;
     ctx.baseline.spawnP99Ms = p99;
     ctx.baseline.spawnPerSec = perSec;
+    ctx.baseline.nodeP50Ms = bare.p50;
     return [
       row(`spawn('true') -> exit p50 (n=${SEQUENTIAL})`, p50, 'ms'),
       row(`spawn('true') -> exit p99 (n=${SEQUENTIAL})`, p99, 'ms'),

@@ -72,8 +72,11 @@ export class BenchFleet {
     liveFleets.add(this);
   }
 
-  /** nats-server, a coordinator (with `coordinatorArgs`) and `agents`, all ready. */
-  static async start(root: string, agents: AgentSpec[], coordinatorArgs: string[] = []): Promise<BenchFleet> {
+  /**
+   * nats-server, a coordinator (with `coordinatorArgs`, and `coordinatorNodeArgs` for its Node
+   * process, e.g. `--cpu-prof`) and `agents`, all ready.
+   */
+  static async start(root: string, agents: AgentSpec[], coordinatorArgs: string[] = [], coordinatorNodeArgs: string[] = []): Promise<BenchFleet> {
     const f = new BenchFleet(root, agents);
     try {
       const port = await freePort();
@@ -81,7 +84,7 @@ export class BenchFleet {
       f.trust = await makeLocalTrust(join(f.dir, 'trust'), { natsPort: await freePort(), coordinatorPort: port });
       await f.startNats();
       const p = f.trust.paths;
-      f.daemon('coordinator', ['coordinator', ...f.busFlags(p.coordinatorCreds), '--trust-dir', p.dir, '--listen', f.address, '--state-dir', join(f.dir, 'coordinator'), ...coordinatorArgs]);
+      f.daemon('coordinator', ['coordinator', ...f.busFlags(p.coordinatorCreds), '--trust-dir', p.dir, '--listen', f.address, '--state-dir', join(f.dir, 'coordinator'), ...coordinatorArgs], coordinatorNodeArgs);
       for (const a of agents) {
         const creds = join(f.dir, 'creds', `${a.node}.creds`);
         await issueNodeCreds(p.dir, a.node, creds);
@@ -135,6 +138,15 @@ export class BenchFleet {
     return address;
   }
 
+  /** SIGTERMs a daemon and waits (up to `ms`) until it has closed and exited: what a `--cpu-prof` needs to write its profile. */
+  async stop(name: string, ms = 15_000): Promise<void> {
+    const c = this.children.get(name);
+    if (!c || c.exitCode !== null || c.signalCode !== null) return;
+    const exited = new Promise((r) => c.once('exit', r));
+    c.kill('SIGTERM');
+    await Promise.race([exited, sleep(ms)]);
+  }
+
   /** Sends a signal to a daemon (SIGSTOP / SIGCONT to freeze and thaw it). */
   signal(name: string, sig: NodeJS.Signals): void {
     this.children.get(name)?.kill(sig);
@@ -142,18 +154,18 @@ export class BenchFleet {
 
   /** Starts a daemon again with the arguments it was first started with. */
   respawn(name: string): void {
-    const args = this.argsOf.get(name);
-    if (!args) throw new Error(`no daemon ${name}`);
-    this.daemon(name, args);
+    const d = this.argsOf.get(name);
+    if (!d) throw new Error(`no daemon ${name}`);
+    this.daemon(name, d.args, d.nodeArgs);
   }
 
-  private readonly argsOf = new Map<string, string[]>();
+  private readonly argsOf = new Map<string, { args: string[]; nodeArgs: string[] }>();
 
-  private daemon(name: string, args: string[]): void {
-    this.argsOf.set(name, args);
+  private daemon(name: string, args: string[], nodeArgs: string[] = []): void {
+    this.argsOf.set(name, { args, nodeArgs });
     const fd = openSync(join(this.dir, `${name}.log`), 'a');
     // the product's default log level: the bench measures meshrun as it runs by default
-    const c = spawn(process.execPath, [join(this.root, 'bin', 'meshrun.js'), ...args], {
+    const c = spawn(process.execPath, [...nodeArgs, join(this.root, 'bin', 'meshrun.js'), ...args], {
       stdio: ['ignore', fd, fd],
       env: { ...process.env, MESHRUN_LOG_LEVEL: process.env.MESHRUN_LOG_LEVEL ?? 'info' },
     });

@@ -19,6 +19,8 @@ export interface Baseline {
   spawnP50Ms?: number;
   spawnP99Ms?: number;
   spawnPerSec?: number;
+  /** `node -e ''` spawn -> exit: the floor of any Node process, the CLI included. */
+  nodeP50Ms?: number;
 }
 
 export interface BenchContext {

@@ -233,8 +233,18 @@ export async function main(argv: string[]): Promise<void> {
   } catch (err) {
     code = report(err);
   }
-  // process.exit drops what a pipe has not taken yet (`jobs --json` of a few thousand jobs was
-  // cut at 128 KiB): a write's callback runs once everything before it is out
-  await new Promise<void>((r) => process.stdout.write('', () => r()));
+  await flushStdout();
   process.exit(code);
+}
+
+/**
+ * Writes to a pipe complete asynchronously: exiting at once cut `meshrun nodes --json | jq` off
+ * after the pipe's 64 KiB. A reader that went away (`| head`) ends the wait too.
+ */
+function flushStdout(): Promise<void> {
+  if (process.stdout.writableLength === 0) return Promise.resolve();
+  return new Promise((resolve) => {
+    process.stdout.once('error', () => resolve());
+    process.stdout.write('', () => resolve());
+  });
 }

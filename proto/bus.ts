@@ -195,6 +195,7 @@ export const nodeRecordSchema = z.object({
   standby: z.boolean(),
   draining: z.boolean(),
   removed: z.boolean().default(false),
+  /** When the record was last written: at a change, else every 5 to 10 minutes while the node heartbeats (liveness is in the coordinator's memory). */
   lastSeenAt: z.number(),
   version: z.string(),
   runRoot: z.string().optional(),

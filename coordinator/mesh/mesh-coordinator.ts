@@ -68,6 +68,8 @@ const FIRST_RETRY_MS = 250;
 const MAX_BACKOFF_MS = 5000;
 /** Pushes wait this long after a coordinator start for heartbeats to say what agents already have. */
 const START_QUIET_MS = 3000;
+/** In every heartbeat that has a mesh status (`JSON.stringify` writes keys as they are). */
+const MESH_KEY = Buffer.from('"mesh"');
 
 export class MeshCoordinator {
   private readonly life: Lifecycle<MeshCoordinatorState>;
@@ -194,6 +196,10 @@ export class MeshCoordinator {
 
   private onHeartbeat(subject: string, data: Uint8Array): void {
     if (this.life.state !== 'RUNNING') return;
+    // Most heartbeats carry no mesh status (agents without --mesh-if): they are let go before
+    // parsing. The core parses every heartbeat already; a second full parse here was an eighth
+    // of the coordinator's CPU at 10,000 nodes. A heartbeat that names "mesh" anywhere is parsed.
+    if (Buffer.from(data.buffer, data.byteOffset, data.byteLength).indexOf(MESH_KEY) < 0) return;
     // The same schema the coordinator core applies: a heartbeat it refuses registers nothing here either.
     const hb = decode(heartbeatSchema, data);
     if (!hb.ok || hb.value.mesh === undefined || subject !== Subjects.heartbeat(hb.value.node)) return;
