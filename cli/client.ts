@@ -56,6 +56,10 @@ export class MeshrunClient {
   private channel(address: string): grpc.Client & Record<string, unknown> {
     return new MeshrunService(address, channelCredentials(this.target), {
       'grpc.max_receive_message_length': 64 * 1024 * 1024,
+      // a stream (logs -f, watch) to a coordinator that froze (its port still accepts, nothing
+      // answers) fails after 10 + 5 s without a ping answered, and moves to the next address
+      'grpc.keepalive_time_ms': 10_000,
+      'grpc.keepalive_timeout_ms': 5_000,
     }) as unknown as grpc.Client & Record<string, unknown>;
   }
 

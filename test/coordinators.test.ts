@@ -55,12 +55,27 @@ describe('several coordinators', () => {
 
   it('a leader paused past its lease writes nothing when it resumes, and exits as its lease is taken', async () => {
     const { f, a, standby } = await twoCoordinators();
+    // a follow on the leader when it freezes: its port still accepts, nothing answers
+    const both = { env: { MESHRUN_COORDINATOR: `${f.coordinatorAddress},${standby.address}` }, timeoutMs: 90_000 };
+    expect((await f.cli(['submit', '--label', 'role=w', '--id', 'spanning', '--', 'sh', '-c', 'echo start; sleep 10; echo end'], both)).code).toBe(0);
+    await f.waitJob('spanning', (j) => j.stages[0]!.state === 'running');
+    const following = f.cli(['logs', '-f', '--json', 'spanning'], both);
+    // long enough for the CLI to start and its stream to be established with the leader
+    await new Promise((res) => setTimeout(res, 4000));
     a.signal('SIGSTOP');
     await waitFor('the standby to take over', () => /coordinator listening/.test(standby.daemon.log()), 20_000);
     f.useCoordinator(standby.daemon, standby.address);
     const r = await f.cli(['submit', '--label', 'role=w', '--id', 'placed-by-b', '--', 'sh', '-c', 'sleep 2; echo done']);
     expect(r.code, r.stderr).toBe(0);
     await f.waitJob('placed-by-b', (j) => j.stages[0]!.state === 'running');
+    // the follow moved to the new leader by itself (keepalive), while the old one is still frozen
+    await f.waitJob('spanning', (j) => j.state === 'succeeded', 'succeeded', 60_000);
+    const followed = await following;
+    expect(followed.code, followed.stderr).toBe(0);
+    const last = (await f.job('spanning')).stages[0]!.attempts.at(-1)!.attempt;
+    const text = followed.stdout.split('\n').filter(Boolean).map((l) => JSON.parse(l) as { type: string; attempt: number; text: string }).filter((e) => e.type === 'log' && e.attempt === last).map((e) => e.text).join('');
+    expect(text).toBe('start\nend\n');
+    expect(a.alive, 'still frozen while the follow finished').toBe(true);
     const exited = new Promise<number | null>((res) => a.child.once('exit', (code) => res(code)));
     a.signal('SIGCONT');
     expect(await exited).toBe(75);
@@ -70,7 +85,7 @@ describe('several coordinators', () => {
     expect(log).not.toMatch(/job write refused/);
     const done = await f.waitJob('placed-by-b', (j) => j.state === 'succeeded', 'succeeded', 30_000);
     expect(done.stages[0]!.attempts).toHaveLength(1);
-  });
+  }, 120_000);
 
   it('a graceful stop hands the lead over at once, without waiting out the lease', async () => {
     const { f, a, standby } = await twoCoordinators();
