@@ -71,7 +71,11 @@ interface Stored {
   summary: JobSummary;
 }
 
-type Read = { job: JobRecord; stored: Omit<Stored, 'summary'> } | 'missing' | 'damaged';
+type Read = { job: JobRecord; rev: number } | 'missing' | 'damaged';
+
+function storedOf(job: JobRecord, rev: number, summary: JobSummary): Stored {
+  return { written: JSON.stringify({ ...job, revision: 0 }), rev, summary };
+}
 
 /** Held in memory: not ended, or a node is still owed a prune or a handoff marker for it. */
 export function isHeld(job: JobRecord): boolean {
@@ -161,24 +165,28 @@ export class JobStore {
     }
     const tScan = Date.now();
     const toRead = migrating ? 'all' : [...[...known].filter(([, s]) => s === null).map(([id]) => id), ...unindexed];
-    const { records, damaged } = await this.readMany(toRead);
     const held: { job: JobRecord; stored: Stored }[] = [];
+    const damaged = new Set<string>();
     let indexed = 0;
-    for (const r of records) {
-      const id = r.job.id;
+    let recordsRead = 0;
+    // each record as it comes: a finished one is not kept (a migration reads every record)
+    await this.readMany(toRead, (id, r) => {
+      if (r === 'damaged') damaged.add(id);
+      if (typeof r !== 'object') return;
+      recordsRead++;
       const hadEntry = known.has(id);
       const s = summaryOf(r.job, this.intern(r.job.workspace));
       known.set(id, s);
       if (isHeld(r.job)) {
-        held.push({ job: r.job, stored: { ...r.stored, summary: s } });
+        held.push({ job: r.job, stored: storedOf(r.job, r.rev, s) });
         if (!hadEntry) this.index.put(id, indexEntryOf(r.job, false));
       } else {
         // finished: its entry says so from now on (a store from before the index, or an entry left "not ended")
-        s.rev = r.stored.rev;
+        s.rev = r.rev;
         this.index.put(id, indexEntryOf(r.job, true));
       }
       if (!hadEntry || !isHeld(r.job)) indexed++;
-    }
+    });
     // entries of records that are gone (a damaged one keeps its entry: it is reported at each start)
     for (const [id, s] of known) {
       if (s !== null) continue;
@@ -209,29 +217,21 @@ export class JobStore {
     const ms = Date.now() - t0;
     if (migrating) void this.index.idle().then(() => log.info('job index built: one-time migration done', { jobs: indexed, ms: Date.now() - t0 }));
     else if (indexed > 0 || orphans > 0) log.info('job index entries written or removed to match the records', { indexed, orphans });
-    log.info('jobs loaded', { jobs: summaries.length, held: held.length, recordsRead: records.length, scanMs: tScan - t0, ms });
+    log.info('jobs loaded', { jobs: summaries.length, held: held.length, recordsRead, scanMs: tScan - t0, ms });
     return { jobs: summaries.length, held: held.length, ms };
   }
 
-  /** The records of `ids` (or every one), read a few at a time or, when many, in one stream read; damaged ones are named. */
-  private async readMany(ids: string[] | 'all'): Promise<{ records: { job: JobRecord; stored: Omit<Stored, 'summary'> }[]; damaged: Set<string> }> {
-    const records: { job: JobRecord; stored: Omit<Stored, 'summary'> }[] = [];
-    const damaged = new Set<string>();
-    const take = (id: string, r: Read): void => {
-      if (typeof r === 'object') records.push(r);
-      else if (r === 'damaged') damaged.add(id);
-    };
+  /** Reads the records of `ids` (or every one) a few at a time or, when many, in one stream read; `each` gets each as it comes. */
+  private async readMany(ids: string[] | 'all', each: (id: string, r: Read) => void): Promise<void> {
     if (ids !== 'all' && ids.length <= STREAM_READ_OVER) {
-      const reads = await mapBounded(ids, READ_CONCURRENCY, (id) => this.readRecord(id));
-      reads.forEach((r, i) => take(ids[i]!, r));
-      return { records, damaged };
+      await mapBounded(ids, READ_CONCURRENCY, async (id) => each(id, await this.readRecord(id)));
+      return;
     }
     const want = ids === 'all' ? undefined : new Set(ids);
     const text = new TextDecoder();
     await readKv(this.o.nc(), Buckets.jobs, (e) => {
-      if (!want || want.has(e.key)) take(e.key, this.decodeRecord(e.key, text.decode(e.data), e.revision));
+      if (!want || want.has(e.key)) each(e.key, this.decodeRecord(e.key, text.decode(e.data), e.revision));
     });
-    return { records, damaged };
   }
 
   private async readRecord(id: string): Promise<Read> {
@@ -246,7 +246,7 @@ export class JobStore {
       this.o.log.warn('damaged job record skipped', { key, errors: r.ok ? ['id is not the key'] : r.errors });
       return 'damaged';
     }
-    return { job: r.value, stored: { written: JSON.stringify({ ...r.value, revision: 0 }), rev } };
+    return { job: r.value, rev };
   }
 
   /** One shared string per workspace named (100,000 jobs of one workspace hold it once). */
@@ -306,9 +306,10 @@ export class JobStore {
         return undefined;
       }
       // a read that started before this coordinator's last write of it: read again
-      if (r.stored.rev < s.rev) continue;
-      this.stored.set(r.job, { ...r.stored, summary: s });
-      if (cache) this.recent.set(s.id, r.job, r.stored.written.length);
+      if (r.rev < s.rev) continue;
+      const st = storedOf(r.job, r.rev, s);
+      this.stored.set(r.job, st);
+      if (cache) this.recent.set(s.id, r.job, st.written.length);
       return r.job;
     }
   }
@@ -390,7 +391,7 @@ export class JobStore {
       if (!(err instanceof JetStreamApiError) || (err.code !== JetStreamApiCodes.StreamWrongLastSequence && err.code !== JetStreamApiCodes.StreamWrongLastSequenceUnknown)) throw err;
       const r = await this.readRecord(job.id);
       if (typeof r !== 'object') throw err;
-      return this.add(r.job, r.stored.rev);
+      return this.add(r.job, r.rev);
     }
     this.add(job, seq);
     this.changes.emit('job', job);

@@ -26,7 +26,10 @@ export async function readKv(nc: NatsConnection, bucket: string, each: (e: KvRea
   const prefix = `$KV.${bucket}.`;
   const info = await (await jetstreamManager(nc)).streams.info(stream);
   if (info.state.messages === 0) return 0;
-  const consumer = await jetstream(nc).consumers.get(stream, { filter_subjects: `${prefix}>`, deliver_policy: DeliverPolicy.LastPerSubject, headers_only: o.headersOnly ?? false });
+  // a bucket without history holds only each key's last message: read in stream order, which
+  // spares the server finding the last of each subject first
+  const deliver = info.config.max_msgs_per_subject === 1 ? DeliverPolicy.All : DeliverPolicy.LastPerSubject;
+  const consumer = await jetstream(nc).consumers.get(stream, { filter_subjects: `${prefix}>`, deliver_policy: deliver, headers_only: o.headersOnly ?? false });
   let messages: ConsumerMessages | undefined;
   let idle: NodeJS.Timeout | undefined;
   let stalled = false;
