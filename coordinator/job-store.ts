@@ -110,11 +110,10 @@ export class JobStore {
     this.onConflict = o.onConflict ?? (() => undefined);
     this.mayWrite = o.mayWrite ?? (() => undefined);
     this.recent = new RecentCache(o.cacheRecords ?? 256, o.cacheBytes ?? 32 * 1024 * 1024);
-    const purge = (bucket: string, id: string): Promise<void> => purgeKey(this.o.nc(), bucket, id);
     this.index = new JobIndexWriter(
       {
         put: async (id, entry) => void (await this.o.index().put(id, JSON.stringify(entry))),
-        purge: (id) => purge(Buckets.jobIndex, id),
+        purge: (id) => purgeKey(this.o.nc(), Buckets.jobIndex, id),
       },
       this.mayWrite,
       o.log,
@@ -133,11 +132,12 @@ export class JobStore {
     const t0 = Date.now();
     const log = this.o.log;
     const jsm = await jetstreamManager(this.o.nc());
-    const [recordCount, entryCount] = await Promise.all([streamOf(Buckets.jobs), streamOf(Buckets.jobIndex)].map(async (st) => (await jsm.streams.info(st)).state.messages));
+    // one message per key in each (no history, removals leave no marker): the counts compare
+    const [recordCount = 0, entryCount = 0] = await Promise.all([Buckets.jobs, Buckets.jobIndex].map(async (b) => (await jsm.streams.info(streamOf(b))).state.messages));
     // id -> summary of a finished job, or null: the record is to be read (not finished, or a damaged entry)
     const known = new Map<string, JobSummary | null>();
     let damagedEntries = 0;
-    if (entryCount! > 0) {
+    if (entryCount > 0) {
       await readKv(this.o.nc(), Buckets.jobIndex, (e) => {
         const r = decode(jobIndexEntrySchema, e.data);
         if (!r.ok) damagedEntries++;
@@ -146,7 +146,7 @@ export class JobStore {
       });
     }
     if (damagedEntries > 0) log.warn('damaged job index entries: their records are read and indexed again', { entries: damagedEntries });
-    const migrating = known.size === 0 && recordCount! > 0;
+    const migrating = known.size === 0 && recordCount > 0;
     let unindexed: string[] = [];
     let orphans = 0;
     if (migrating) {
