@@ -144,8 +144,14 @@ export class MeshrunClient {
   getJob(id: string): Promise<JobMsg> {
     return this.call('GetJob', { id });
   }
+  /** The newest `limit` jobs (0: as many as one answer holds, 10,000), oldest first. */
   async listJobs(limit = 0): Promise<JobMsg[]> {
-    return (await this.call<object, { jobs: JobMsg[] }>('ListJobs', { limit })).jobs;
+    return (await this.listJobPage(limit)).jobs;
+  }
+  /** As listJobs, and whether older jobs exist; `withActive`: every job not ended too, however old. */
+  async listJobPage(limit: number, withActive = false): Promise<{ jobs: JobMsg[]; more: boolean }> {
+    const r = await this.call<object, { jobs: JobMsg[]; more?: boolean }>('ListJobs', { limit, withActive });
+    return { jobs: r.jobs, more: r.more ?? false };
   }
   cancelJob(id: string): Promise<JobMsg> {
     return this.call('CancelJob', { id });

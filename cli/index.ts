@@ -131,7 +131,7 @@ function buildProgram(run: (p: Promise<number>) => void): Command {
     .action((id: string, o) => run(import('./commands/artifacts.js').then(async (m) => m.artifactsCmd(await client(), id, o))));
 
   program.command('job').description('show one job').argument('<job>').option('--json').action((id: string, o) => run(read().then(async (m) => m.jobCmd(await client(), id, o))));
-  program.command('jobs').description('list jobs').option('--json').option('--limit <n>', 'the newest N jobs (default 100; 0: all)').action((o) => run(read().then(async (m) => m.jobsCmd(await client(), o))));
+  program.command('jobs').description('list jobs').option('--json').option('--limit <n>', 'the newest N jobs (default 100; 0: as many as one listing holds, 10000)').action((o) => run(read().then(async (m) => m.jobsCmd(await client(), o))));
   program.command('nodes').description('list nodes').option('--json').action((o) => run(read().then(async (m) => m.nodesCmd(await client(), o))));
   program.command('cancel').description('cancel a job').argument('<job>').option('--json').action((id: string, o) => run(read().then(async (m) => m.cancelCmd(await client(), id, o))));
   program.command('drain').description('stop placing work on a node; it is "drained" once its runs have ended').argument('<node>').option('--json').action((n: string, o) => run(read().then(async (m) => m.drainCmd(await client(), n, true, o))));

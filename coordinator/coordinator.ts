@@ -8,7 +8,7 @@ import { hostname } from 'node:os';
 import type { Msg, NatsConnection, Subscription } from '@nats-io/transport-node';
 import { jetstream, type JetStreamClient } from '@nats-io/jetstream';
 import type { KV } from '@nats-io/kv';
-import { heartbeatSchema, nodeRecordSchema, type HeartbeatReply, type RunEvent } from '../proto/bus.js';
+import { heartbeatSchema, nodeRecordSchema, type HeartbeatReply, type NodeRecord, type RunEvent } from '../proto/bus.js';
 import type { NatsAuth } from '../proto/config.js';
 import { decode } from '../proto/decode.js';
 import { jobSpecSchema, type JobSpec, type StageSpec } from '../proto/job-spec.js';
@@ -23,7 +23,8 @@ import { Lifecycle, SerialQueue } from '../lib/lifecycle.js';
 import { Limits, RetentionDefaults } from '../lib/limits.js';
 import type { Logger } from '../lib/log.js';
 import { watchLoopLag } from '../lib/loop-lag.js';
-import { connectNats, ensureStreams, kvKeys, openKv, untilBusAnswers, useReplicas } from '../lib/nats.js';
+import { connectNats, ensureStreams, openKv, untilBusAnswers, useReplicas } from '../lib/nats.js';
+import { readKv } from '../lib/kv-read.js';
 import { BlobService } from './blob-service.js';
 import { artifactObject, BlobStore, workspaceObject } from './blob-store.js';
 import { Dispatcher } from './dispatcher.js';
@@ -79,6 +80,7 @@ export class Coordinator {
   private nc!: NatsConnection;
   private js!: JetStreamClient;
   private kvJobs!: KV;
+  private kvJobIndex!: KV;
   private kvNodes!: KV;
   private hbSub: Subscription | undefined;
   private readonly hbObservers: ((subject: string, data: Uint8Array) => void)[] = [];
@@ -101,14 +103,16 @@ export class Coordinator {
     this.life = new Lifecycle<CoordinatorState>('coordinator', 'NEW', opts.log);
     this.queue = new SerialQueue(opts.log, 'coordinator step failed');
     this.nodes = new NodeRegistry({ suspectAfterMs: opts.suspectAfterMs, downAfterMs: opts.downAfterMs, restartGraceMs: opts.restartGraceMs });
-    this.jobs = new JobStore(
-      () => this.kvJobs,
-      opts.log,
-      (id) => this.leadership?.deposed(`a write of job ${id} was refused`),
-      () => {
+    this.jobs = new JobStore({
+      kv: () => this.kvJobs,
+      index: () => this.kvJobIndex,
+      nc: () => this.nc,
+      log: opts.log,
+      onConflict: (id) => this.leadership?.deposed(`a write of job ${id} was refused`),
+      mayWrite: () => {
         if (this.leadership && !this.leadership.valid()) throw new MeshrunError(ErrorCode.Unreachable, 'this coordinator cannot confirm that it still leads (its lease is not renewed); nothing written');
       },
-    );
+    });
     this.blobs = new BlobStore(() => this.nc, opts.log);
     this.workspaceUploads = new WorkspaceUploads(this.blobs, opts.log.child({ part: 'workspaces' }));
     this.dispatch = new Dispatcher(() => this.nc, opts.log);
@@ -118,9 +122,12 @@ export class Coordinator {
         nc: () => this.nc,
         log: opts.log.child({ part: 'retention' }),
         blobs: this.blobs,
-        jobs: () => this.jobs.values(),
+        ended: () => this.jobs.ended(),
+        owesPrune: (id) => this.jobs.owesPrune(id),
+        record: (id) => this.jobs.get(id, { cache: false }),
         removeRecord: (id) => this.serial(() => this.jobs.delete(id)),
-        removeWorkspace: (sha256, removing) => this.serial(() => this.removeWorkspaceIfUnused(sha256, (j) => !removing.has(j.id))),
+        removeWorkspace: (sha256, removing) => this.serial(() => this.removeWorkspaceIfUnused(sha256, () => this.jobs.workspaceUsers(sha256, removing) > 0)),
+        workspacesInUse: () => this.jobs.workspacesInUse(),
         removeSecrets: async (id) => {
           await this.secretStore?.remove(id);
         },
@@ -128,7 +135,7 @@ export class Coordinator {
         forgotten: (ids) => this.dispatch.forgetJobs(ids),
         purgeKvMarkers: async (olderThanMs) => {
           // on the bucket, not in the KV interface's type: drops delete markers older than this
-          await (this.kvJobs as KV & { purgeDeletes(olderMillis: number): Promise<unknown> }).purgeDeletes(olderThanMs);
+          for (const kv of [this.kvJobs, this.kvJobIndex]) await (kv as KV & { purgeDeletes(olderMillis: number): Promise<unknown> }).purgeDeletes(olderThanMs);
         },
       },
       opts.retention ?? RetentionDefaults,
@@ -185,11 +192,13 @@ export class Coordinator {
     if ((this.life.state as CoordinatorState) !== 'STARTING') return; // closed while a standby
     this.js = jetstream(this.nc, { timeout: 5000 });
     this.kvJobs = await openKv(this.nc, Buckets.jobs);
+    this.kvJobIndex = await openKv(this.nc, Buckets.jobIndex);
     this.kvNodes = await openKv(this.nc, Buckets.nodes);
     await this.load();
     this.events = await consumeRunEvents(this.nc, this.js, (ev) => this.serial(() => this.applyRunEvent(ev)), this.opts.log);
     // agents reach workspaces and artifacts only through this service, never the object store
-    this.blobService = new BlobService({ nc: this.nc, store: this.blobs, job: (id) => this.jobs.get(id), log: this.opts.log.child({ part: 'blobs' }) });
+    // a node asks only about runs it holds: those of held jobs (a finished one is refused alike)
+    this.blobService = new BlobService({ nc: this.nc, store: this.blobs, job: (id) => this.jobs.peek(id), log: this.opts.log.child({ part: 'blobs' }) });
     this.blobService.start();
     this.stopLagWatch = watchLoopLag(this.opts.log, LOOP_LAG_WARN_MS);
     this.timers.push(setInterval(() => void this.serial(() => this.sweep()), SWEEP_MS));
@@ -252,6 +261,7 @@ export class Coordinator {
         this.blobService?.stop();
         await this.retaining;
         await this.queue.idle();
+        await this.jobs.flush();
         // a standby takes over at once instead of waiting the lease out
         await this.leadership?.release();
         await this.nc?.drain();
@@ -279,17 +289,16 @@ export class Coordinator {
   }
 
   private async load(): Promise<void> {
-    const nodeRecords = [];
-    for (const key of await kvKeys(this.nc, Buckets.nodes)) {
-      const e = await this.kvNodes.get(key);
-      if (!e || e.operation !== 'PUT') continue;
-      const r = decode(nodeRecordSchema, e.string());
+    const nodeRecords: NodeRecord[] = [];
+    // one streamed read, not a get per node: 5,000 agents are 5,000 keys
+    await readKv(this.nc, Buckets.nodes, (e) => {
+      const r = decode(nodeRecordSchema, e.data);
       if (r.ok) nodeRecords.push(r.value);
-      else this.opts.log.warn('damaged node record skipped', { key, errors: r.errors });
-    }
+      else this.opts.log.warn('damaged node record skipped', { key: e.key, errors: r.errors });
+    });
     this.nodes.load(nodeRecords, Date.now());
-    const jobs = await this.jobs.load(await kvKeys(this.nc, Buckets.jobs));
-    this.opts.log.info('state loaded', { nodes: nodeRecords.length, jobs });
+    const jobs = await this.jobs.load();
+    this.opts.log.info('state loaded', { nodes: nodeRecords.length, jobs: jobs.jobs, held: jobs.held, jobsMs: jobs.ms });
   }
 
   private async persistNode(e: NodeEntry): Promise<void> {
@@ -311,17 +320,18 @@ export class Coordinator {
     }
     // prune covers the stored workspace too: it holds the files the globs name
     if (!wasEnded && job.endedAt !== null && job.workspace && job.spec.prune?.length) {
-      await this.removeWorkspaceIfUnused(job.workspace, (j) => j.endedAt === null).catch((err) => this.opts.log.warn('workspace of a pruned job not removed', { err, job: job.id }));
+      const sha256 = job.workspace;
+      await this.removeWorkspaceIfUnused(sha256, () => this.jobs.active().some((j) => j.workspace === sha256)).catch((err) => this.opts.log.warn('workspace of a pruned job not removed', { err, job: job.id }));
     }
     return { changed: r.changed, effects: r.effects };
   }
 
   /**
-   * Removes a stored workspace unless a job `needs` it. Called in the serial queue (a submit
+   * Removes a stored workspace unless it is `needed`. Called in the serial queue (a submit
    * naming the same workspace is checked and added there too, so none slips in between).
    */
-  private async removeWorkspaceIfUnused(sha256: string, needs: (j: JobRecord) => boolean): Promise<boolean> {
-    for (const j of this.jobs.values()) if (j.workspace === sha256 && needs(j)) return false;
+  private async removeWorkspaceIfUnused(sha256: string, needed: () => boolean): Promise<boolean> {
+    if (needed()) return false;
     const removed = await this.blobs.delete(workspaceObject(sha256));
     if (removed) this.opts.log.info('workspace removed from the object store', { sha256: sha256.slice(0, 12) });
     return removed;
@@ -342,7 +352,7 @@ export class Coordinator {
     if (!parsed.ok) throw new InvalidInputError(parsed.errors.join('; '));
     this.checkSecrets(parsed.value as JobSpec, secrets);
     return this.serial(async () => {
-      const existing = this.jobs.get(id);
+      const existing = await this.jobs.get(id);
       if (existing) return { job: existing, created: false };
       // checked here, in order with removals of workspaces no job needs any more
       if (workspace && !(await this.blobs.has(workspaceObject(workspace)))) {
@@ -395,17 +405,40 @@ export class Coordinator {
     if (extra.length > 0) throw new InvalidInputError(`secrets ${extra.join(', ')} were sent but the job file does not declare them`);
   }
 
-  getJob(id: string): JobRecord | undefined {
+  /** The job's record; a finished one is read from KV (and kept a while among the recent). */
+  getJob(id: string): Promise<JobRecord | undefined> {
     return this.jobs.get(id);
   }
 
-  listJobs(): JobRecord[] {
-    return this.jobs.list();
+  /** The job's record if memory holds it (every job that has not ended), without reading KV. */
+  peekJob(id: string): JobRecord | undefined {
+    return this.jobs.peek(id);
+  }
+
+  /** The job is stored and has not ended. */
+  isActiveJob(id: string): boolean {
+    return this.jobs.isActive(id);
+  }
+
+  /**
+   * The newest `limit` jobs by submission (0: the most one answer holds, Limits.listJobsMax),
+   * oldest first, and whether older ones exist; with `withActive`, every job that has not ended
+   * too, however old. Only the records listed are read.
+   */
+  async listJobs(limit: number, withActive = false): Promise<{ jobs: JobRecord[]; more: boolean }> {
+    const { ids, more } = this.jobs.newest(limit > 0 ? Math.min(limit, Limits.listJobsMax) : Limits.listJobsMax);
+    if (withActive) {
+      const listed = new Set(ids);
+      for (const j of this.jobs.active()) if (!listed.has(j.id)) ids.push(j.id);
+    }
+    const jobs = await this.jobs.records(ids);
+    jobs.sort((a, b) => a.submittedAt - b.submittedAt);
+    return { jobs, more };
   }
 
   async cancel(id: string): Promise<JobRecord> {
     return this.serial(async () => {
-      const job = this.jobs.get(id);
+      const job = await this.jobs.get(id);
       if (!job) throw new MeshrunError(ErrorCode.NotFound, `no job ${id}`);
       const { effects } = await this.apply(job, { kind: 'cancel' });
       await this.schedule(job);
@@ -458,7 +491,7 @@ export class Coordinator {
 
   runningByNode(): Map<string, number> {
     const m = new Map<string, number>();
-    for (const job of this.jobs.values()) for (const node of activeAttemptNodes(job)) m.set(node, (m.get(node) ?? 0) + 1);
+    for (const job of this.jobs.heldJobs()) for (const node of activeAttemptNodes(job)) m.set(node, (m.get(node) ?? 0) + 1);
     return m;
   }
 
@@ -526,7 +559,7 @@ export class Coordinator {
   }
 
   private async sendStart(token: RunToken): Promise<void> {
-    const job = this.jobs.get(token.job);
+    const job = this.jobs.peek(token.job);
     const f = job && findAttempt(job, token);
     if (!job || !f || f.attempt.state !== 'starting') return;
     await this.dispatch.start(job, token, f.attempt.node);
@@ -578,7 +611,8 @@ export class Coordinator {
     const reply: HeartbeatReply = { ok: true, superseded: [], cancel: [], draining: entry.record.draining };
     for (const r of hb.runs) {
       if (r.state === 'exited') continue;
-      const verdict = runVerdict(this.jobs.get(r.token.job), r.token, hb.node);
+      // a job not held has ended: its runs are superseded, as for an unknown one
+      const verdict = runVerdict(this.jobs.peek(r.token.job), r.token, hb.node);
       if (verdict === 'superseded') reply.superseded.push(r.token);
       else if (verdict === 'cancel') reply.cancel.push(r.token);
     }
@@ -599,7 +633,7 @@ export class Coordinator {
         this.opts.log.info('node back', { node: hb.node });
         // a stage waiting out a `failover: wait` on this node stops waiting; only a node
         // that was down has such stages, so an ordinary heartbeat scans no jobs
-        for (const job of this.jobs.values()) await this.apply(job, { kind: 'node-back', node: hb.node }, now);
+        for (const job of this.jobs.heldJobs()) await this.apply(job, { kind: 'node-back', node: hb.node }, now);
       }
       // a node whose lease just became live can take the work that waited for it
       if (changed || was !== 'ready' || becameLive) this.scheduleAllSoon();
@@ -624,7 +658,7 @@ export class Coordinator {
   /** Node lost (down, removed or wiped): each active attempt there follows its stage's failover policy. */
   private async nodeLost(node: string, why: string, only?: (t: RunToken) => boolean): Promise<void> {
     const now = Date.now();
-    for (const job of this.jobs.values()) await this.apply(job, { kind: 'node-lost', node, why, only }, now);
+    for (const job of this.jobs.heldJobs()) await this.apply(job, { kind: 'node-lost', node, why, only }, now);
   }
 
   /** Every SWEEP_MS: liveness, `failover: wait` deadlines, and re-sends of unanswered commands. */
@@ -637,7 +671,7 @@ export class Coordinator {
       if (c.to === 'down') await this.nodeLost(c.entry.record.name, `node ${c.entry.record.name} down`);
       if (c.from === 'down' || c.to === 'down') reschedule = true;
     }
-    for (const job of this.jobs.values()) if ((await this.apply(job, { kind: 'wait-expired' }, now)).changed) reschedule = true;
+    for (const job of this.jobs.heldJobs()) if ((await this.apply(job, { kind: 'wait-expired' }, now)).changed) reschedule = true;
     this.resend(now);
     if (reschedule) await this.scheduleAll();
   }
@@ -645,7 +679,8 @@ export class Coordinator {
   /** Starts, handoff markers and prunes are delivered at least once, whenever the node is there. */
   private resend(now: number): void {
     const ready = (node: string): boolean => this.liveness.isReady(node, now);
-    for (const job of this.jobs.values()) {
+    // a finished job owes nothing: only held ones can have something to send
+    for (const job of this.jobs.heldJobs()) {
       // starts that got no answer are re-sent (agents de-duplicate by token)
       for (const { token, node } of startingAttempts(job)) {
         const entry = this.nodes.entries.get(node);
@@ -660,7 +695,8 @@ export class Coordinator {
   // ---- run events from agents ----
 
   private async applyRunEvent(ev: RunEvent): Promise<void> {
-    const job = this.jobs.get(ev.token.job);
+    // a late report of a finished job's superseded run is still recorded: read from KV then
+    const job = await this.jobs.get(ev.token.job);
     if (!job) {
       this.opts.log.warn('event for unknown job ignored', { token: tokenKey(ev.token), kind: ev.kind });
       return;

@@ -138,8 +138,8 @@ function needEnrollment(e: Enrollment | undefined): Enrollment {
   return e;
 }
 
-function jobOrThrow(c: Coordinator, id: string): JobRecord {
-  const job = c.getJob(id);
+async function jobOrThrow(c: Coordinator, id: string): Promise<JobRecord> {
+  const job = await c.getJob(id);
   if (!job) throw new MeshrunError(ErrorCode.NotFound, `no job ${id}`);
   return job;
 }
@@ -186,9 +186,9 @@ export async function startGrpcServer(c: Coordinator, o: GrpcServerOptions): Pro
     if (!users) throw new MeshrunError(ErrorCode.Conflict, 'this coordinator runs --insecure: it has no users (start it with --trust-dir)');
     return users;
   };
-  const onJobChange = (id: string) => (fn: () => void) => {
+  const onJobChange = (id: string) => (fn: (job: JobRecord) => void) => {
     const l = (job: JobRecord): void => {
-      if (job.id === id) fn();
+      if (job.id === id) fn(job);
     };
     c.changes.on('job', l);
     return () => c.changes.off('job', l);
@@ -231,11 +231,11 @@ export async function startGrpcServer(c: Coordinator, o: GrpcServerOptions): Pro
       const { job, created } = await c.submit(r.id, r.specJson, r.workspace === '' ? null : r.workspace, r.secrets);
       return { job: toJobMsg(job), created };
     }),
-    GetJob: unary(log, (req) => toJobMsg(jobOrThrow(c, parse(jobRefSchema, req).id))),
-    ListJobs: unary(log, (req) => {
+    GetJob: unary(log, async (req) => toJobMsg(await jobOrThrow(c, parse(jobRefSchema, req).id))),
+    ListJobs: unary(log, async (req) => {
       const r = parse(listJobsRequestSchema, req);
-      const jobs = c.listJobs();
-      return { jobs: (r.limit > 0 ? jobs.slice(-r.limit) : jobs).map(toJobMsg) };
+      const { jobs, more } = await c.listJobs(r.limit, r.withActive);
+      return { jobs: jobs.map(toJobMsg), more };
     }),
     CancelJob: unary(log, async (req) => toJobMsg(await c.cancel(parse(jobRefSchema, req).id))),
     ListNodes: unary(log, () => {
@@ -251,11 +251,16 @@ export async function startGrpcServer(c: Coordinator, o: GrpcServerOptions): Pro
       void (async () => {
         try {
           const r = parse(logsRequestSchema, call.request);
-          jobOrThrow(c, r.id);
+          // the record as last written: every change is announced with it
+          let job = await jobOrThrow(c, r.id);
           const final = await followLogs({
             nc: c.connection,
-            job: () => jobOrThrow(c, r.id),
-            onJobChange: onJobChange(r.id),
+            job: () => job,
+            onJobChange: (fn) =>
+              onJobChange(r.id)((changed) => {
+                job = changed;
+                fn();
+              }),
             follow: r.follow,
             have: r.have,
             send: (ev) => call.write(ev),
@@ -319,7 +324,7 @@ export async function startGrpcServer(c: Coordinator, o: GrpcServerOptions): Pro
     GetArtifacts: (call: grpc.ServerWritableStream<unknown, ArtifactChunkMsg>) => {
       void (async () => {
         try {
-          const job = jobOrThrow(c, parse(jobRefSchema, call.request).id);
+          const job = await jobOrThrow(c, parse(jobRefSchema, call.request).id);
           for (const s of job.stages) {
             for (const a of s.attempts) {
               if (!a.artifacts || a.state === 'stale') continue;
@@ -344,25 +349,36 @@ export async function startGrpcServer(c: Coordinator, o: GrpcServerOptions): Pro
       })();
     },
     WatchJob: (call: grpc.ServerWritableStream<unknown, JobMsg>) => {
-      try {
-        const id = parse(jobRefSchema, call.request).id;
-        const send = (): boolean => {
-          const job = jobOrThrow(c, id);
-          call.write(toJobMsg(job));
-          return isTerminalJob(job.state);
-        };
-        if (send()) return call.end();
-        const stop = onJobChange(id)(() => {
-          if (send()) {
+      void (async () => {
+        try {
+          const id = parse(jobRefSchema, call.request).id;
+          // listening before the record is read (a finished one from KV): no change falls in between
+          let ready = false;
+          let changed: JobRecord | undefined;
+          let done = false;
+          const sendEnds = (job: JobRecord): void => {
+            if (done) return;
+            call.write(toJobMsg(job));
+            if (!isTerminalJob(job.state)) return;
+            done = true;
             stop();
             call.end();
+          };
+          const stop = onJobChange(id)((job) => (ready ? sendEnds(job) : (changed = job)));
+          call.on('cancelled', stop);
+          call.on('close', stop);
+          try {
+            const job = await jobOrThrow(c, id);
+            ready = true;
+            sendEnds(changed ?? job);
+          } catch (err) {
+            stop();
+            throw err;
           }
-        });
-        call.on('cancelled', stop);
-        call.on('close', stop);
-      } catch (err) {
-        call.emit('error', toGrpcStatus(err));
-      }
+        } catch (err) {
+          call.emit('error', toGrpcStatus(err));
+        }
+      })();
     },
   });
   const port = await new Promise<number>((resolve, reject) =>

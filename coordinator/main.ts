@@ -17,7 +17,6 @@ import { coordinatorDefaults } from './defaults.js';
 import { AuditLog } from './audit.js';
 import { UserRegistry } from './users.js';
 import { loadSecretsKey, SecretService, SecretStore } from './secrets.js';
-import { isTerminalJob } from '../proto/records.js';
 import { ErrorCode, MeshrunError } from '../lib/errors.js';
 
 export { coordinatorDefaults };
@@ -213,11 +212,9 @@ async function startSecrets(c: Coordinator, trustDir: string, log: Logger): Prom
   await store.start();
   c.useSecrets(store);
   // a job that ended while no coordinator ran still had its secrets stored
-  for (const id of await store.jobs()) {
-    const job = c.getJob(id);
-    if (!job || isTerminalJob(job.state)) await store.remove(id);
-  }
-  const service = new SecretService({ nc: c.connection, store, job: (id) => c.getJob(id), log: log.child({ part: 'secrets' }) });
+  for (const id of await store.jobs()) if (!c.isActiveJob(id)) await store.remove(id);
+  // only the node holding a current attempt gets them: a job that has not ended, held in memory
+  const service = new SecretService({ nc: c.connection, store, job: (id) => c.peekJob(id), log: log.child({ part: 'secrets' }) });
   service.start();
   return service;
 }

@@ -11,7 +11,6 @@ import type { JobRecord } from '../proto/records.js';
 import { Durables, Streams, Subjects } from '../proto/subjects.js';
 import type { Logger } from '../lib/log.js';
 import { artifactObject, workspaceObject, type BlobStore } from './blob-store.js';
-import { prunesDue } from './job-machine.js';
 
 export interface RetentionPolicy {
   /** An ended job is removed this long after it ended. */
@@ -29,22 +28,38 @@ const DEEP_SWEEP_MS = 10 * 60_000;
 /** At most this many jobs are removed per pass, so a pass never holds anything up for long. */
 const REMOVE_PER_PASS = 200;
 
+/** What retention needs to know of an ended job to choose it (the coordinator's summary of it). */
+export interface EndedJob {
+  id: string;
+  endedAt: number | null;
+}
+
 /**
  * The ended jobs to remove now, oldest end first: those ended longer than `retainForMs` ago,
  * and the oldest beyond `retainJobs`. A job whose prune has not reached a node yet is kept
  * (its files there may be sensitive, and the prune needs the record) until twice the time.
- * `ended` must hold ended jobs only.
+ * `oldestFirst` holds the `count` ended jobs in order of their end; the walk stops at the first
+ * one that is young and within the count, so a pass costs what it removes (plus the jobs kept
+ * for a prune), not a sort of every ended job.
  */
-export function jobsToRemove(ended: readonly JobRecord[], now: number, policy: RetentionPolicy, max = REMOVE_PER_PASS): JobRecord[] {
-  const sorted = [...ended].sort((a, b) => a.endedAt! - b.endedAt!);
-  const overCount = Math.max(0, sorted.length - policy.retainJobs);
-  const out: JobRecord[] = [];
-  for (let i = 0; i < sorted.length && out.length < max; i++) {
-    const job = sorted[i]!;
+export function jobsToRemove<T extends EndedJob>(
+  oldestFirst: Iterable<T>,
+  count: number,
+  now: number,
+  policy: RetentionPolicy,
+  owesPrune: (id: string) => boolean,
+  max = REMOVE_PER_PASS,
+): T[] {
+  const overCount = Math.max(0, count - policy.retainJobs);
+  const out: T[] = [];
+  let i = 0;
+  if (max <= 0) return out;
+  for (const job of oldestFirst) {
     const age = now - job.endedAt!;
-    if (i >= overCount && age < policy.retainForMs) break; // sorted: every later one is younger
-    if (prunesDue(job).length > 0 && age < 2 * policy.retainForMs) continue;
+    if (i++ >= overCount && age < policy.retainForMs) break; // in end order: every later one is younger
+    if (owesPrune(job.id) && age < 2 * policy.retainForMs) continue;
     out.push(job);
+    if (out.length >= max) break;
   }
   return out;
 }
@@ -53,12 +68,18 @@ export interface RetentionHost {
   nc(): NatsConnection;
   log: Logger;
   blobs: BlobStore;
-  /** Every job the coordinator holds. */
-  jobs(): Iterable<JobRecord>;
-  /** Removes the job's record from KV (with its history) and from memory. */
+  /** Every ended job, oldest end first (walked without awaiting in between), and how many. */
+  ended(): { count: number; oldestFirst: Iterable<EndedJob> };
+  /** Nodes are still owed a prune of this ended job. */
+  owesPrune(id: string): boolean;
+  /** The job's whole record (a finished job's is read from KV); undefined when it is gone. */
+  record(id: string): Promise<JobRecord | undefined>;
+  /** Removes the job's record from KV (with its history), its index entry, and what memory holds of it. */
   removeRecord(id: string): Promise<void>;
   /** Removes a stored workspace unless a job other than those in `removing` names it. */
   removeWorkspace(sha256: string, removing: ReadonlySet<string>): Promise<boolean>;
+  /** The workspaces stored jobs name. */
+  workspacesInUse(): Iterable<string>;
   /** Forgets a job's stored secrets (normally gone when it ended). */
   removeSecrets(id: string): Promise<void>;
   /** Best effort: asks a node to delete its run directories of the job. */
@@ -82,13 +103,12 @@ export class Retention {
   async sweep(now = Date.now()): Promise<number> {
     let removed = 0;
     try {
-      const ended: JobRecord[] = [];
-      for (const j of this.host.jobs()) if (j.endedAt !== null) ended.push(j);
-      const due = jobsToRemove(ended, now, this.policy);
+      const { count, oldestFirst } = this.host.ended();
+      const due = jobsToRemove(oldestFirst, count, now, this.policy, (id) => this.host.owesPrune(id));
       const gone = new Set<string>();
-      for (const job of due) {
-        if (await this.remove(job, gone)) {
-          gone.add(job.id);
+      for (const { id } of due) {
+        if (await this.remove(id, gone)) {
+          gone.add(id);
           removed++;
         }
       }
@@ -109,8 +129,14 @@ export class Retention {
   }
 
   /** Removes one job everywhere; the record goes last, so a removal cut short is found again. */
-  private async remove(job: JobRecord, gone: ReadonlySet<string>): Promise<boolean> {
+  private async remove(id: string, gone: ReadonlySet<string>): Promise<boolean> {
     try {
+      const job = await this.host.record(id);
+      // its record is gone already (a removal cut short): what memory and the index hold of it goes
+      if (!job) {
+        await this.host.removeRecord(id);
+        return true;
+      }
       // every attempt: one that stored its artifacts but was superseded before reporting has them too
       for (const s of job.stages) for (const a of s.attempts) await this.host.blobs.delete(artifactObject({ job: job.id, stage: s.name, attempt: a.attempt }));
       const jsm = await jetstreamManager(this.host.nc());
@@ -122,7 +148,7 @@ export class Retention {
       await this.host.removeRecord(job.id);
       return true;
     } catch (err) {
-      this.host.log.warn('ended job not removed yet; retried on the next pass', { job: job.id, err });
+      this.host.log.warn('ended job not removed yet; retried on the next pass', { job: id, err });
       return false;
     }
   }
@@ -146,7 +172,7 @@ export class Retention {
   /** Workspaces uploaded but never used by a job (a submit that failed after its upload). */
   private async removeOrphanWorkspaces(now: number): Promise<void> {
     const used = new Set<string>();
-    for (const j of this.host.jobs()) if (j.workspace) used.add(workspaceObject(j.workspace));
+    for (const sha of this.host.workspacesInUse()) used.add(workspaceObject(sha));
     for (const o of await this.host.blobs.list()) {
       if (o.name.startsWith('ws-') && !used.has(o.name) && now - o.storedAt > ORPHAN_WORKSPACE_MS) {
         await this.host.blobs.delete(o.name);

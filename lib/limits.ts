@@ -49,6 +49,11 @@ export const Limits = {
   workspaceUploadsTotal: 4,
   /** Workspace uploads one caller (user) may have open at once. */
   workspaceUploadsPerCaller: 2,
+  /**
+   * Jobs one ListJobs answers at most (`meshrun jobs --limit 0` too): the coordinator reads each
+   * finished one from the store, so "all" of 100,000 is not one answer. Older ones: `more` says so.
+   */
+  listJobsMax: 10_000,
 } as const;
 
 export type LimitName = keyof typeof Limits;
@@ -93,6 +98,8 @@ export const StoreLimits = {
   /** Each KV bucket (one value per key, no history). */
   kvMaxBytes: {
     mr_jobs: 1 * GiB,
+    /** About 150 bytes per finished job: well over what mr_jobs can hold. */
+    mr_job_index: 256 * MiB,
     mr_nodes: 64 * MiB,
     mr_mesh: 64 * MiB,
     mr_tokens: 16 * MiB,

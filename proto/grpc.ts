@@ -64,7 +64,11 @@ export const blobChunkSchema = z.object({
 });
 export const jobRefSchema = z.object({ id: jobIdSchema });
 export const nodeRefSchema = z.object({ name: nodeNameSchema });
-export const listJobsRequestSchema = z.object({ limit: z.number().int().min(0).max(10_000).default(0) });
+/** `limit` 0: as many as one answer holds (Limits.listJobsMax). */
+export const listJobsRequestSchema = z.object({
+  limit: z.number().int().min(0).max(Limits.listJobsMax).default(0),
+  withActive: z.boolean().default(false),
+});
 export const logsRequestSchema = z.object({
   id: jobIdSchema,
   follow: z.boolean().default(false),

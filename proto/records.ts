@@ -56,10 +56,7 @@ export const jobRecordSchema = z.object({
   cancelRequested: z.boolean().default(false),
   workspace: z.string().nullable().default(null),
   stages: z.array(stageRecordSchema),
-  /**
-   * Bumped on every write. Nothing checks it yet: KV writes are plain puts, so two
-   * coordinators would overwrite each other (compare-and-set on it comes with leadership).
-   */
+  /** Bumped on every write (the writes themselves are compare-and-set on the KV revision). */
   revision: z.number().int().default(0),
   /** Where the job moved between nodes; each marker is acked by the earlier node. */
   handoffs: z
@@ -97,3 +94,18 @@ export const OutcomeExitCode = {
   timeout: 124,
   lost: 125,
 } as const;
+
+/**
+ * A job's entry in the job index (bucket mr_job_index, keyed by job id): what the coordinator
+ * reads at start-up instead of every record (which stays in mr_jobs). Written when the job is
+ * created (`endedAt` null: its record is read at start-up) and once more when it has finished
+ * (ended, and no node is owed anything for it): from then on it never changes.
+ */
+export const jobIndexEntrySchema = z.object({
+  name: z.string(),
+  state: jobStateSchema,
+  submittedAt: z.number(),
+  endedAt: z.number().nullable(),
+  workspace: z.string().nullable().default(null),
+});
+export type JobIndexEntry = z.infer<typeof jobIndexEntrySchema>;

@@ -42,6 +42,8 @@ export const Streams = {
 
 export const Buckets = {
   jobs: 'mr_jobs',
+  /** One small entry per finished job (proto/records.ts jobIndexEntrySchema): read at start-up instead of every record. */
+  jobIndex: 'mr_job_index',
   nodes: 'mr_nodes',
   blobs: 'mr_blobs',
   /** Mesh members (address, public key), desired-set versions and revoked keys. */

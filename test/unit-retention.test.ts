@@ -5,7 +5,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { RunDirs } from '../agent/run-dirs.js';
-import { newAttempt, newJobRecord } from '../coordinator/job-machine.js';
+import { newAttempt, newJobRecord, prunesDue } from '../coordinator/job-machine.js';
+import { SortedList } from '../coordinator/job-order.js';
 import { jobsToRemove, type RetentionPolicy } from '../coordinator/retention.js';
 import { jobSpecSchema } from '../proto/job-spec.js';
 import type { JobRecord } from '../proto/records.js';
@@ -23,34 +24,41 @@ function ended(id: string, endedAt: number, prune?: string[]): JobRecord {
   return j;
 }
 
+/** jobsToRemove as retention calls it: the ended jobs in order of their end, a prune owed per the record. */
+function toRemove(jobs: JobRecord[], now: number, p: RetentionPolicy, max?: number): JobRecord[] {
+  const byEnd = SortedList.from(jobs, (j) => j.endedAt!);
+  const byId = new Map(jobs.map((j) => [j.id, j]));
+  return jobsToRemove(byEnd.ascending(), byEnd.size, now, p, (id) => prunesDue(byId.get(id)!).length > 0, max);
+}
+
 describe('jobsToRemove', () => {
   const now = 100 * H;
 
   it('keeps young jobs within the count', () => {
-    expect(jobsToRemove([ended('a', now - H), ended('b', now - 2 * H)], now, policy)).toEqual([]);
+    expect(toRemove([ended('a', now - H), ended('b', now - 2 * H)], now, policy)).toEqual([]);
   });
 
   it('removes jobs past the age, oldest first', () => {
-    const ids = jobsToRemove([ended('young', now - H), ended('old2', now - 30 * H), ended('old1', now - 40 * H)], now, policy).map((j) => j.id);
+    const ids = toRemove([ended('young', now - H), ended('old2', now - 30 * H), ended('old1', now - 40 * H)], now, policy).map((j) => j.id);
     expect(ids).toEqual(['old1', 'old2']);
   });
 
   it('removes the oldest beyond the count, whatever their age', () => {
     const jobs = ['a', 'b', 'c', 'd', 'e'].map((id, i) => ended(id, now - (5 - i) * 60_000));
-    expect(jobsToRemove(jobs, now, policy).map((j) => j.id)).toEqual(['a', 'b']);
+    expect(toRemove(jobs, now, policy).map((j) => j.id)).toEqual(['a', 'b']);
   });
 
   it('keeps a job whose prune has not reached a node, until twice the age', () => {
     const owed = ended('owed', now - 30 * H, ['*.key']);
-    expect(jobsToRemove([owed], now, policy)).toEqual([]);
-    expect(jobsToRemove([owed], now + 20 * H, policy).map((j) => j.id)).toEqual(['owed']);
+    expect(toRemove([owed], now, policy)).toEqual([]);
+    expect(toRemove([owed], now + 20 * H, policy).map((j) => j.id)).toEqual(['owed']);
     owed.pruned.push('n1');
-    expect(jobsToRemove([owed], now, policy).map((j) => j.id)).toEqual(['owed']);
+    expect(toRemove([owed], now, policy).map((j) => j.id)).toEqual(['owed']);
   });
 
   it('removes at most the batch size per pass', () => {
     const jobs = Array.from({ length: 50 }, (_, i) => ended(`j${i}`, now - 30 * H - i));
-    expect(jobsToRemove(jobs, now, policy, 10)).toHaveLength(10);
+    expect(toRemove(jobs, now, policy, 10)).toHaveLength(10);
   });
 });
 

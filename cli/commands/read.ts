@@ -1,5 +1,6 @@
 // The read commands: `job`, `jobs`, `nodes` (tables, or --json), and the small
 // write commands `cancel`, `drain`, `undrain`.
+import { Limits } from '../../lib/limits.js';
 import type { MeshrunClient } from '../client.js';
 import { ExitCode, ExitError } from '../exit.js';
 import { escapeControls, jobDetail, jobsTable, nodesTable } from '../format.js';
@@ -18,20 +19,23 @@ export async function jobCmd(client: MeshrunClient, id: string, o: JsonOption): 
   return ExitCode.Ok;
 }
 
-/** `jobs` lists the newest this many unless --limit says otherwise (0: all). */
+/** `jobs` lists the newest this many unless --limit says otherwise (0: as many as one answer holds). */
 export const JOBS_DEFAULT_LIMIT = 100;
-/** The most one ListJobs answers (proto/grpc.ts). */
-const JOBS_MAX_LIMIT = 10_000;
+/** The most one ListJobs answers: older ones are not listed. */
+const JOBS_MAX_LIMIT = Limits.listJobsMax;
 
 export async function jobsCmd(client: MeshrunClient, o: JsonOption & { limit?: string }): Promise<number> {
   const limit = o.limit === undefined ? JOBS_DEFAULT_LIMIT : Number(o.limit);
-  if (!Number.isInteger(limit) || limit < 0 || limit > JOBS_MAX_LIMIT) throw new ExitError(ExitCode.Usage, `--limit ${o.limit}: expected a whole number from 0 (all jobs) to ${JOBS_MAX_LIMIT}`);
+  if (!Number.isInteger(limit) || limit < 0 || limit > JOBS_MAX_LIMIT) throw new ExitError(ExitCode.Usage, `--limit ${o.limit}: expected a whole number from 0 (as many as the coordinator lists, ${JOBS_MAX_LIMIT}) to ${JOBS_MAX_LIMIT}`);
   await client.ready();
-  // one more than shown: whether older jobs exist, without a count from the coordinator
-  let jobs = await client.listJobs(limit === 0 ? 0 : Math.min(limit + 1, JOBS_MAX_LIMIT));
-  if (limit > 0 && jobs.length > limit) {
-    jobs = jobs.slice(-limit);
-    process.stderr.write(`meshrun: the newest ${limit} jobs; there are older ones (--limit N shows more, --limit 0 all)\n`);
+  // one more than shown: whether older jobs exist, also from a coordinator that does not say (`more`)
+  const page = await client.listJobPage(limit === 0 ? 0 : Math.min(limit + 1, JOBS_MAX_LIMIT));
+  let jobs = page.jobs;
+  const shown = limit === 0 ? JOBS_MAX_LIMIT : limit;
+  if (jobs.length > shown || page.more) {
+    jobs = jobs.slice(-shown);
+    const how = limit === 0 || limit === JOBS_MAX_LIMIT ? `one listing holds at most ${JOBS_MAX_LIMIT}` : `--limit N shows more, --limit 0 up to ${JOBS_MAX_LIMIT}`;
+    process.stderr.write(`meshrun: the newest ${jobs.length} jobs; there are older ones (${how})\n`);
   }
   out(o.json ? JSON.stringify(jobs.map(jobJson), null, 2) + '\n' : jobsTable(jobs));
   return ExitCode.Ok;

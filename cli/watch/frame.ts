@@ -10,6 +10,11 @@ import type { StageProgress } from './watched-job.js';
 
 const RECENT_ENDED = 5;
 const MAX_ACTIVE_SHOWN = 12;
+/**
+ * What watch lists each time: every job not ended, and the newest this many (where the last
+ * few that ended are); not every stored job, which the coordinator would read from its store.
+ */
+export const WATCH_LIST_NEWEST = 100;
 
 function fit(s: string, width: number | undefined): string {
   if (width === undefined) return s;

@@ -4,7 +4,7 @@ import type { JobMsg, NodeMsg } from '../../proto/grpc.js';
 import { formatDuration } from '../../proto/duration.js';
 import type { MeshrunClient } from '../client.js';
 import { ExitCode } from '../exit.js';
-import { newestRunning, pickJob, renderFrame, shownJobs } from './frame.js';
+import { newestRunning, pickJob, renderFrame, shownJobs, WATCH_LIST_NEWEST } from './frame.js';
 import { LogTail } from './log-tail.js';
 import { Screen } from './screen.js';
 import { attemptsOf, WatchedJob } from './watched-job.js';
@@ -109,7 +109,10 @@ export async function live(client: MeshrunClient, jobId: string | undefined, int
 
   const tick = async (): Promise<void> => {
     try {
-      const [n, js] = await Promise.all([client.listNodes(), client.listJobs()]);
+      const [n, listed] = await Promise.all([client.listNodes(), client.listJobPage(WATCH_LIST_NEWEST, true).then((p) => p.jobs)]);
+      // the job asked for may be an old one that ended: not in the listing, asked for by itself
+      const named = jobId && !listed.some((j) => j.id === jobId) ? await client.getJob(jobId).catch(() => undefined) : undefined;
+      const js = named ? [...listed, named] : listed;
       nodes = n;
       jobs = js;
       problem = undefined;

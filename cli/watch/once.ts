@@ -2,14 +2,14 @@
 // once, then one plain-text frame on stdout.
 import type { MeshrunClient } from '../client.js';
 import { ExitCode } from '../exit.js';
-import { pickJob, renderFrame, shownJobs } from './frame.js';
+import { pickJob, renderFrame, shownJobs, WATCH_LIST_NEWEST } from './frame.js';
 import { LogTail } from './log-tail.js';
 import { attemptsOf, WatchedJob } from './watched-job.js';
 
 const STREAM_TIMEOUT_MS = 15_000;
 
 export async function once(client: MeshrunClient, jobId: string | undefined, lines: number): Promise<number> {
-  let jobs = await client.listJobs();
+  let jobs = await client.listJobPage(WATCH_LIST_NEWEST, true).then((p) => p.jobs);
   let selected = jobId ? (jobs.find((j) => j.id === jobId) ?? (await client.getJob(jobId))) : pickJob(jobs);
   const tail = new LogTail(Math.max(lines, 1));
   const streams = new Map<string, WatchedJob>();
@@ -29,7 +29,7 @@ export async function once(client: MeshrunClient, jobId: string | undefined, lin
     for (const s of streams.values()) s.close();
   }
   // the tables are at least as new as the log above them
-  const [nodes, fresh] = await Promise.all([client.listNodes(), client.listJobs()]);
+  const [nodes, fresh] = await Promise.all([client.listNodes(), client.listJobPage(WATCH_LIST_NEWEST, true).then((p) => p.jobs)]);
   jobs = fresh;
   if (selected) selected = jobs.find((j) => j.id === selected!.id) ?? selected;
   if (selected) {

@@ -3,8 +3,10 @@
 
 export interface ListJobsRequest {
   'limit'?: (number);
+  'withActive'?: (boolean);
 }
 
 export interface ListJobsRequest__Output {
   'limit': (number);
+  'withActive': (boolean);
 }
