@@ -120,16 +120,19 @@ describe('coordinator crashes', () => {
   it('kill -9 mid-run: the job finishes, the follower reconnects and continues', async () => {
     fleet = await Fleet.start({ agents: [{ node: 'alpha' }] });
     const marker = join(fleet.dir, 'ran');
-    await fleet.cli(['submit', '--on', 'alpha', '--id', 'coord-1', '--', ...ticker(25, 0.15, marker)]);
+    await fleet.cli(['submit', '--on', 'alpha', '--id', 'coord-1', '--', ...ticker(40, 0.15, marker)]);
     const follower = fleet.cli(['logs', '-f', 'coord-1']);
-    await new Promise((r) => setTimeout(r, 1200));
+    await fleet.waitJob('coord-1', (j) => j.stages[0]!.state === 'running');
+    // the follower's stream must be up before the kill: a CLI start takes over a second on a
+    // busy machine (CI ran every file at once and the kill came before it had connected)
+    await new Promise((r) => setTimeout(r, 2500));
     await fleet.coordinator.kill('SIGKILL');
     await new Promise((r) => setTimeout(r, 1000));
     fleet.coordinator.restart();
     const f = await follower;
     expect(f.code).toBe(0);
     expect(f.stderr).toMatch(/reconnecting/);
-    expect(f.stdout).toBe(Array.from({ length: 25 }, (_, i) => `line ${i + 1} of 25 on alpha\n`).join(''));
+    expect(f.stdout).toBe(Array.from({ length: 40 }, (_, i) => `line ${i + 1} of 40 on alpha\n`).join(''));
     const job = await checkInvariants(fleet, 'coord-1');
     expect(job.state).toBe('succeeded');
     expect(runsRecorded(marker)).toEqual(['alpha 1']);
