@@ -191,11 +191,21 @@ export class Coordinator {
     await this.leadership.acquire();
     if ((this.life.state as CoordinatorState) !== 'STARTING') return; // closed while a standby
     this.js = jetstream(this.nc, { timeout: 5000 });
-    this.kvJobs = await openKv(this.nc, Buckets.jobs);
-    this.kvJobIndex = await openKv(this.nc, Buckets.jobIndex);
-    this.kvNodes = await openKv(this.nc, Buckets.nodes);
-    await this.load();
-    this.events = await consumeRunEvents(this.nc, this.js, (ev) => this.serial(() => this.applyRunEvent(ev)), this.opts.log);
+    // Leading now: a step the bus does not answer yet (a cluster still electing stream leaders
+    // after a server went away) is tried again, not fatal - exiting would hand the lead round
+    // and round. The lease is renewed meanwhile.
+    const closed = (): boolean => this.life.state !== 'STARTING';
+    const again = <T>(what: string, step: () => Promise<T>): Promise<T | undefined> => untilBusAnswers(what, step, this.opts.log, closed, () => this.tryAnotherServer());
+    const loaded = await again('state', async () => {
+      this.kvJobs = await openKv(this.nc, Buckets.jobs);
+      this.kvJobIndex = await openKv(this.nc, Buckets.jobIndex);
+      this.kvNodes = await openKv(this.nc, Buckets.nodes);
+      await this.load();
+      return true;
+    });
+    const events = loaded && (await again('run events', () => consumeRunEvents(this.nc, this.js!, (ev) => this.serial(() => this.applyRunEvent(ev)), this.opts.log)));
+    if (!events) return; // closed meanwhile
+    this.events = events;
     // agents reach workspaces and artifacts only through this service, never the object store
     // a node asks only about runs it holds: those of held jobs (a finished one is refused alike)
     this.blobService = new BlobService({ nc: this.nc, store: this.blobs, job: (id) => this.jobs.peek(id), log: this.opts.log.child({ part: 'blobs' }) });
