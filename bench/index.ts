@@ -17,6 +17,7 @@ import { meshSection } from './mesh.js';
 import { diskSection } from './disk.js';
 import { restartsSection } from './restarts.js';
 import { leaderSection } from './leader.js';
+import { startupSection } from './store-startup.js';
 import { fleetSection } from './fleet.js';
 
 type WgModule = { benchWg(): Promise<{ apply200Ms: number; applyOneMs: number; onePeerOps: number }> };
@@ -41,7 +42,7 @@ const wgSection: Section = {
   },
 };
 
-const SECTIONS: Section[] = [baselineSection, dispatchSection, throughputSection, wgSection, meshSection, failoverSection, outboxSection, restartsSection, leaderSection, fleetSection, diskSection];
+const SECTIONS: Section[] = [baselineSection, dispatchSection, throughputSection, wgSection, meshSection, failoverSection, outboxSection, restartsSection, leaderSection, fleetSection, startupSection, diskSection];
 
 /** Target for the whole run; the throughput section stops waiting when it would overrun it. */
 const BUDGET_S = Number(process.env.MESHRUN_BENCH_BUDGET_S ?? 170);

@@ -9,6 +9,7 @@ import { performance } from 'node:perf_hooks';
 import { pathToFileURL } from 'node:url';
 import { BenchFleet, repoRoot, sleep } from './dispatch.js';
 import { seedJobs } from './store-seed.js';
+import { row, type BenchContext, type Row, type Section } from './report.js';
 
 export interface StoreStartup {
   jobs: number;
@@ -102,3 +103,24 @@ if (import.meta.url === pathToFileURL(process.argv[1] ?? '').href) {
     process.stdout.write(`${JSON.stringify(r)}\n`);
   }
 }
+
+/**
+ * The `startup` section: a coordinator started over a small store (the baseline) and over one
+ * of MESHRUN_BENCH_STARTUP_JOBS ended jobs (100,000 by default).
+ */
+export const startupSection: Section = {
+  name: 'startup',
+  async run(ctx: BenchContext): Promise<Row[]> {
+    const n = Number(process.env.MESHRUN_BENCH_STARTUP_JOBS ?? 100_000);
+    ctx.progress(`startup: a coordinator over 100 and over ${n} stored jobs`);
+    const small = await measureStoreStartup(ctx.root, 100, ctx.progress);
+    const big = await measureStoreStartup(ctx.root, n, ctx.progress);
+    const note = `${n} ended jobs seeded in ${Math.round(big.seedMs)} ms; baseline: the same over 100 jobs`;
+    return [
+      row(`coordinator start-up over ${n} stored jobs (spawn to serving)`, big.startMs, 'ms', small.startMs, note),
+      row(`  of which its job store's load`, big.logJobsLoadMs ?? NaN, 'ms', small.logJobsLoadMs),
+      row(`coordinator RSS once serving, ${n} stored jobs`, big.rssMiB, 'MiB', small.rssMiB),
+      row(`ListJobs newest page (100) at ${n} stored jobs`, big.pageMs, 'ms', small.pageMs),
+    ];
+  },
+};
