@@ -164,12 +164,12 @@ export class Coordinator {
     useReplicas(this.nc, this.opts.replicas ?? 1);
     void this.watchConnection();
     // a standby that starts while the cluster elects (or lacks a majority) waits, it does not exit
-    const kvLeader = await untilBusAnswers('streams and the lease bucket', async () => {
+    const kvLeader = await this.untilBusAnswers('streams and the lease bucket', async () => {
       await ensureStreams(this.nc);
       // a standby waits in acquire() until it leads: nothing below (state, heartbeats, the
       // event consumer, placement, the gRPC port) is touched by more than one coordinator at a time
       return openKv(this.nc, Buckets.leader);
-    }, this.opts.log, () => this.life.state !== 'STARTING', () => this.tryAnotherServer());
+    });
     if (!kvLeader) return; // closed meanwhile
     const leaseMs = this.opts.leaderLeaseMs ?? coordinatorDefaults.leaderLeaseMs;
     this.leadership = new Leadership({
@@ -194,16 +194,14 @@ export class Coordinator {
     // Leading now: a step the bus does not answer yet (a cluster still electing stream leaders
     // after a server went away) is tried again, not fatal - exiting would hand the lead round
     // and round. The lease is renewed meanwhile.
-    const closed = (): boolean => this.life.state !== 'STARTING';
-    const again = <T>(what: string, step: () => Promise<T>): Promise<T | undefined> => untilBusAnswers(what, step, this.opts.log, closed, () => this.tryAnotherServer());
-    const loaded = await again('state', async () => {
+    const loaded = await this.untilBusAnswers('state', async () => {
       this.kvJobs = await openKv(this.nc, Buckets.jobs);
       this.kvJobIndex = await openKv(this.nc, Buckets.jobIndex);
       this.kvNodes = await openKv(this.nc, Buckets.nodes);
       await this.load();
       return true;
     });
-    const events = loaded && (await again('run events', () => consumeRunEvents(this.nc, this.js!, (ev) => this.serial(() => this.applyRunEvent(ev)), this.opts.log)));
+    const events = loaded && (await this.untilBusAnswers('run events', () => consumeRunEvents(this.nc, this.js!, (ev) => this.serial(() => this.applyRunEvent(ev)), this.opts.log)));
     if (!events) return; // closed meanwhile
     this.events = events;
     // agents reach workspaces and artifacts only through this service, never the object store
@@ -224,11 +222,20 @@ export class Coordinator {
   private lastServerSwitch = 0;
 
   /**
+   * A start-up step (this one's, or the daemon's after it leads) tried again while JetStream
+   * does not answer, moving to another server meanwhile; undefined once the coordinator is closing.
+   */
+  untilBusAnswers<T>(what: string, step: () => Promise<T>): Promise<T | undefined> {
+    const closing = (): boolean => this.life.state === 'STOPPING' || this.life.state === 'STOPPED';
+    return untilBusAnswers(what, step, this.opts.log, closing, () => this.tryAnotherServer());
+  }
+
+  /**
    * With several nats-servers: JetStream not answering on this connection (its server cut off
    * from the majority, or without a stream leader) moves it to another server; at most every
    * 5 s, since a cluster electing a stream leader is also silent for a few seconds.
    */
-  tryAnotherServer(): void {
+  private tryAnotherServer(): void {
     if (!this.opts.nats.includes(',') || this.busAway || Date.now() - this.lastServerSwitch < 5000) return;
     this.lastServerSwitch = Date.now();
     this.opts.log.warn('JetStream not answering on this connection; trying another nats-server', { server: this.nc.getServer() });

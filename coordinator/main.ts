@@ -5,7 +5,7 @@ import { join } from 'node:path';
 import type { CoordinatorConfigFile, NatsAuth } from '../proto/config.js';
 import { durationFlag } from '../proto/duration.js';
 import { createLogger, type Logger } from '../lib/log.js';
-import { connectNats, untilBusAnswers } from '../lib/nats.js';
+import { connectNats } from '../lib/nats.js';
 import { loadNatsTrust, trustRootPaths } from '../lib/trust/trust-root.js';
 import { Coordinator } from './coordinator.js';
 import type { RetentionPolicy } from './retention.js';
@@ -148,14 +148,17 @@ export async function runCoordinatorDaemon(o: CoordinatorDaemonOptions, untilSto
   await coordinator.start();
   // Leading now. A step the bus does not answer yet (a cluster electing stream leaders after a
   // server went away) is tried again, not fatal: exiting would hand the lead round and round.
-  const step = <T>(what: string, fn: () => Promise<T>): Promise<T> =>
-    untilBusAnswers(what, fn, log, () => false, () => coordinator.tryAnotherServer()) as Promise<T>;
+  const step = async <T>(what: string, fn: () => Promise<T>): Promise<T> => {
+    const r = await coordinator.untilBusAnswers(what, fn);
+    if (r === undefined) throw new MeshrunError(ErrorCode.Unreachable, `stopped while starting (${what})`);
+    return r;
+  };
   const mesh = await step('mesh', () => startMeshCoordinator(coordinator, o.mesh, log));
   const enrolling = o.trustDir ? await step('enrollment', () => startEnrollment(o, coordinator, o.trustDir!, log)) : undefined;
   const users = o.trustDir ? await step('users', () => startUsers(coordinator, o.trustDir!, log)) : undefined;
   const secrets = o.trustDir ? await step('secrets', () => startSecrets(coordinator, o.trustDir!, log)) : undefined;
   const audit = new AuditLog(coordinator.connection, log.child({ part: 'audit' }));
-  await step('audit', () => audit.start());
+  await step('audit', () => audit.start().then(() => true));
   const paths = o.trustDir ? trustRootPaths(o.trustDir) : undefined;
   const tls = paths ? { certFile: paths.grpcCert, keyFile: paths.grpcKey, caFile: paths.caCert } : undefined;
   const { server, port } = await startGrpcServer(coordinator, { listen: o.listen, log, tls, users, audit, mesh, enrollment: enrolling?.enrollment });

@@ -18,7 +18,8 @@ import type { SecretValues } from '../proto/secrets.js';
 import { Buckets, Subjects } from '../proto/subjects.js';
 import { ErrorCode, MeshrunError } from '../lib/errors.js';
 import type { Logger } from '../lib/log.js';
-import { kvKeys, openKv } from '../lib/nats.js';
+import { openKv } from '../lib/nats.js';
+import { readKv } from '../lib/kv-read.js';
 import { writeFileAtomic } from '../lib/write-file-atomic.js';
 import { whyNotHolder } from './blob-service.js';
 
@@ -75,7 +76,8 @@ export class SecretStore {
 
   async jobs(): Promise<string[]> {
     const out: string[] = [];
-    for (const k of await kvKeys(this.nc, Buckets.secrets)) if ((await this.store().get(k))?.operation === 'PUT') out.push(k);
+    // keys only, in one read: the values are sealed secrets, not needed here
+    await readKv(this.nc, Buckets.secrets, (e) => out.push(e.key), { headersOnly: true });
     return out;
   }
 }

@@ -8,6 +8,7 @@ import { jetstream, jetstreamManager, RetentionPolicy, StorageType, DiscardPolic
 import { Kvm, type KV } from '@nats-io/kv';
 import { Streams, Subjects } from '../proto/subjects.js';
 import { StoreLimits } from './limits.js';
+import { Backoff } from './backoff.js';
 import type { Logger } from './log.js';
 
 export interface ConnectOptions {
@@ -180,7 +181,7 @@ export function isTransientBusError(err: unknown): boolean {
  * wait (undefined).
  */
 export async function untilBusAnswers<T>(what: string, step: () => Promise<T>, log: Logger, stop: () => boolean = () => false, onTrouble?: () => void): Promise<T | undefined> {
-  let delay = 500;
+  const backoff = new Backoff({ initialMs: 500, maxMs: 5000 });
   for (;;) {
     try {
       return await step();
@@ -189,24 +190,10 @@ export async function untilBusAnswers<T>(what: string, step: () => Promise<T>, l
       if (!isTransientBusError(err)) throw err;
       log.warn('JetStream not answering at start; trying again', { step: what, err: (err as Error).message });
       onTrouble?.();
-      await new Promise((r) => setTimeout(r, delay));
-      delay = Math.min(5000, delay * 2);
+      await new Promise((r) => setTimeout(r, backoff.next()));
       if (stop()) return undefined;
     }
   }
-}
-
-/**
- * A KV bucket's keys from its stream's subject counts (answered by the stream's leader, paged
- * by the client), not from an ordered consumer like `kv.keys()`: on a cluster with a server
- * down, such a consumer may land on that server and the listing waits forever. Deleted and
- * purged keys are listed too (their markers are messages): a `get` tells.
- */
-export async function kvKeys(nc: NatsConnection, bucket: string): Promise<string[]> {
-  const jsm = await jetstreamManager(nc);
-  const prefix = `$KV.${bucket}.`;
-  const info = await jsm.streams.info(`KV_${bucket}`, { subjects_filter: `${prefix}>` });
-  return Object.keys(info.state.subjects ?? {}).map((s) => s.slice(prefix.length));
 }
 
 const nanos = (ms: number): number => ms * 1_000_000;

@@ -6,7 +6,8 @@ import type { KV } from '@nats-io/kv';
 import { meshMemberRecordSchema, meshMetaRecordSchema, type MeshMemberKind, type MeshMemberRecord, type MeshMetaRecord } from '../../proto/mesh.js';
 import { decode } from '../../proto/decode.js';
 import { Buckets } from '../../proto/subjects.js';
-import { kvKeys, openKv } from '../../lib/nats.js';
+import { openKv } from '../../lib/nats.js';
+import { readKv } from '../../lib/kv-read.js';
 import type { Logger } from '../../lib/log.js';
 
 const META_KEY = 'meta';
@@ -48,13 +49,12 @@ export class MeshStore {
 
   async loadMembers(): Promise<MeshMemberRecord[]> {
     const out: MeshMemberRecord[] = [];
-    for (const key of (await kvKeys(this.nc, Buckets.mesh)).filter((k) => k.startsWith('member.'))) {
-      const e = await this.kv.get(key);
-      if (!e || e.operation !== 'PUT') continue;
-      const r = decode(meshMemberRecordSchema, e.value);
+    await readKv(this.nc, Buckets.mesh, (e) => {
+      if (!e.key.startsWith('member.')) return;
+      const r = decode(meshMemberRecordSchema, e.data);
       if (r.ok) out.push(r.value);
-      else this.log.warn('damaged mesh member record skipped', { key, errors: r.errors });
-    }
+      else this.log.warn('damaged mesh member record skipped', { key: e.key, errors: r.errors });
+    });
     return out;
   }
 
