@@ -67,8 +67,7 @@ export async function initTrustRoot(dir: string, o: InitOptions): Promise<TrustR
   const ca = await createCa({ name: 'meshrun fleet CA', validDays: o.caValidDays ?? 3650 });
   writeFileAtomic(p.caCert, ca.certPem, 0o644);
   writePrivateKey(p.caKey, ca.keyPem);
-  const serverCert = (hosts: string[]): Promise<CertAndKey> =>
-    issueCert(ca, { commonName: hosts[0]!, dnsNames: hosts.filter((h) => !isIpLiteral(h)), ips: hosts.filter(isIpLiteral), usage: 'server', validDays: o.certValidDays ?? 825 });
+  const serverCert = (hosts: string[]): Promise<CertAndKey> => hostCert(ca, hosts[0]!, hosts, 'server', o.certValidDays);
   const cluster = o.natsCluster;
   if (cluster && cluster.servers.length < 3) {
     throw new MeshrunError(ErrorCode.Usage, `a nats-server cluster needs at least 3 servers (got ${cluster.servers.length}): JetStream keeps working while a majority is up, and 2 servers cannot lose one`);
@@ -122,7 +121,7 @@ async function writeClusterConfigs(
   writeFileAtomic(p.routeCaCert, routeCa.certPem, 0o644);
   writePrivateKey(p.routeCaKey, routeCa.keyPem);
   const hosts = [...new Set(cluster.servers.map((s) => s.host))];
-  const route = await issueCert(routeCa, { commonName: `${cluster.name} routes`, dnsNames: hosts.filter((h) => !isIpLiteral(h)), ips: hosts.filter(isIpLiteral), usage: 'both', validDays: o.certValidDays ?? 825 });
+  const route = await hostCert(routeCa, `${cluster.name} routes`, hosts, 'both', o.certValidDays);
   writeFileAtomic(p.routeCert, route.certPem, 0o644);
   writePrivateKey(p.routeKey, route.keyPem);
   const hostPort = (h: string, port: number): string => `${h.includes(':') ? `[${h}]` : h}:${port}`;
@@ -160,7 +159,7 @@ export async function addNatsCluster(dir: string, cluster: { name: string; serve
   }
   const ca = { certPem: readFileSync(p.caCert, 'utf8'), keyPem: readFileSync(p.caKey, 'utf8') };
   const hosts = [...new Set([...natsHosts, ...cluster.servers.map((s) => s.host)])];
-  const server = await issueCert(ca, { commonName: hosts[0]!, dnsNames: hosts.filter((h) => !isIpLiteral(h)), ips: hosts.filter(isIpLiteral), usage: 'server', validDays: 825 });
+  const server = await hostCert(ca, hosts[0]!, hosts, 'server');
   writeFileAtomic(p.natsCert, server.certPem, 0o644);
   writePrivateKey(p.natsKey, server.keyPem);
   await writeClusterConfigs(p, trust, cluster, { certFile: p.natsCert, keyFile: p.natsKey, caFile: p.caCert, verify: false }, {});
@@ -179,6 +178,11 @@ export function loadNatsTrust(dir: string): NatsTrust {
   const r = natsTrustSchema.safeParse(raw);
   if (!r.success) throw new MeshrunError(ErrorCode.InvalidInput, `${p.trust} is damaged: ${r.error.issues[0]?.message ?? 'invalid'}`);
   return r.data;
+}
+
+/** A certificate naming these hosts (names and addresses sorted into their fields). */
+function hostCert(ca: CertAndKey, commonName: string, hosts: string[], usage: 'server' | 'both', validDays = 825): Promise<CertAndKey> {
+  return issueCert(ca, { commonName, dnsNames: hosts.filter((h) => !isIpLiteral(h)), ips: hosts.filter(isIpLiteral), usage, validDays });
 }
 
 function isIpLiteral(h: string): boolean {
