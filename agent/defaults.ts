@@ -12,8 +12,8 @@ export const agentDefaults = {
   standby: false,
   /** @default 500 */
   heartbeatMs: 500,
-  /** Runs with failover `reassign` are stopped when no heartbeat was acknowledged for this long. @default 1500 */
-  leaseMs: 1500,
+  /** Runs with failover `reassign` are stopped when no heartbeat was acknowledged for this long: longer than the leader lease plus a second, so runs are held through a standby taking over from a frozen leader. @default 3000 */
+  leaseMs: 3000,
   /** SIGTERM -> SIGKILL grace for cancel, timeout and fencing. @default 1500 */
   killGraceMs: 1500,
   /** @default 64 MiB (`Limits.outboxMaxBytes`) */

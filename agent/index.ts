@@ -31,6 +31,8 @@ import { RunDirs } from './run-dirs.js';
 import { RunPreparation } from './run-preparation.js';
 import { RunSupervisor } from './run-supervisor.js';
 import { ensurePrivateDir, jobWorkDir, runPaths } from './runner/run-files.js';
+import { detectCapacity, nodeCapacity, thisMachine, type MachineSource, type NodeCapacity } from './capacity.js';
+import { formatResources, sameResources, type Resources } from '../proto/resources.js';
 
 export interface AgentOptions {
   nats: string;
@@ -51,12 +53,24 @@ export interface AgentOptions {
   log: Logger;
   /** The node's WireGuard interface (--mesh-if); no mesh when unset. */
   mesh?: Omit<MeshManagerOptions, 'node' | 'stateDir' | 'log'>;
+  /** Held back from what stages may request (--reserve): millicpu and bytes. */
+  reserve: Resources;
+  /** The config's `capacity`: replaces the detected cpu and/or memory. */
+  capacity?: Partial<Resources>;
+  /** Where the machine's cpu and memory are read. @default the machine the agent runs on */
+  machine?: MachineSource;
 }
 
 /** How often the node looks for run directories past retention. */
 const RUN_DIRS_SWEEP_MS = 60_000;
 /** While the bus is away: how often the agent dials the servers to tell "bus down" from "cut off". */
 const BUS_PROBE_MS = 100;
+/** How often the machine's cpu and memory are read again (a container's limits can change). */
+const CAPACITY_REFRESH_MS = 30_000;
+/** An unanswered heartbeat: the server gets this long to answer a ping before the agent moves to another. */
+const SERVER_PING_MS = 750;
+/** At most one such move in this long (a cluster electing is slow for a few seconds, not dead). */
+const SERVER_SWITCH_EVERY_MS = 5000;
 
 export type AgentState = 'NEW' | 'RUNNING' | 'STOPPING' | 'STOPPED';
 
@@ -80,6 +94,7 @@ export class Agent {
   /** The last probe's outcomes, so a long outage logs each change once. */
   private probeSeen = '';
   private stopLagWatch: (() => void) | undefined;
+  private capacity: NodeCapacity;
 
   constructor(private readonly opts: AgentOptions) {
     const { node, stateDir, log } = opts;
@@ -91,6 +106,8 @@ export class Agent {
     this.relay = new OutboxRelay({ node, instance: this.instance, outbox: this.outbox, log, running: () => this.running() });
     this.blobs = new BlobClient({ node, nc: () => this.nc });
     const cgroups = new RunCgroups({ instance: this.instance, log });
+    // read once: every access to process.env crosses into C++, and a run start copied all of it
+    const baseEnv = Object.freeze({ ...(process.env as Record<string, string>), MESHRUN_NODE: node });
     this.supervisor = new RunSupervisor({
       node,
       stateDir,
@@ -103,10 +120,10 @@ export class Agent {
         failures: playbook ? readFailures(paths) : [],
         artifacts: await storeArtifacts(this.blobs, t, paths, artifacts, log),
       }),
-      baseEnv: () => ({ ...(process.env as Record<string, string>), MESHRUN_NODE: node }),
+      baseEnv: () => baseEnv,
       runCgroup: (t) => cgroups.create(t),
     });
-    this.lease = new Lease({ node, leaseMs: opts.leaseMs, heartbeatMs: opts.heartbeatMs, log, runs: this.supervisor });
+    this.lease = new Lease({ node, leaseMs: opts.leaseMs, heartbeatMs: opts.heartbeatMs, log, runs: this.supervisor, onUnanswered: () => void this.pingServer() });
     this.runDirs = new RunDirs({
       runsDir: join(stateDir, 'runs'),
       retainForMs: opts.retainRunsForMs,
@@ -114,6 +131,24 @@ export class Agent {
       busy: (job) => this.supervisor.holdsJob(job) || this.preparation.holdsJob(job),
     });
     this.preparation = new RunPreparation({ node, stateDir, log, leaseLive: () => this.lease.live(), blobs: this.blobs, secrets: new SecretClient(node, () => this.nc), supervisor: this.supervisor, emit: (e) => this.emit(e) });
+    this.capacity = this.measureCapacity();
+    const { capacity, allocatable } = this.capacity;
+    log.info('node capacity', { capacity: formatResources(capacity), allocatable: formatResources(allocatable), reserve: formatResources(opts.reserve) });
+    if (opts.reserve.cpu > capacity.cpu || opts.reserve.memory > capacity.memory) {
+      log.warn('--reserve holds back more than the machine has: no stage with that request can be placed here', { capacity: formatResources(capacity), reserve: formatResources(opts.reserve) });
+    }
+  }
+
+  private measureCapacity(): NodeCapacity {
+    return nodeCapacity(detectCapacity(this.opts.machine ?? thisMachine), this.opts.capacity ?? {}, this.opts.reserve);
+  }
+
+  /** Reads the machine again; a change goes out with the next heartbeat (the coordinator keeps runs that no longer fit, and places nothing more). */
+  private refreshCapacity(): void {
+    const next = this.measureCapacity();
+    if (sameResources(next.capacity, this.capacity.capacity) && sameResources(next.allocatable, this.capacity.allocatable)) return;
+    this.opts.log.info('node capacity changed', { capacity: formatResources(next.capacity), allocatable: formatResources(next.allocatable), was: formatResources(this.capacity.allocatable) });
+    this.capacity = next;
   }
 
   get state(): AgentState {
@@ -133,6 +168,7 @@ export class Agent {
     this.timers.push(setInterval(() => void this.probeBus(), BUS_PROBE_MS));
     this.stopLagWatch = watchLoopLag(this.opts.log, Math.max(250, this.opts.leaseMs / 3));
     this.timers.push(setInterval(() => this.runDirs.sweep(), Math.max(1000, Math.min(RUN_DIRS_SWEEP_MS, this.opts.retainRunsForMs / 2))));
+    this.timers.push(setInterval(() => this.refreshCapacity(), CAPACITY_REFRESH_MS));
     this.lifecycle.set('RUNNING');
     // Tunnels first, from the peers saved on disk: the bus may be reachable only through them.
     await this.mesh?.start();
@@ -159,6 +195,7 @@ export class Agent {
       this.lifecycle.set('STOPPING');
       for (const t of this.timers) clearInterval(t);
       this.stopLagWatch?.();
+      this.supervisor.close();
       await this.mesh?.close();
       this.relay.wake();
       try {
@@ -180,6 +217,32 @@ export class Agent {
         this.lease.reconnected();
         this.heartbeat();
       }
+    }
+  }
+
+  private pinging = false;
+  private lastServerSwitch = 0;
+
+  /**
+   * A heartbeat went unanswered. If this agent's nats-server does not answer a ping either
+   * (its machine cut off or gone), move to another server of the cluster now: the client's own
+   * ping check would notice only after 4-6 s, past --lease, and the runs would be fenced. A
+   * server that answers is kept - then it is the coordinator that is silent (a leader changing).
+   */
+  private async pingServer(): Promise<void> {
+    const nc = this.nc;
+    if (!nc || this.pinging || this.busAway || !this.opts.nats.includes(',') || Date.now() - this.lastServerSwitch < SERVER_SWITCH_EVERY_MS) return;
+    this.pinging = true;
+    try {
+      let timer: NodeJS.Timeout | undefined;
+      const answered = await Promise.race([nc.rtt().then(() => true, () => false), new Promise<boolean>((r) => (timer = setTimeout(() => r(false), SERVER_PING_MS)))]);
+      clearTimeout(timer);
+      if (answered || nc.isClosed() || this.busAway) return;
+      this.lastServerSwitch = Date.now();
+      this.opts.log.warn('nats-server does not answer pings; moving to another server', { server: nc.getServer(), waitedMs: SERVER_PING_MS });
+      await nc.reconnect().catch(() => undefined);
+    } finally {
+      this.pinging = false;
     }
   }
 
@@ -225,6 +288,11 @@ export class Agent {
       leaseLive: this.lease.live(),
       runRoot: join(this.opts.stateDir, 'runs'),
       mesh: this.mesh?.heartbeatStatus(),
+      leaseMs: this.opts.leaseMs,
+      killGraceMs: this.opts.killGraceMs,
+      capacity: this.capacity.capacity,
+      allocatable: this.capacity.allocatable,
+      outbox: this.outbox.status(),
     }));
   }
 

@@ -18,6 +18,8 @@ export interface LeaseOptions {
     fenceable(leaseExpiredForMs: number): RunToken[];
     stop(token: RunToken, reason: StopReason): boolean;
   };
+  /** A heartbeat timed out (not "no responders"): the agent checks its own server. */
+  onUnanswered?: () => void;
 }
 
 const MAX_HEARTBEATS_IN_FLIGHT = 3;
@@ -31,6 +33,8 @@ export class Lease {
   private fenced = false;
   private noCoordinator = false;
   private busDown = false;
+  /** The last answer came from a coordinator taking over the lead (hold, no confirmation). */
+  private takingOver = false;
   /**
    * Heartbeats overlap (a few at most): one sent to a coordinator that just died waits out
    * its whole timeout, and the lease must not run out meanwhile when the next heartbeat,
@@ -103,11 +107,21 @@ export class Lease {
       log.warn('coordinator refused heartbeat', { error: reply.value.error });
       return;
     }
+    if (reply.value.hold) {
+      // a coordinator has just taken the lead and loads its state: nobody can reassign our
+      // runs meanwhile, so hold them - but start nothing on this answer
+      if (this.fenced) return; // already fenced: only a full answer lifts that
+      this.renew(sentAt);
+      if (!this.takingOver) log.info('a coordinator is taking over the lead; holding runs until it answers in full');
+      this.takingOver = true;
+      return;
+    }
     this.renew(sentAt);
     this.confirmedAt = Math.max(this.confirmedAt, sentAt);
-    if (this.noCoordinator || this.busDown) log.info('coordinator answering again');
+    if (this.noCoordinator || this.busDown || this.takingOver) log.info('coordinator answering again');
     this.noCoordinator = false;
     this.busDown = false;
+    this.takingOver = false;
     if (this.fenced) {
       this.fenced = false;
       log.info('lease renewed: back in contact with the coordinator');
@@ -132,6 +146,7 @@ export class Lease {
       this.noCoordinator = true;
     } else {
       log.debug('heartbeat not acknowledged', { err });
+      this.opts.onUnanswered?.();
     }
   }
 }

@@ -3,6 +3,8 @@
 import type { AgentConfigFile } from '../proto/config.js';
 import { durationFlag } from '../proto/duration.js';
 import { isValidName, parseLabelList } from '../proto/names.js';
+import { NO_RESOURCES, type Resources } from '../proto/resources.js';
+import { parseResourceList, toResources, type ResourcesSpec } from '../proto/resources-schema.js';
 import { ErrorCode, MeshrunError } from '../lib/errors.js';
 import { createLogger } from '../lib/log.js';
 import { lockStateDir } from './state-lock.js';
@@ -30,6 +32,7 @@ export interface AgentFlags {
   meshEndpoint?: string;
   meshPort?: string;
   insecure?: boolean;
+  reserve?: string;
 }
 
 /** Where the agent's settings come from; the CLI reads the file and knows the machine. */
@@ -57,6 +60,14 @@ export function resolveAgentOptions({ flags: f, file, machine, mesh }: AgentSour
   }
   const slots = f.slots !== undefined ? Number(f.slots) : (file.slots ?? agentDefaults.slots);
   if (!Number.isInteger(slots) || slots < 1) throw usage(`--slots ${f.slots}: expected a whole number >= 1`);
+  let reserve: Resources = file.reserve ? toResources(file.reserve) : NO_RESOURCES;
+  if (f.reserve !== undefined) {
+    try {
+      reserve = toResources(parseResourceList(f.reserve));
+    } catch (err) {
+      throw usage(`--reserve ${f.reserve}: ${(err as Error).message} (expected cpu=N,memory=SIZE, e.g. cpu=2,memory=4G)`);
+    }
+  }
   return {
     nats: f.nats ?? file.nats ?? agentDefaults.nats,
     natsAuth: { credsFile: f.natsCreds ?? file.natsCreds, caFile: f.natsCa ?? file.natsCa },
@@ -72,7 +83,15 @@ export function resolveAgentOptions({ flags: f, file, machine, mesh }: AgentSour
     retainRunsForMs: durationFlag('retain-runs-for', f.retainRunsFor) ?? file.retainRunsFor ?? agentDefaults.retainRunsForMs,
     log: createLogger({ daemon: 'agent', node }),
     mesh: mesh(),
+    reserve,
+    capacity: file.capacity ? overrideOf(file.capacity) : undefined,
   };
+}
+
+/** The config's `capacity`: only the dimensions it names replace detection. */
+function overrideOf(spec: ResourcesSpec): Partial<Resources> {
+  const r = toResources(spec);
+  return { ...(spec.cpu !== undefined ? { cpu: r.cpu } : {}), ...(spec.memory !== undefined ? { memory: r.memory } : {}) };
 }
 
 /**

@@ -1,9 +1,10 @@
-// File-backed outbox: every run event is appended (and fsynced) here before it is
-// published, then relayed in order with a message id so JetStream drops duplicates.
+// File-backed outbox: every run event is appended here, and fsynced before it is published
+// (`sync`, once for all the events appended since: a burst of run ends costs one fdatasync, not
+// one each), then relayed in order with a message id so JetStream drops duplicates.
 // Survives agent restarts and bus outages of any length; disk use is bounded.
-import { closeSync, existsSync, fdatasyncSync, openSync, readFileSync, statSync, writeSync } from 'node:fs';
+import { closeSync, existsSync, fdatasyncSync, openSync, readFileSync, statSync, truncateSync, writeSync } from 'node:fs';
 import { join } from 'node:path';
-import { outboxRecordSchema, type OutboxRecord, type RunEvent } from '../proto/bus.js';
+import { outboxRecordSchema, type AgentOutbox, type OutboxRecord, type RunEvent } from '../proto/bus.js';
 import type { Logger } from '../lib/log.js';
 import { ensurePrivateDir } from './runner/run-files.js';
 import { writeFileAtomic } from '../lib/write-file-atomic.js';
@@ -28,6 +29,10 @@ export class Outbox {
   private published = 0;
   private nextSeq = 1;
   private overBound = false;
+  /** Appended since the last fdatasync. */
+  private unsynced = false;
+  /** The cursor on disk is behind `published`. */
+  private cursorDirty = false;
 
   constructor(private readonly opts: OutboxOptions) {
     ensurePrivateDir(opts.dir);
@@ -44,18 +49,27 @@ export class Outbox {
     return this.pendingBytes;
   }
 
+  /** When this outbox was loaded: the age of pending records from agents that did not stamp them. */
+  private readonly loadedAt = Date.now();
+
+  /** The backlog, for the heartbeat: events pending, their bytes, how long the oldest has waited. */
+  status(now = Date.now()): AgentOutbox {
+    const oldest = this.pending[0];
+    return { events: this.pending.length, bytes: this.pendingBytes, oldestAgeMs: oldest ? Math.max(0, now - (oldest.at ?? this.loadedAt)) : 0 };
+  }
+
   append(event: RunEvent): OutboxRecord {
     const seq = this.nextSeq++;
-    const rec: OutboxRecord = { id: `${this.opts.instance}-${seq}`, seq, event };
+    const rec: OutboxRecord = { id: `${this.opts.instance}-${seq}`, seq, event, at: Date.now() };
     const line = JSON.stringify(rec) + '\n';
     if (this.pendingBytes + line.length > this.opts.maxBytes) this.enforceBound(rec);
     const fd = openSync(this.file, 'a', 0o600);
     try {
       writeSync(fd, line);
-      fdatasyncSync(fd);
     } finally {
       closeSync(fd);
     }
+    this.unsynced = true;
     this.pending.push(rec);
     this.pendingBytes += line.length;
     return rec;
@@ -66,21 +80,46 @@ export class Outbox {
     return this.pending[0];
   }
 
-  /** Marks records up to and including `seq` as published; compacts the file when drained. */
+  /** The oldest `n` unpublished records, oldest first. */
+  peekMany(n: number): OutboxRecord[] {
+    return this.pending.slice(0, n);
+  }
+
+  /** Makes every appended record durable (one fdatasync for all since the last): call before publishing them. */
+  sync(): void {
+    if (!this.unsynced) return;
+    const fd = openSync(this.file, 'r');
+    try {
+      fdatasyncSync(fd);
+    } finally {
+      closeSync(fd);
+    }
+    this.unsynced = false;
+  }
+
+  /**
+   * Marks records up to and including `seq` as published (the relay acks once per batch); compacts
+   * the file when drained. The cursor is not fsynced: one behind the truth after a crash means
+   * events published again, which message ids and the coordinator drop.
+   */
   ack(seq: number): void {
     while (this.pending.length > 0 && this.pending[0]!.seq <= seq) {
       const r = this.pending.shift()!;
       this.pendingBytes -= JSON.stringify(r).length + 1;
     }
     this.published = Math.max(this.published, seq);
+    this.cursorDirty = true;
     this.saveCursor();
     // a relay that keeps up but always has one record in flight never empties the
     // queue: compact when the file holds much more than what is still pending
     if (this.pending.length > 0 && this.fileSize() > this.pendingBytes + Math.min(this.opts.maxBytes, 64 * 1024)) {
       writeFileAtomic(this.file, this.pending.map((r) => JSON.stringify(r) + '\n').join(''));
+      this.unsynced = false;
     }
     if (this.pending.length === 0) {
-      writeFileAtomic(this.file, '');
+      // in place, after the cursor: a crash leaves the old lines (skipped by the cursor) or none
+      if (existsSync(this.file)) truncateSync(this.file, 0);
+      this.unsynced = false;
       if (this.overBound) {
         this.overBound = false;
         this.opts.log.info('outbox drained below its bound');
@@ -153,9 +192,12 @@ export class Outbox {
     if (this.pending.length > 0) this.opts.log.info('outbox has events to relay', { pending: this.pending.length });
   }
 
-  private saveCursor(): void {
+  /** Writes the cursor if acks moved it (the relay calls it after each batch). */
+  saveCursor(): void {
+    if (!this.cursorDirty) return;
     const c: CursorFile = { published: this.published, nextSeq: this.nextSeq };
-    writeFileAtomic(this.cursorFile, JSON.stringify(c));
+    writeFileAtomic(this.cursorFile, JSON.stringify(c), 0o600, { sync: false });
+    this.cursorDirty = false;
   }
 
   fileSize(): number {

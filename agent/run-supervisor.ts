@@ -1,18 +1,22 @@
 // Watches this node's runs through their runner files: reports start and exit,
 // relays log bytes in order from the acknowledged offset, enforces timeouts and
 // stops (SIGTERM to the run's cgroup and process group, SIGKILL after the grace period).
-import { closeSync, existsSync, openSync, readdirSync, readSync, statSync, writeFileSync } from 'node:fs';
+import { closeSync, existsSync, openSync, readdirSync, readFileSync, readSync, statSync, writeFileSync } from 'node:fs';
+import { constants } from 'node:os';
 import { join } from 'node:path';
-import type { RunEvent, RunReport, StartCommand, StopReason } from '../proto/bus.js';
+import { stopReasonSchema, type RunEvent, type RunReport, type StartCommand, type StopReason } from '../proto/bus.js';
 import { tokenKey, type RunToken } from '../proto/names.js';
-import { killCgroup, removeCgroup, signalCgroup } from '../lib/cgroup.js';
+import { killCgroup, removeCgroup, removeCgroupAsync, signalCgroup } from '../lib/cgroup.js';
 import { ErrorCode, MeshrunError } from '../lib/errors.js';
 import type { Logger } from '../lib/log.js';
 import { launchRun } from './runner/launcher.js';
 import { isSameProcessAlive, type ProcIdentity } from './runner/procfs.js';
-import { readCursor, readMeta, readRc, runPaths, stemPaths, writeCursor, type RunMeta, type RunPaths } from './runner/run-files.js';
+import { readCursor, readMeta, readRc, runPaths, stemPaths, writeCursor, writeMeta, type RunMeta, type RunPaths } from './runner/run-files.js';
+import { ShLauncher, type LaunchNotice } from './runner/sh-launcher.js';
+import { parseStartFacts } from './runner/sh-wrapper.js';
 
 const CHUNK = 64 * 1024;
+/** A relayed run that left processes in its cgroup is retried this long, then left with a warning. */
 const EXITED_RETENTION_MS = 60_000;
 const WRAPPER_START_GRACE_MS = 15_000;
 
@@ -30,7 +34,7 @@ export type Channel = 'log' | 'pev';
  * | ending    | exit seen; its extras not gathered yet (retried on every check)    | reporting                          |
  * | reporting | extras (outputs, failures, artifacts) being gathered               | exited, ending (could not finish)  |
  * | exited    | exit reported (queued in the outbox); log/event bytes still relay  | relayed                            |
- * | relayed   | everything relayed; kept EXITED_RETENTION_MS, then forgotten       | -                                  |
+ * | relayed   | everything relayed; forgotten (after its cgroup is removed)        | -                                  |
  *
  * An adopted run (agent restart) begins in starting, running or exited.
  *
@@ -114,14 +118,31 @@ interface ActiveRun {
   cgroup: string | null;
   /** The run ended and its cgroup is still to be removed (retried on every check). */
   cgroupLeft: boolean;
+  /** A removal of its cgroup is under way. */
+  cgroupRemoving: boolean;
+  /** <stem>.json holds the start (the shell wrapper's, recorded by the agent). */
+  startRecorded: boolean;
 }
 
 type RunSpec = Pick<ActiveRun, 'token' | 'paths' | 'failover' | 'failoverWaitMs' | 'timeoutMs' | 'createdAt' | 'artifacts' | 'playbook' | 'cgroup'>;
 
 export class RunSupervisor {
   private readonly runs = new Map<string, ActiveRun>();
+  /** Runs by `<dir>/<stem>`, as the launcher's notices name them. */
+  private readonly byStem = new Map<string, ActiveRun>();
+  /** The launcher shell for runs without masked output; undefined where the machine lacks sh or setsid. */
+  private readonly launcher: ShLauncher | undefined;
 
-  constructor(private readonly host: RunHost) {}
+  constructor(private readonly host: RunHost) {
+    this.launcher = ShLauncher.usable()
+      ? new ShLauncher({ env: host.baseEnv(), cwd: host.stateDir, log: host.log, onNotice: (n) => this.onNotice(n) })
+      : undefined;
+  }
+
+  /** Ends the launcher shell (runs it started go on). */
+  close(): void {
+    this.launcher?.close();
+  }
 
   /** Idempotent by token: a re-sent start for a known run starts nothing. */
   start(cmd: StartCommand, extraEnv: Record<string, string>, removeOnExit: string[] = [], maskFile: string | null = null): { known: boolean } {
@@ -131,7 +152,7 @@ export class RunSupervisor {
     const now = Date.now();
     const env = { ...this.host.baseEnv(), ...extraEnv, ...cmd.env };
     const cgroup = this.host.runCgroup(cmd.token);
-    launchRun({
+    const via = launchRun({
       paths,
       env,
       meta: {
@@ -162,7 +183,8 @@ export class RunSupervisor {
         stopReason: null,
         error: null,
       },
-    });
+    }, this.launcher);
+    this.host.log.debug('run launched', { token: key, via });
     const spec: RunSpec = {
       token: cmd.token,
       paths,
@@ -174,7 +196,7 @@ export class RunSupervisor {
       playbook: cmd.playbook !== undefined,
       cgroup,
     };
-    this.runs.set(key, newRun(spec, 'starting', now));
+    this.track(newRun(spec, 'starting', now));
     return { known: false };
   }
 
@@ -226,11 +248,12 @@ export class RunSupervisor {
         if (meta.wrapperPid !== null && meta.wrapperStartTicks !== null) run.wrapper = { pid: meta.wrapperPid, startTicks: meta.wrapperStartTicks };
         if (meta.pid !== null && meta.startTicks !== null) run.proc = { pid: meta.pid, startTicks: meta.startTicks };
         run.startedAt = meta.startedAt;
+        run.startRecorded = meta.pid !== null;
         if (phase === 'exited') {
           run.exit = exitFromMeta(meta, fileSize(paths.log), false);
           run.cgroupLeft = run.cgroup !== null;
         }
-        this.runs.set(key, run);
+        this.track(run);
         adopted++;
         this.host.log.info('run adopted', { token: key, pid: meta.pid, exitReported: cursor.exitReported });
       }
@@ -243,7 +266,7 @@ export class RunSupervisor {
     if (!run || !LIVE.has(run.phase)) return false;
     // ended by itself already (the next check records it): a stop now would mislabel a result
     // the run finished on its own as one the stop cut short
-    if (run.stopReason === null && existsSync(run.paths.rc)) return false;
+    if (run.stopReason === null && readRc(run.paths) !== undefined) return false;
     if (run.stopReason === null) {
       run.stopReason = reason;
       if (!existsSync(run.paths.stop)) writeFileSync(run.paths.stop, `${reason}\n`, { mode: 0o600 });
@@ -268,8 +291,11 @@ export class RunSupervisor {
     return n;
   }
 
+  /** Runs not yet relayed whole (a relayed one is forgotten; the coordinator has its exit). */
   reports(): RunReport[] {
-    return [...this.runs.values()].map((r) => ({ token: r.token, state: reportedState(r) }));
+    const out: RunReport[] = [];
+    for (const r of this.runs.values()) if (r.phase !== 'relayed') out.push({ token: r.token, state: reportedState(r) });
+    return out;
   }
 
   /** A run of the job is still alive here, or still relaying: its files must stay. */
@@ -278,21 +304,45 @@ export class RunSupervisor {
     return false;
   }
 
+  /** Every run's files looked at: the fallback for a notice that never came (an adopted run, a restarted launcher). */
   tick(): void {
     const now = Date.now();
-    for (const run of this.runs.values()) {
-      try {
-        this.check(run, now);
-      } catch (err) {
-        this.host.log.error('run check failed', { token: run.key, err });
+    for (const run of this.runs.values()) this.visit(run, now, true);
+  }
+
+  /** A wrapper said its run started or ended: looked at now, not at the next tick. */
+  private onNotice(n: LaunchNotice): void {
+    const run = this.byStem.get(n.stem);
+    if (run) this.visit(run, Date.now(), false);
+  }
+
+  /** `periodic`: from the tick, which also records in .json the start of a run still going. */
+  private visit(run: ActiveRun, now: number, periodic: boolean): void {
+    try {
+      this.check(run, now);
+      // a short run's start goes into .json with its end, in one write
+      if (periodic && run.phase === 'running' && !run.startRecorded) {
+        this.completeMeta(run, true);
+        run.startRecorded = true;
       }
-      void this.pump(run);
-      if (run.cgroupLeft) this.releaseCgroup(run);
-      if (run.phase === 'relayed' && now - run.phaseAt > EXITED_RETENTION_MS) {
-        if (run.cgroupLeft) this.host.log.warn('run left processes running; its cgroup stays', { token: run.key, cgroup: run.cgroup });
-        this.runs.delete(run.key);
-      }
+    } catch (err) {
+      this.host.log.error('run check failed', { token: run.key, err });
     }
+    if (run.phase !== 'relayed') void this.pump(run);
+    if (run.cgroupLeft) this.releaseCgroup(run);
+    if (run.phase !== 'relayed') return;
+    // forgotten once relayed: a start sent again finds its runner files; a cgroup that still holds
+    // what the run left running is retried a while first
+    if (!run.cgroupLeft || now - run.phaseAt > EXITED_RETENTION_MS) {
+      if (run.cgroupLeft) this.host.log.warn('run left processes running; its cgroup stays', { token: run.key, cgroup: run.cgroup });
+      this.runs.delete(run.key);
+      this.byStem.delete(stemKey(run.paths));
+    }
+  }
+
+  private track(run: ActiveRun): void {
+    this.runs.set(run.key, run);
+    this.byStem.set(stemKey(run.paths), run);
   }
 
   /** The one way a run changes phase; a move the table above does not list is a bug. */
@@ -317,7 +367,7 @@ export class RunSupervisor {
     }
     this.readStart(run);
     this.signalStop(run);
-    if (existsSync(run.paths.rc)) {
+    if (readRc(run.paths) !== undefined) {
       this.recordExit(run, false);
       return;
     }
@@ -342,7 +392,7 @@ export class RunSupervisor {
   /** Picks up what the wrapper wrote since: its own identity, then the process's start. */
   private readStart(run: ActiveRun): void {
     if (run.phase !== 'starting' && run.wrapper !== null) return;
-    const meta = readMeta(run.paths);
+    const meta = this.completeMeta(run, false);
     if (meta?.wrapperPid && meta.wrapperStartTicks !== null) run.wrapper = { pid: meta.wrapperPid, startTicks: meta.wrapperStartTicks };
     if (run.phase === 'starting' && meta?.startedAt && meta.pid !== null) {
       if (meta.startTicks !== null) run.proc = { pid: meta.pid, startTicks: meta.startTicks };
@@ -357,7 +407,7 @@ export class RunSupervisor {
   }
 
   private recordExit(run: ActiveRun, vanished: boolean): void {
-    const meta = readMeta(run.paths);
+    const meta = this.completeMeta(run, true);
     const logBytes = fileSize(run.paths.log);
     if (vanished || !meta) {
       run.exit = { exitCode: -1, signal: null, endedAt: Date.now(), logBytes, stopReason: run.stopReason, vanished: true };
@@ -375,6 +425,37 @@ export class RunSupervisor {
     this.moveTo(run, 'ending');
     if (unreported) this.markStarted(run, unreported.startedAt, unreported.pid);
     this.finish(run);
+  }
+
+  /**
+   * The run's metadata with what the shell wrapper wrote recorded in it: the start (.start, its
+   * mtime the start time) and the end (.rc, its mtime the end time; the signal from 128+n; the
+   * stop asked for). Written back (`write`) when something was added; the Node wrapper fills it
+   * itself. The start alone is not written at once: a short run's end comes with it, one write.
+   */
+  private completeMeta(run: ActiveRun, write: boolean): RunMeta | undefined {
+    const meta = readMeta(run.paths);
+    if (!meta) return undefined;
+    let changed = false;
+    if (meta.startedAt === null || meta.pid === null) {
+      const start = readStartFacts(run.paths);
+      if (start) {
+        Object.assign(meta, { pid: start.pid, pgid: start.pid, startTicks: start.startTicks, wrapperPid: start.wrapperPid, wrapperStartTicks: start.wrapperStartTicks, startedAt: start.at });
+        changed = true;
+      }
+    }
+    if (meta.exitCode === null && meta.startedAt !== null) {
+      const rc = readRc(run.paths);
+      if (rc !== undefined) {
+        Object.assign(meta, { exitCode: rc, signal: signalOf(rc), endedAt: mtimeMs(run.paths.rc) ?? Date.now(), stopReason: run.stopReason ?? readStopFile(run.paths) });
+        changed = true;
+      }
+    }
+    if (changed && write) {
+      writeMeta(run.paths, meta);
+      run.startRecorded = true;
+    }
+    return meta;
   }
 
   /** Gathers outputs, failures and artifacts, then reports the exit (retried until it can). */
@@ -429,12 +510,16 @@ export class RunSupervisor {
    * it, however it detached), then removed once empty; until then every check tries again.
    */
   private releaseCgroup(run: ActiveRun): void {
-    if (run.cgroup === null) return;
+    if (run.cgroup === null || run.cgroupRemoving) return;
     if (run.stopReason !== null || run.exit?.stopReason) killCgroup(run.cgroup);
-    if (removeCgroup(run.cgroup)) {
+    const cgroup = run.cgroup;
+    run.cgroupRemoving = true;
+    void removeCgroupAsync(cgroup).then((gone) => {
+      run.cgroupRemoving = false;
+      if (!gone) return;
       run.cgroupLeft = false;
-      this.host.log.debug('run cgroup removed', { token: run.key, cgroup: run.cgroup });
-    }
+      this.host.log.debug('run cgroup removed', { token: run.key, cgroup });
+    });
   }
 
   private async pump(run: ActiveRun): Promise<void> {
@@ -481,6 +566,8 @@ function newRun(spec: RunSpec, phase: RunPhase, now: number): ActiveRun {
     eventsOffset: 0,
     pumping: false,
     cgroupLeft: false,
+    cgroupRemoving: false,
+    startRecorded: false,
   };
 }
 
@@ -509,6 +596,48 @@ function exitFromMeta(meta: RunMeta, logBytes: number, vanished: boolean): ExitI
     stopReason: meta.stopReason,
     vanished,
   };
+}
+
+function stemKey(p: RunPaths): string {
+  return `${p.dir}/${p.stem}`;
+}
+
+/** What the shell wrapper wrote once the command started, and when (the file's mtime). */
+function readStartFacts(p: RunPaths): (ReturnType<typeof parseStartFacts> & { at: number }) | undefined {
+  let text: string;
+  try {
+    text = readFileSync(p.start, 'utf8');
+  } catch {
+    return undefined;
+  }
+  const facts = parseStartFacts(text);
+  const at = mtimeMs(p.start);
+  return facts && at !== undefined ? { ...facts, at } : undefined;
+}
+
+/** The stop the agent asked for, as its .stop file says (after a restart, memory does not). */
+function readStopFile(p: RunPaths): StopReason | null {
+  try {
+    const r = stopReasonSchema.safeParse(readFileSync(p.stop, 'utf8').trim());
+    return r.success ? r.data : null;
+  } catch {
+    return null;
+  }
+}
+
+const SIGNAL_NAMES = new Map(Object.entries(constants.signals).map(([name, n]) => [n, name]));
+
+/** The signal a shell's exit status 128+n stands for. */
+export function signalOf(rc: number): string | null {
+  return rc > 128 ? (SIGNAL_NAMES.get(rc - 128) ?? null) : null;
+}
+
+function mtimeMs(path: string): number | undefined {
+  try {
+    return Math.round(statSync(path).mtimeMs);
+  } catch {
+    return undefined;
+  }
 }
 
 function fileSize(path: string): number {

@@ -10,6 +10,7 @@ import { closeSync, existsSync, mkdtempSync, openSync, readFileSync, rmSync } fr
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { performance } from 'node:perf_hooks';
 import { connect, credsAuthenticator, type NatsConnection } from '@nats-io/transport-node';
 import { MeshrunClient } from '../cli/client.js';
 import { resolveClientTarget } from '../cli/client-config.js';
@@ -47,6 +48,8 @@ export interface AgentSpec {
   slots: number;
   /** More `meshrun agent` flags. */
   extra?: string[];
+  /** Flags for the agent's Node process (e.g. `--cpu-prof`). */
+  nodeArgs?: string[];
 }
 
 /** Fleets still alive; `destroyAllFleetsSync` (signal / exit path) kills whatever is left. */
@@ -88,7 +91,7 @@ export class BenchFleet {
       for (const a of agents) {
         const creds = join(f.dir, 'creds', `${a.node}.creds`);
         await issueNodeCreds(p.dir, a.node, creds);
-        f.daemon(`agent-${a.node}`, ['agent', ...f.busFlags(creds), '--node', a.node, '--state-dir', f.agentDir(a.node), '--labels', a.labels, '--slots', String(a.slots), ...(a.extra ?? [])]);
+        f.daemon(`agent-${a.node}`, ['agent', ...f.busFlags(creds), '--node', a.node, '--state-dir', f.agentDir(a.node), '--labels', a.labels, '--slots', String(a.slots), ...(a.extra ?? [])], a.nodeArgs);
       }
       f.client = new MeshrunClient(resolveClientTarget({ coordinator: f.address }, { MESHRUN_CONFIG: p.adminConfig }));
       await f.waitReady();
@@ -294,6 +297,25 @@ export function trueJobSpec(labels: Record<string, string>): string {
 
 const DISPATCH_JOBS = Number(process.env.MESHRUN_BENCH_DISPATCH_JOBS ?? 200);
 const JOB_TIMEOUT_MS = 20_000;
+const NATS_RTT_SAMPLES = 200;
+
+/** A bare NATS request/reply round trip on the fleet's own server (TLS, one responder): the bus's floor. */
+export async function natsRoundTrip(fleet: BenchFleet, n = NATS_RTT_SAMPLES): Promise<{ p50: number; p99: number }> {
+  const nc = await fleet.natsConnect();
+  try {
+    const sub = nc.subscribe('bench.rtt', { callback: (_e, m) => void m.respond(m.data) });
+    const lat: number[] = [];
+    for (let i = 0; i < n + 10; i++) {
+      const t0 = performance.now();
+      await nc.request('bench.rtt', 'x', { timeout: 2000 });
+      if (i >= 10) lat.push(performance.now() - t0);
+    }
+    sub.unsubscribe();
+    return { p50: percentile(lat, 50), p99: percentile(lat, 99) };
+  } finally {
+    await nc.close();
+  }
+}
 
 export const dispatchSection: Section = {
   name: 'dispatch',
@@ -342,14 +364,20 @@ export const dispatchSection: Section = {
       }
       if (dispatch.length === 0) throw new Error(`no runner .json with startedAt found (${missing.length} missing)`);
       const b = ctx.baseline;
+      const rtt = await natsRoundTrip(fleet);
+      // the goal's floor: a spawn plus one bus round trip
+      const floorP50 = (b.spawnP50Ms ?? NaN) + rtt.p50;
+      const floorP99 = (b.spawnP99Ms ?? NaN) + rtt.p99;
       const succeeded = states.get('succeeded') ?? 0;
       const rows: Row[] = [
-        row(`dispatch submit -> process started p50 (n=${dispatch.length})`, percentile(dispatch, 50), 'ms', b.spawnP50Ms, 'vs raw spawn p50'),
-        row(`dispatch submit -> process started p99`, percentile(dispatch, 99), 'ms', b.spawnP99Ms, 'vs raw spawn p99'),
+        row(`NATS request/reply round trip p50 (n=${NATS_RTT_SAMPLES}, TLS)`, rtt.p50, 'ms'),
+        row(`NATS request/reply round trip p99`, rtt.p99, 'ms'),
+        row(`dispatch submit -> process started p50 (n=${dispatch.length})`, percentile(dispatch, 50), 'ms', floorP50, 'vs raw spawn p50 + NATS round trip p50 (goal x3)'),
+        row(`dispatch submit -> process started p99`, percentile(dispatch, 99), 'ms', floorP99, 'vs raw spawn p99 + NATS round trip p99'),
         row(`  of which submit -> agent wrote run .json p50`, percentile(accepted, 50), 'ms'),
         row(`  of which wrapper spawn -> process started p50`, percentile(wrapperStart, 50), 'ms'),
-        row(`end-to-end submit -> terminal (WatchJob) p50`, percentile(e2e, 50), 'ms', b.spawnP50Ms, 'vs raw spawn p50'),
-        row(`end-to-end submit -> terminal (WatchJob) p99`, percentile(e2e, 99), 'ms', b.spawnP99Ms, 'vs raw spawn p99'),
+        row(`end-to-end submit -> terminal (WatchJob) p50`, percentile(e2e, 50), 'ms', floorP50, 'vs raw spawn p50 + NATS round trip p50'),
+        row(`end-to-end submit -> terminal (WatchJob) p99`, percentile(e2e, 99), 'ms', floorP99, 'vs raw spawn p99 + NATS round trip p99'),
         row(`dispatch jobs succeeded`, succeeded, `of ${DISPATCH_JOBS}`, undefined, [...perNode].map(([n, c]) => `${n}:${c}`).join(' ') + (missing.length ? ` missing .json: ${missing.length}` : '')),
       ];
       if (succeeded !== DISPATCH_JOBS) ctx.progress(`dispatch: WARNING job states ${JSON.stringify(Object.fromEntries(states))}`);

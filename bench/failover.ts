@@ -13,7 +13,7 @@ import { percentile, row, type BenchContext, type Row, type Section } from './re
 
 const TRIALS = Number(process.env.MESHRUN_BENCH_FAILOVER_TRIALS ?? 5);
 const SUSPECT_AFTER = process.env.MESHRUN_BENCH_SUSPECT_AFTER ?? '1.5s';
-const DOWN_AFTER = process.env.MESHRUN_BENCH_DOWN_AFTER ?? '3.5s';
+const DOWN_AFTER = process.env.MESHRUN_BENCH_DOWN_AFTER ?? '5s';
 
 export async function pollUntil<T>(what: string, fn: () => Promise<T | undefined> | T | undefined, timeoutMs: number, everyMs = 20): Promise<T> {
   const deadline = Date.now() + timeoutMs;

@@ -13,12 +13,15 @@ import { printReport, row, SkipSection, type BenchContext, type Row, type Sectio
 import { failoverSection } from './failover.js';
 import { outboxSection } from './outbox.js';
 import { throughputSection } from './throughput.js';
+import { burstSection } from './burst.js';
 import { meshSection } from './mesh.js';
 import { diskSection } from './disk.js';
 import { restartsSection } from './restarts.js';
 import { leaderSection } from './leader.js';
 import { startupSection } from './store-startup.js';
 import { fleetSection } from './fleet.js';
+import { cliSection } from './cli.js';
+import { playbookSection } from './playbook.js';
 
 type WgModule = { benchWg(): Promise<{ apply200Ms: number; applyOneMs: number; onePeerOps: number }> };
 
@@ -42,7 +45,7 @@ const wgSection: Section = {
   },
 };
 
-const SECTIONS: Section[] = [baselineSection, dispatchSection, throughputSection, wgSection, meshSection, failoverSection, outboxSection, restartsSection, leaderSection, fleetSection, startupSection, diskSection];
+const SECTIONS: Section[] = [baselineSection, dispatchSection, throughputSection, burstSection, wgSection, meshSection, failoverSection, outboxSection, restartsSection, leaderSection, fleetSection, startupSection, diskSection, cliSection, playbookSection];
 
 /** Target for the whole run; the throughput section stops waiting when it would overrun it. */
 const BUDGET_S = Number(process.env.MESHRUN_BENCH_BUDGET_S ?? 170);

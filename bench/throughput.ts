@@ -1,6 +1,8 @@
 // Throughput: 1000 single-stage `true` jobs placed by labels on 2 agents, submitted with 32
 // in flight; wall time from the first submit until every job is terminal as seen by polling
 // ListJobs, compared with the raw spawn rate of this machine.
+import { mkdirSync, readFileSync } from 'node:fs';
+import { cpus } from 'node:os';
 import { Limits } from '../lib/limits.js';
 import type { JobMsg } from '../proto/grpc.js';
 import { isTerminalJob, type JobState } from '../proto/records.js';
@@ -16,20 +18,30 @@ const DEADLINE_MS = Number(process.env.MESHRUN_BENCH_THROUGHPUT_DEADLINE_MS ?? 1
 /** No job became terminal for this long while some are not: stuck, a product problem. */
 const STALL_MS = 15_000;
 const SLOTS = 8;
+/** A directory: the coordinator and both agents run with `--cpu-prof` and write their profiles there. */
+const PROFILE_DIR = process.env.MESHRUN_BENCH_THROUGHPUT_PROF;
 
 export const throughputSection: Section = {
   name: 'throughput',
   async run(ctx: BenchContext): Promise<Row[]> {
     ctx.progress('throughput: starting a fresh fleet (nats-server, coordinator, 2 agents)');
-    const fleet = await BenchFleet.start(ctx.root, [
-      { node: 'bench-a', labels: 'bench=1', slots: SLOTS },
-      { node: 'bench-b', labels: 'bench=1', slots: SLOTS },
-    ]);
+    const prof = (name: string): string[] => (PROFILE_DIR ? ['--cpu-prof', '--cpu-prof-dir', PROFILE_DIR, '--cpu-prof-name', `${name}.cpuprofile`] : []);
+    if (PROFILE_DIR) mkdirSync(PROFILE_DIR, { recursive: true });
+    const fleet = await BenchFleet.start(
+      ctx.root,
+      [
+        { node: 'bench-a', labels: 'bench=1', slots: SLOTS, nodeArgs: prof('agent-a') },
+        { node: 'bench-b', labels: 'bench=1', slots: SLOTS, nodeArgs: prof('agent-b') },
+      ],
+      [],
+      prof('coordinator'),
+    );
     try {
       const spec = trueJobSpec({ bench: '1' });
       const ids = Array.from({ length: JOBS }, (_, i) => `t-${i}`);
       ctx.progress(`throughput: ${JOBS} 'true' jobs, ${IN_FLIGHT} submits in flight, ${SLOTS} slots per agent`);
       const cpu0 = daemonCpu(fleet);
+      const machine0 = machineCpu();
       const t0 = Date.now();
       // leave room for the sections after this one and for teardown
       const deadlineMs = Math.max(20_000, Math.min(DEADLINE_MS, ctx.deadlineAt - 10_000 - t0));
@@ -86,6 +98,7 @@ export const throughputSection: Section = {
       }
       await submitting;
       const cpu1 = daemonCpu(fleet);
+      const machine1 = machineCpu();
       jobs = (await fleet.client.listJobs(Math.min(JOBS, Limits.listJobsMax))).filter((j) => j.id.startsWith('t-'));
       const states = countBy(jobs, (j) => j.state);
       const stuck = jobs.filter((j) => !isTerminalJob(j.state as JobState)).slice(0, 5).map(describeJob);
@@ -103,6 +116,14 @@ export const throughputSection: Section = {
       const incomplete = complete ? '' : `INCOMPLETE: time limit ${Math.round(deadlineMs / 1000)}s reached with ${done}/${JOBS} terminal (still moving); rate is over finished jobs`;
       if (!complete) ctx.progress(`throughput: ${incomplete}`);
       const cpuRows = Object.keys(cpu1).map((name) => row(`  CPU of ${name} during the run`, (cpu1[name]! - (cpu0[name] ?? 0)) / (wallMs / 1000) * 100, '% of 1 CPU'));
+      // what the daemons do not account for is the runs themselves: wrappers, commands, the kernel's process creation
+      const daemonsSec = Object.keys(cpu1).reduce((sum, name) => sum + (cpu1[name]! - (cpu0[name] ?? 0)), 0);
+      const busySec = machine1.busySec - machine0.busySec;
+      const allSec = machine1.totalSec - machine0.totalSec;
+      cpuRows.push(
+        row(`  machine CPU busy during the run (all ${cpus().length} cores)`, (busySec / allSec) * 100, '%', undefined, 'near 100 %: the run is CPU-bound, not paced'),
+        row(`  CPU per job, whole machine`, (busySec / done) * 1000, 'ms', undefined, `daemons ${((daemonsSec / done) * 1000).toFixed(1)} ms, the rest (runs' wrappers and commands, process creation) ${(((busySec - daemonsSec) / done) * 1000).toFixed(1)} ms`),
+      );
       return [
         row(`jobs/s, ${JOBS} jobs, 2 agents x ${SLOTS} slots (poll every ${POLL_MS}ms)`, rate, 'jobs/s', ctx.baseline.spawnPerSec, complete ? 'vs raw spawn/s at conc 8' : incomplete),
         row(`wall time until all terminal`, wallMs / 1000, 's', undefined, complete ? undefined : 'INCOMPLETE'),
@@ -115,6 +136,8 @@ export const throughputSection: Section = {
     } catch (err) {
       throw new Error(`${(err as Error).message}\n${fleet.logTails(1500)}`);
     } finally {
+      // a profile is written when its process exits of its own accord
+      if (PROFILE_DIR) for (const name of ['agent-bench-a', 'agent-bench-b', 'coordinator']) await fleet.stop(name);
       await fleet.destroy();
     }
   },
@@ -129,6 +152,14 @@ function daemonCpu(fleet: BenchFleet): Record<string, number> {
   const n = procCpuSeconds(fleet.nats?.pid);
   if (n !== undefined) out['nats-server'] = n;
   return out;
+}
+
+/** Busy and total CPU seconds of the whole machine so far, from /proc/stat (all cores). */
+function machineCpu(): { busySec: number; totalSec: number } {
+  const f = readFileSync('/proc/stat', 'utf8').split('\n')[0]!.trim().split(/\s+/).slice(1).map(Number);
+  const total = f.reduce((a, b) => a + b, 0);
+  const idle = (f[3] ?? 0) + (f[4] ?? 0);
+  return { busySec: (total - idle) / 100, totalSec: total / 100 };
 }
 
 function countBy<T>(xs: readonly T[], key: (x: T) => string): Record<string, number> {

@@ -7,7 +7,12 @@ import type { z } from 'zod';
 import { formatIssues } from '../proto/validation.js';
 import { ExitCode, ExitError } from './exit.js';
 
-export function readConfig<T>(path: string | undefined, schema: z.ZodType<T>): Partial<T> {
+/** A schema in classic zod or zod/mini: both parse the same way. */
+interface ConfigSchema<T> {
+  safeParse(data: unknown): { success: true; data: T } | { success: false; error: { issues: z.core.$ZodIssue[] } };
+}
+
+export function readConfig<T>(path: string | undefined, schema: ConfigSchema<T>): Partial<T> {
   if (!path) return {};
   let doc: unknown;
   try {

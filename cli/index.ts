@@ -6,14 +6,17 @@ import { Command, CommanderError, Option } from 'commander';
 import { isMeshrunError, ErrorCode } from '../lib/errors.js';
 import { VERSION } from '../lib/version.js';
 import type { MeshrunClient } from './client.js';
+import type { RpcClient } from './rpc-client.js';
 import { clientTarget, type TargetFlags } from './client-target.js';
 import { registerUserCommands } from './commands/users.js';
+import { registerWebCommands } from './commands/web.js';
 import { ExitCode, ExitError } from './exit.js';
 import { escapeControls } from './format.js';
 import { agentDefaults } from '../agent/defaults.js';
 import { coordinatorDefaults } from '../coordinator/defaults.js';
 import { formatDuration } from '../proto/duration.js';
 import { registerMeshCommands } from './commands/mesh.js';
+import { registerScheduleCommands } from './commands/schedule.js';
 
 const collect = (v: string, prev: string[] = []): string[] => [...prev, v];
 
@@ -25,11 +28,17 @@ function buildProgram(run: (p: Promise<number>) => void): Command {
     .option('--context <name>', 'the client config context to use (default: $MESHRUN_CONTEXT, else its currentContext)')
     .exitOverride()
     .showHelpAfterError('(run with --help for usage)');
-  /** A remote command's client, made when the command runs: gRPC and the .proto load only then. */
+  /** A streaming command's client (grpc-js), made when the command runs: gRPC loads only then. */
   const client = async (): Promise<MeshrunClient> => {
     const target = await clientTarget(program.opts() as TargetFlags);
     const { MeshrunClient } = await import('./client.js');
     return new MeshrunClient(target);
+  };
+  /** A command of unary calls only: the lean channel over node:http2, without grpc-js (README, design notes). */
+  const rpc = async (): Promise<RpcClient> => {
+    const target = await clientTarget(program.opts() as TargetFlags);
+    const [{ RpcClient }, { H2Channel }] = await Promise.all([import('./rpc-client.js'), import('./h2-channel.js')]);
+    return new RpcClient(target, (address, t) => new H2Channel(address, t));
   };
   /** job, jobs, nodes, cancel, drain, undrain. */
   const read = () => import('./commands/read.js');
@@ -43,6 +52,7 @@ function buildProgram(run: (p: Promise<number>) => void): Command {
     .option('--trust-dir <dir>', 'the trust root meshrun init made: TLS and users for clients, node enrollment')
     .option('--insecure', 'no TLS, no users, everyone an admin: loopback only, for trying meshrun out')
     .option('--listen <host:port>', 'gRPC listen address for clients')
+    .option('--web-listen <host:port>', 'serve the web dashboard (HTTPS, users log in with meshrun web login) on this address')
     .option('--state-dir <dir>', 'local state directory')
     .option('--config <file>', 'YAML config file (flags override it)')
     .option('--suspect-after <duration>', `silence before a node is suspect (default ${formatDuration(coordinatorDefaults.suspectAfterMs)})`)
@@ -55,6 +65,7 @@ function buildProgram(run: (p: Promise<number>) => void): Command {
     .option('--retain-events <n>', `applied run events kept in the events stream as evidence (default ${coordinatorDefaults.retainEvents})`)
     .option('--mesh-cidr <cidr>', `IPv4 range mesh addresses are allocated from (default ${coordinatorDefaults.meshCidr})`)
     .option('--mesh-keepalive <duration>', `WireGuard persistent keepalive between nodes, 0 = off (default ${coordinatorDefaults.meshKeepaliveS}s)`)
+    .option('--metrics-listen <host:port>', 'serve Prometheus metrics at https://HOST:PORT/metrics to clients with a certificate of a fleet user (plain http, loopback only, with --insecure); default: off (docs/metrics.md)')
     .action((o) => run(import('./commands/daemons.js').then((d) => d.runCoordinator(o))));
 
   program
@@ -70,6 +81,7 @@ function buildProgram(run: (p: Promise<number>) => void): Command {
     .option('--state-dir <dir>', 'runner files and agent state (default /var/lib/meshrun as root)')
     .option('--slots <n>', `runs at once (default ${agentDefaults.slots})`)
     .option('--standby', 'take work only when no ready non-standby node has the labels')
+    .option('--reserve <cpu=N,memory=SIZE>', 'hold back this much of the machine\'s cpu and memory from stages\' resource requests (e.g. cpu=2,memory=4G)')
     .option('--config <file>', 'YAML config file (flags override it)')
     .option('--heartbeat <duration>', `heartbeat interval (default ${formatDuration(agentDefaults.heartbeatMs)})`)
     .option('--lease <duration>', `fence reassignable runs after this long without the coordinator (default ${formatDuration(agentDefaults.leaseMs)})`)
@@ -102,6 +114,9 @@ function buildProgram(run: (p: Promise<number>) => void): Command {
     .argument('[args...]', 'FILE.yaml, or -- ARGV...')
     .option('--on <node>', 'run the command on this node')
     .option('--label <k=v>', 'run the command on a node with this label (repeatable)', collect)
+    .option('--all', 'with --label: run the command on every ready node with the labels (one attempt each)')
+    .option('--max-parallel <n>', 'with --all: how many nodes run at once (default: all)')
+    .option('--fail-tolerance <n|p%>', 'with --all: how many nodes may fail (or a percentage of them) while the job still succeeds (default 0)')
     .option('--name <name>', 'job name')
     .option('--id <id>', 'job id (default: generated); resubmitting an id returns the existing job')
     .option('--env <NAME=VALUE>', 'environment for the command (repeatable)', collect)
@@ -120,22 +135,33 @@ function buildProgram(run: (p: Promise<number>) => void): Command {
     .option('-f, --follow', 'follow until the job ends, then exit with its exit code')
     .option('--json', 'one JSON event per line')
     .option('--raw', 'print the job\'s bytes unchanged even on a terminal (default there: control characters escaped)')
+    .option('--node <node>', 'only the bytes of runs on this node (a stage on all nodes prefixes each line with its node)')
     .action((id: string, o) => run(import('./commands/logs.js').then(async (m) => m.logs(await client(), id, o))));
 
   program
     .command('artifacts')
     .description('download the artifacts a job\'s stages stored')
     .argument('<job>')
-    .option('-o, --output <dir>', 'where to unpack (default ./artifacts-JOB); one subdirectory per stage')
+    .option('-o, --output <dir>', 'where to unpack (default ./artifacts-JOB); one subdirectory per stage (and per node of a stage on all nodes)')
     .option('--json')
     .action((id: string, o) => run(import('./commands/artifacts.js').then(async (m) => m.artifactsCmd(await client(), id, o))));
 
-  program.command('job').description('show one job').argument('<job>').option('--json').action((id: string, o) => run(read().then(async (m) => m.jobCmd(await client(), id, o))));
-  program.command('jobs').description('list jobs').option('--json').option('--limit <n>', 'the newest N jobs (default 100; 0: as many as one listing holds, 10000)').action((o) => run(read().then(async (m) => m.jobsCmd(await client(), o))));
-  program.command('nodes').description('list nodes').option('--json').action((o) => run(read().then(async (m) => m.nodesCmd(await client(), o))));
-  program.command('cancel').description('cancel a job').argument('<job>').option('--json').action((id: string, o) => run(read().then(async (m) => m.cancelCmd(await client(), id, o))));
-  program.command('drain').description('stop placing work on a node; it is "drained" once its runs have ended').argument('<node>').option('--json').action((n: string, o) => run(read().then(async (m) => m.drainCmd(await client(), n, true, o))));
-  program.command('undrain').description('place work on a drained node again').argument('<node>').option('--json').action((n: string, o) => run(read().then(async (m) => m.drainCmd(await client(), n, false, o))));
+  program.command('job').description('show one job').argument('<job>').option('--json').action((id: string, o) => run(read().then(async (m) => m.jobCmd(await rpc(), id, o))));
+  program.command('jobs').description('list jobs').option('--json').option('--limit <n>', 'the newest N jobs (default 100; 0: as many as one listing holds, 10000)').action((o) => run(read().then(async (m) => m.jobsCmd(await rpc(), o))));
+  program.command('nodes').description('list nodes').option('--json').action((o) => run(read().then(async (m) => m.nodesCmd(await rpc(), o))));
+  program
+    .command('retry')
+    .description('a new run of an ended job: stages that did not succeed run again (and what depends on them); the others keep their results, outputs and artifacts')
+    .argument('<job>')
+    .option('--from <stage>', 'run this stage and every stage that depends on it again too (also for a job that succeeded)')
+    .option('--secrets-from <file>', 'a job with secrets: read their values again from the sources this job file names (they were forgotten when the job ended)')
+    .option('-f, --follow', 'follow the log (from the start, every run) and exit with the job\'s exit code')
+    .option('--raw', 'with --follow: print the job\'s bytes unchanged even on a terminal')
+    .option('--json', 'machine-readable output')
+    .action((id: string, o) => run(import('./commands/retry.js').then(async (m) => m.retryCmd(o.follow ? await client() : await rpc(), id, o))));
+  program.command('cancel').description('cancel a job').argument('<job>').option('--json').action((id: string, o) => run(read().then(async (m) => m.cancelCmd(await rpc(), id, o))));
+  program.command('drain').description('stop placing work on a node; it is "drained" once its runs have ended').argument('<node>').option('--json').action((n: string, o) => run(read().then(async (m) => m.drainCmd(await rpc(), n, true, o))));
+  program.command('undrain').description('place work on a drained node again').argument('<node>').option('--json').action((n: string, o) => run(read().then(async (m) => m.drainCmd(await rpc(), n, false, o))));
   program
     .command('watch')
     .description('a dashboard of nodes, jobs and one job\'s log tail with handoffs marked; q or Ctrl-C quits')
@@ -144,8 +170,10 @@ function buildProgram(run: (p: Promise<number>) => void): Command {
     .option('--once', 'print one plain-text frame and exit (also what happens without a terminal)')
     .option('--lines <n>', 'log lines to show (default: what fits; 20 with --once)')
     .action((o) => run(import('./commands/watch.js').then(async (m) => m.watch(await client(), o))));
-  registerMeshCommands(program, client, run);
-  registerUserCommands(program, client, run);
+  registerMeshCommands(program, rpc, run);
+  registerUserCommands(program, rpc, run);
+  registerWebCommands(program, rpc, run);
+  registerScheduleCommands(program, rpc, client, run);
 
   program
     .command('store')
@@ -189,6 +217,7 @@ function buildProgram(run: (p: Promise<number>) => void): Command {
     .option('--labels <k=v,...>')
     .option('--slots <n>')
     .option('--standby')
+    .option('--reserve <cpu=N,memory=SIZE>', 'agent: hold back cpu and memory from resource requests')
     .option('--state-dir <dir>')
     .option('--listen <host:port>')
     .option('--force', 'overwrite an existing config file')
@@ -198,6 +227,7 @@ function buildProgram(run: (p: Promise<number>) => void): Command {
     .option('--mesh-cidr <cidr>', 'coordinator: range of mesh addresses')
     .option('--trust-dir <dir>', 'coordinator: the trust root meshrun init made (NATS credential, CA, enrollment)')
     .option('--join <token>', 'agent: enroll with this join token at the first start (kept in /etc/meshrun/agent.env, 0600; with --coordinator; $MESHRUN_JOIN_TOKEN keeps it out of argv)')
+    .option('--join-file <file>', 'agent: read the join token from this file, - for standard input (keeps it out of argv and the environment)')
     .addOption(new Option('--root <dir>', 'write below this root instead of /').hideHelp())
     .action((what: string, o) => run(import('./commands/install.js').then((m) => m.install(what, { ...o, coordinator: program.opts().coordinator as string | undefined }))));
   return program;

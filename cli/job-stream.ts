@@ -4,7 +4,7 @@ import * as grpc from '@grpc/grpc-js';
 import type { JobMsg, LogEventMsg } from '../proto/grpc.js';
 import { isTerminalJob, type JobState } from '../proto/records.js';
 import { Backoff } from '../lib/backoff.js';
-import type { MeshrunClient } from './client.js';
+import { isStandbyAnswer, rpcErrorOf, type MeshrunClient } from './client.js';
 import type { ExitError } from './exit.js';
 
 /** Reconnect delays: from 100ms, doubling up to 2s, back to the start once events flow again. */
@@ -46,6 +46,8 @@ export class JobStream {
   private closed = false;
   private retry: NodeJS.Timeout | undefined;
   private readonly backoff = new Backoff(RETRY);
+  /** Moves to another address because a standby answered (bounded by the addresses given). */
+  private standbyHops = 0;
   private readonly logBytes: boolean;
   private finish!: (end: JobMsg | undefined) => void;
   private fail!: (err: ExitError) => void;
@@ -93,6 +95,11 @@ export class JobStream {
       // a cancelled call we did not cancel: the connection went away under it
       const mapped = err.code === grpc.status.CANCELLED ? this.client.unreachable(err) : this.client.mapError(err);
       this.error = mapped.message;
+      // a standby answered (it names the leader): go there, for a one-pass stream too
+      if (isStandbyAnswer(err) && this.standbyHops++ < this.client.addresses.length && this.client.rotate(rpcErrorOf(err))) {
+        this.open();
+        return;
+      }
       if (!this.o.follow || !this.o.retryable(mapped)) {
         this.closed = true;
         this.call = undefined;
@@ -101,7 +108,7 @@ export class JobStream {
       }
       this.o.onDrop?.(mapped);
       // gone from this address: the next one may be the coordinator that leads now
-      if (err.code === grpc.status.UNAVAILABLE || err.code === grpc.status.CANCELLED) this.client.rotate();
+      if (err.code === grpc.status.UNAVAILABLE || err.code === grpc.status.CANCELLED) this.client.rotate(rpcErrorOf(err));
       this.reconnect(this.backoff.next());
     });
     call.on('end', () => {

@@ -80,7 +80,8 @@ interface Upload {
 export function whyNotHolder(job: JobRecord | undefined, token: RunToken, node: string): string | undefined {
   const key = tokenKey(token);
   const stage = job?.stages.find((s) => s.name === token.stage);
-  const a = stage && currentAttempt(stage);
+  // a fan-out holds one attempt per node, several current at once
+  const a = stage && (stage.targets !== undefined ? stage.attempts.find((x) => x.attempt === token.attempt) : currentAttempt(stage));
   if (!a || a.attempt !== token.attempt) return `run ${key} is not a current attempt`;
   if (a.node !== node) return `run ${key} is not held by node ${node}`;
   if (!isActiveAttempt(a.state)) return `run ${key} has ended (${a.state})`;

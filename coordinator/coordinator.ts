@@ -8,12 +8,12 @@ import { hostname } from 'node:os';
 import type { Msg, NatsConnection, Subscription } from '@nats-io/transport-node';
 import { jetstream, type JetStreamClient } from '@nats-io/jetstream';
 import type { KV } from '@nats-io/kv';
-import { heartbeatSchema, nodeRecordSchema, type HeartbeatReply, type NodeRecord, type RunEvent } from '../proto/bus.js';
+import { heartbeatSchema, nodeRecordSchema, type Heartbeat, type HeartbeatReply, type NodeRecord, type RunEvent } from '../proto/bus.js';
 import type { NatsAuth } from '../proto/config.js';
 import { decode } from '../proto/decode.js';
-import { jobSpecSchema, type JobSpec, type StageSpec } from '../proto/job-spec.js';
+import { jobSpecSchema, stageRequest, type JobSpec, type StageSpec } from '../proto/job-spec.js';
 import { tokenKey, type Labels, type RunToken } from '../proto/names.js';
-import { isTerminalJob, type JobRecord } from '../proto/records.js';
+import { isTerminalJob, type JobOrigin, type JobRecord } from '../proto/records.js';
 import type { SecretValues } from '../proto/secrets.js';
 import type { SecretStore } from './secrets.js';
 import { Buckets, Subjects } from '../proto/subjects.js';
@@ -29,22 +29,23 @@ import { BlobService } from './blob-service.js';
 import { artifactObject, BlobStore, workspaceObject } from './blob-store.js';
 import { Dispatcher } from './dispatcher.js';
 import { consumeRunEvents, type EventConsumer } from './event-consumer.js';
-import { activeAttemptNodes, findAttempt, newJobRecord, prunesDue, runVerdict, startingAttempts, step, type Effect, type JobEvent } from './job-machine.js';
+import { activeAttempts, findAttempt, newJobRecord, prunesDue, rerunPlan, retryDue, runVerdict, startingAttempts, step, type Effect, type FanoutPlacer, type JobEvent } from './job-machine.js';
 import { JobStore } from './job-store.js';
-import { Leadership, machineId } from './leadership.js';
+import { Leadership, leadNotConfirmed, leaderServedReads, machineId, type LeaderRecord } from './leadership.js';
 import { coordinatorDefaults } from './defaults.js';
 import { WorkspaceUploads, type WorkspaceUpload } from './workspace-uploads.js';
 import { LivenessMonitor } from './liveness-monitor.js';
 import { Retention, type RetentionPolicy } from './retention.js';
-import { NodeRegistry, sameLabels, type NodeEntry } from './node-registry.js';
-import { place, type PlacementResult } from './scheduler.js';
+import { NodeRegistry, sameLabels, type NodeEntry, type NodeUsage } from './node-registry.js';
+import { book, fanoutTargets, nodeGone, place, type PlacementResult } from './scheduler.js';
+import { Schedules } from './schedules.js';
 
 export interface CoordinatorOptions {
   nats: string;
   natsAuth?: NatsAuth;
   /** @default 1500 */
   suspectAfterMs: number;
-  /** @default 3500 */
+  /** @default 5000 */
   downAfterMs: number;
   /** A node whose agent's connection closed is held this long before its work fails over. @default 30000 */
   restartGraceMs?: number;
@@ -68,10 +69,19 @@ const SWEEP_MS = 250;
 const LOOP_LAG_WARN_MS = 500;
 /** How often retention looks for ended jobs to remove. */
 const RETENTION_MS = 5000;
+/**
+ * How much longer than --leader-lease an agent's lease must be for it to hold its runs through
+ * a standby's takeover from a frozen leader: the standby notices at its next poll, and the
+ * frozen leader's last renewal may have been a renewal interval before it froze; then a
+ * heartbeat interval (500 ms) passes before the agent asks again.
+ */
+const TAKEOVER_SLACK_MS = 1000;
 /** The reply to nearly every heartbeat (no run to stop), encoded once: at 20,000 a second building it was a few % of the CPU. */
 const PLAIN_REPLY = {
-  ready: new TextEncoder().encode(JSON.stringify({ ok: true, superseded: [], cancel: [], draining: false } satisfies HeartbeatReply)),
-  draining: new TextEncoder().encode(JSON.stringify({ ok: true, superseded: [], cancel: [], draining: true } satisfies HeartbeatReply)),
+  ready: new TextEncoder().encode(JSON.stringify({ ok: true, superseded: [], cancel: [], draining: false, hold: false } satisfies HeartbeatReply)),
+  draining: new TextEncoder().encode(JSON.stringify({ ok: true, superseded: [], cancel: [], draining: true, hold: false } satisfies HeartbeatReply)),
+  /** From a coordinator that has just taken the lead, before its state is loaded. */
+  hold: new TextEncoder().encode(JSON.stringify({ ok: true, superseded: [], cancel: [], draining: false, hold: true } satisfies HeartbeatReply)),
 } as const;
 
 export class Coordinator {
@@ -82,6 +92,7 @@ export class Coordinator {
   private kvJobs!: KV;
   private kvJobIndex!: KV;
   private kvNodes!: KV;
+  private kvSchedules!: KV;
   private hbSub: Subscription | undefined;
   private readonly hbObservers: ((subject: string, data: Uint8Array) => void)[] = [];
   private stopLagWatch: (() => void) | undefined;
@@ -98,6 +109,8 @@ export class Coordinator {
   private readonly retention: Retention;
   private retaining: Promise<number> | undefined;
   readonly nodes: NodeRegistry;
+  /** Cron schedules, fired by this coordinator while it leads. */
+  readonly schedules: Schedules;
 
   constructor(private readonly opts: CoordinatorOptions) {
     this.life = new Lifecycle<CoordinatorState>('coordinator', 'NEW', opts.log);
@@ -110,7 +123,7 @@ export class Coordinator {
       log: opts.log,
       onConflict: (id) => this.leadership?.deposed(`a write of job ${id} was refused`),
       mayWrite: () => {
-        if (this.leadership && !this.leadership.valid()) throw new MeshrunError(ErrorCode.Unreachable, 'this coordinator cannot confirm that it still leads (its lease is not renewed); nothing written');
+        if (this.leadership && !this.leadership.valid()) throw leadNotConfirmed();
       },
     });
     this.blobs = new BlobStore(() => this.nc, opts.log);
@@ -125,9 +138,10 @@ export class Coordinator {
         ended: () => this.jobs.ended(),
         owesPrune: (id) => this.jobs.owesPrune(id),
         record: (id) => this.jobs.get(id, { cache: false }),
-        removeRecord: (id) => this.serial(() => this.jobs.delete(id)),
+        // a job retried since retention chose it is not removed
+        removeRecord: (id) => this.serial(() => (this.jobs.isActive(id) ? undefined : this.jobs.delete(id))),
         removeWorkspace: (sha256, removing) => this.serial(() => this.removeWorkspaceIfUnused(sha256, () => this.jobs.workspaceUsers(sha256, removing) > 0)),
-        workspacesInUse: () => this.jobs.workspacesInUse(),
+        workspacesInUse: () => [...this.jobs.workspacesInUse(), ...this.schedules.workspaces()],
         removeSecrets: async (id) => {
           await this.secretStore?.remove(id);
         },
@@ -135,11 +149,30 @@ export class Coordinator {
         forgotten: (ids) => this.dispatch.forgetJobs(ids),
         purgeKvMarkers: async (olderThanMs) => {
           // on the bucket, not in the KV interface's type: drops delete markers older than this
-          for (const kv of [this.kvJobs, this.kvJobIndex]) await (kv as KV & { purgeDeletes(olderMillis: number): Promise<unknown> }).purgeDeletes(olderThanMs);
+          for (const kv of [this.kvJobs, this.kvJobIndex, this.kvSchedules]) await (kv as KV & { purgeDeletes(olderMillis: number): Promise<unknown> }).purgeDeletes(olderThanMs);
         },
       },
       opts.retention ?? RetentionDefaults,
     );
+    this.schedules = new Schedules({
+      kv: () => this.kvSchedules,
+      readAll: (each) => readKv(this.nc, Buckets.schedules, each),
+      log: opts.log.child({ part: 'schedules' }),
+      mayAct: () => this.life.state === 'RUNNING' && !this.busAway && (this.leadership?.valid() ?? true),
+      submit: (id, specJson, workspace, origin) => this.submit(id, specJson, workspace, {}, origin),
+      jobOrigin: async (id) => (this.jobs.has(id) ? ((await this.jobs.get(id))?.schedule ?? null) : undefined),
+      runningJobOf: (name) => this.jobs.active().find((j) => j.schedule?.name === name)?.id,
+      jobs: (ids) => this.jobs.records(ids),
+      checkSpec: (specJson) => {
+        const spec = this.parseSpec(specJson);
+        return { name: spec.name, secrets: Object.keys(spec.secrets ?? {}).length > 0 };
+      },
+      hasWorkspace: (sha256) => this.blobs.has(workspaceObject(sha256)),
+    });
+    // a firing's job ended: a tick queued behind it may go now
+    this.jobs.changes.on('job', (job: JobRecord) => {
+      if (job.schedule && job.endedAt !== null) this.schedules.wake();
+    });
   }
 
   /** One retention pass now (also run every few seconds); resolves to the number of jobs removed. */
@@ -148,13 +181,35 @@ export class Coordinator {
     return this.retaining;
   }
 
+  /** The coordinator holding the leader lease, as last read (this one, once it leads). */
+  get leader(): LeaderRecord | undefined {
+    return this.leadership?.holder;
+  }
+
+  /** Holds the leader lease. */
+  get leads(): boolean {
+    return this.leadership?.isLeader ?? false;
+  }
+
   get connection(): NatsConnection {
     return this.nc;
   }
 
-  /** Emits 'job' (JobRecord) after every persisted change. */
+  /** Emits 'job' (JobRecord) after every persisted change, and 'loaded' (the held JobRecords) once state is loaded on taking the lead. */
   get changes(): JobStore['changes'] {
     return this.jobs.changes;
+  }
+
+  /** Jobs that have not ended, oldest submission first (held in memory: reads nothing). */
+  activeJobs(): JobRecord[] {
+    return this.jobs.active();
+  }
+
+  private readonly runEventObservers: ((ev: RunEvent) => void)[] = [];
+
+  /** Run events that changed a job, once each, after the job machine applied them (metrics). */
+  observeRunEvents(fn: (ev: RunEvent) => void): void {
+    this.runEventObservers.push(fn);
   }
 
   async start(): Promise<void> {
@@ -168,7 +223,7 @@ export class Coordinator {
       await ensureStreams(this.nc);
       // a standby waits in acquire() until it leads: nothing below (state, heartbeats, the
       // event consumer, placement, the gRPC port) is touched by more than one coordinator at a time
-      return openKv(this.nc, Buckets.leader);
+      return leaderServedReads(await openKv(this.nc, Buckets.leader));
     });
     if (!kvLeader) return; // closed meanwhile
     const leaseMs = this.opts.leaderLeaseMs ?? coordinatorDefaults.leaderLeaseMs;
@@ -184,12 +239,17 @@ export class Coordinator {
       // heartbeats went unread meanwhile: nobody is judged on that silence
       onRegained: () => {
         this.nodes.refreshAll(Date.now());
-        if (this.life.state === 'RUNNING') this.subscribeHeartbeats();
+        if (this.life.state === 'RUNNING' || this.life.state === 'STARTING') this.subscribeHeartbeats();
       },
       onBusTrouble: () => this.tryAnotherServer(),
     });
     await this.leadership.acquire();
     if ((this.life.state as CoordinatorState) !== 'STARTING') return; // closed while a standby
+    // Heartbeats are answered from the moment the lead is taken: until the state is loaded
+    // with "hold" (keep your runs, start nothing new). A leader that froze still holds its
+    // subscription, so agents' heartbeats time out instead of finding nobody; their leases
+    // (--lease, longer than --leader-lease plus a heartbeat) must not run out before this.
+    this.subscribeHeartbeats();
     this.js = jetstream(this.nc, { timeout: 5000 });
     // Leading now: a step the bus does not answer yet (a cluster still electing stream leaders
     // after a server went away) is tried again, not fatal - exiting would hand the lead round
@@ -198,6 +258,7 @@ export class Coordinator {
       this.kvJobs = await openKv(this.nc, Buckets.jobs);
       this.kvJobIndex = await openKv(this.nc, Buckets.jobIndex);
       this.kvNodes = await openKv(this.nc, Buckets.nodes);
+      this.kvSchedules = await openKv(this.nc, Buckets.schedules);
       await this.load();
       return true;
     });
@@ -212,11 +273,12 @@ export class Coordinator {
     this.timers.push(setInterval(() => void this.serial(() => this.sweep()), SWEEP_MS));
     this.timers.push(setInterval(() => void (this.busAway || this.life.state !== 'RUNNING' ? undefined : this.retainNow()), RETENTION_MS));
     this.life.set('RUNNING');
-    // Heartbeats are answered only from here on: until then agents see "no responders"
-    // and hold their runs rather than fence them.
+    // Heartbeats are answered in full only from here on; nobody is judged on a silence
+    // from before this coordinator led.
     this.nodes.refreshAll(Date.now());
     this.subscribeHeartbeats();
     await this.serial(() => this.scheduleAll());
+    this.schedules.start();
   }
 
   private lastServerSwitch = 0;
@@ -237,6 +299,12 @@ export class Coordinator {
    */
   private tryAnotherServer(): void {
     if (!this.opts.nats.includes(',') || this.busAway || Date.now() - this.lastServerSwitch < 5000) return;
+    // Leading with the lease just confirmed through this server: it is in the majority, and a
+    // step that times out waits on a stream electing its leader. Moving would not help, and the
+    // reconnect (up to 3 s when it dials the server that is cut off) would miss the renewals and
+    // hand the lead to a standby that then waits on the same election (CI: the lead went round
+    // the three coordinators for a minute after one machine was cut off).
+    if (this.leadership?.valid()) return;
     this.lastServerSwitch = Date.now();
     this.opts.log.warn('JetStream not answering on this connection; trying another nats-server', { server: this.nc.getServer() });
     this.nc.reconnect().catch(() => undefined);
@@ -273,6 +341,7 @@ export class Coordinator {
       for (const t of this.timers) clearInterval(t);
       this.stopLagWatch?.();
       try {
+        await this.schedules.stop();
         this.unsubscribeHeartbeats();
         this.events?.stop();
         this.blobService?.stop();
@@ -315,7 +384,9 @@ export class Coordinator {
     });
     this.nodes.load(nodeRecords, Date.now());
     const jobs = await this.jobs.load();
-    this.opts.log.info('state loaded', { nodes: nodeRecords.length, jobs: jobs.jobs, held: jobs.held, jobsMs: jobs.ms });
+    this.jobs.changes.emit('loaded', [...this.jobs.heldJobs()]);
+    const schedules = await this.schedules.load();
+    this.opts.log.info('state loaded', { nodes: nodeRecords.length, jobs: jobs.jobs, held: jobs.held, jobsMs: jobs.ms, schedules });
   }
 
   private async persistNode(e: NodeEntry): Promise<void> {
@@ -323,14 +394,18 @@ export class Coordinator {
   }
 
   /**
-   * Gives one event to the job machine and persists the result before anything is sent.
-   * Returns the effects for the caller to carry out, and whether the job changed.
+   * Gives one event to the job machine and starts persisting the result. Returns the effects for
+   * the caller to carry out once `written` resolves (nothing is sent before the change is stored),
+   * and whether the job changed. The serial step does not wait for the write: writes of different
+   * jobs go on together, those of one job in order (JobStore.persist).
    */
-  private async apply(job: JobRecord, event: JobEvent, now = Date.now()): Promise<{ changed: boolean; effects: Effect[] }> {
+  private async apply(job: JobRecord, event: JobEvent, now = Date.now()): Promise<{ changed: boolean; effects: Effect[]; written: Promise<void> }> {
     const wasEnded = job.endedAt !== null;
     const r = step(job, event, now);
     if (r.illegal.length > 0) this.opts.log.error('job machine made a transition its table does not allow', { job: job.id, transitions: r.illegal });
-    if (r.changed || event.kind === 'place') await this.jobs.persist(job);
+    const written = r.changed || event.kind === 'place' ? this.jobs.persist(job) : Promise.resolve();
+    // whoever does not wait for it still hears of a failed write
+    written.catch((err: unknown) => this.opts.log.error('job state not written', { job: job.id, event: event.kind, err }));
     // an ended job's secrets are forgotten: no attempt of it can ask for them any more
     if (r.changed && isTerminalJob(job.state) && this.secretStore && job.spec.secrets) {
       await this.secretStore.remove(job.id).catch((err) => this.opts.log.error('secrets of an ended job not removed', { err, job: job.id }));
@@ -338,9 +413,18 @@ export class Coordinator {
     // prune covers the stored workspace too: it holds the files the globs name
     if (!wasEnded && job.endedAt !== null && job.workspace && job.spec.prune?.length) {
       const sha256 = job.workspace;
-      await this.removeWorkspaceIfUnused(sha256, () => this.jobs.active().some((j) => j.workspace === sha256)).catch((err) => this.opts.log.warn('workspace of a pruned job not removed', { err, job: job.id }));
+      await this.removeWorkspaceIfUnused(sha256, () => this.jobs.active().some((j) => j.workspace === sha256) || this.schedules.usesWorkspace(sha256)).catch((err) => this.opts.log.warn('workspace of a pruned job not removed', { err, job: job.id }));
     }
-    return { changed: r.changed, effects: r.effects };
+    return { changed: r.changed, effects: r.effects, written };
+  }
+
+  /** Carries out a job's effects once the change that asked for them is stored. */
+  private carryOutWhenWritten(job: JobRecord, effects: readonly Effect[], written: Promise<void>): void {
+    if (effects.length === 0) return;
+    written.then(
+      () => this.carryOut(job, effects),
+      () => undefined, // logged by apply; starts are sent again by the sweep once a write lands
+    );
   }
 
   /**
@@ -356,7 +440,8 @@ export class Coordinator {
 
   // ---- client API (called by the gRPC server) ----
 
-  async submit(id: string, specJson: string, workspace: string | null, secrets: SecretValues = {}): Promise<{ job: JobRecord; created: boolean }> {
+  /** A job spec as a client sends it (JSON), checked: its size, then the schema; errors name the field. */
+  private parseSpec(specJson: string): JobSpec {
     const specBytes = Buffer.byteLength(specJson);
     if (specBytes > Limits.jobSpecMaxBytes) throw new MeshrunError(ErrorCode.TooLarge, `job spec is ${specBytes} bytes, over the limit of ${Limits.jobSpecMaxBytes} (limit jobSpecMaxBytes)`);
     let raw: unknown;
@@ -367,7 +452,13 @@ export class Coordinator {
     }
     const parsed = parseWith(jobSpecSchema, raw);
     if (!parsed.ok) throw new InvalidInputError(parsed.errors.join('; '));
-    this.checkSecrets(parsed.value as JobSpec, secrets);
+    return parsed.value as JobSpec;
+  }
+
+  /** `origin`: the schedule whose firing this is (the job record names it). */
+  async submit(id: string, specJson: string, workspace: string | null, secrets: SecretValues = {}, origin: JobOrigin | null = null): Promise<{ job: JobRecord; created: boolean }> {
+    const spec = this.parseSpec(specJson);
+    this.checkSecrets(spec, secrets);
     return this.serial(async () => {
       const existing = await this.jobs.get(id);
       if (existing) return { job: existing, created: false };
@@ -375,7 +466,7 @@ export class Coordinator {
       if (workspace && !(await this.blobs.has(workspaceObject(workspace)))) {
         throw new InvalidInputError(`workspace ${workspace.slice(0, 12)} is not stored: upload it first (meshrun submit --workspace DIR does)`);
       }
-      const job = newJobRecord(id, parsed.value as JobSpec, Date.now(), workspace);
+      const job = newJobRecord(id, spec, Date.now(), workspace, origin);
       // refused whole before it is held anywhere: a record the bucket cannot take must not
       // stay in memory, where every scheduling pass would trip over it
       const recordBytes = Buffer.byteLength(JSON.stringify(job));
@@ -397,7 +488,7 @@ export class Coordinator {
         await this.schedule(held);
         return { job: held, created: false };
       }
-      this.opts.log.info('job submitted', { job: id, name: job.name, stages: job.stages.length });
+      this.opts.log.info('job submitted', { job: id, name: job.name, stages: job.stages.length, ...(origin ? { schedule: origin.name } : {}) });
       await this.schedule(job);
       return { job, created: true };
     });
@@ -453,16 +544,63 @@ export class Coordinator {
     return { jobs, more };
   }
 
-  async cancel(id: string): Promise<JobRecord> {
-    return this.serial(async () => {
+  /** Ids only (no record read): the newest `limit` by submission, newest first, and every job that has not ended. */
+  jobIds(limit: number): { newest: string[]; more: boolean; active: string[] } {
+    const { ids, more } = this.jobs.newest(limit);
+    return { newest: ids, more, active: this.jobs.active().map((j) => j.id) };
+  }
+
+  /**
+   * `meshrun retry`: a new run of the ended job that re-runs what did not succeed (and `from`, and
+   * what depends on those) and keeps the rest (job-machine.ts rerunPlan). The job's secrets were
+   * forgotten when it ended: a job that declares any needs their values again, as at submit.
+   * Answered once the new run is stored.
+   */
+  async retry(id: string, from: string | null, secrets: SecretValues, by: string): Promise<JobRecord> {
+    const { job, written } = await this.serial(async () => {
       const job = await this.jobs.get(id);
       if (!job) throw new MeshrunError(ErrorCode.NotFound, `no job ${id}`);
-      const { effects } = await this.apply(job, { kind: 'cancel' });
+      const plan = rerunPlan(job, from);
+      if (!plan.ok) throw plan.why === 'unknown-stage' ? new InvalidInputError(plan.message) : new MeshrunError(ErrorCode.Conflict, plan.message);
+      if (job.spec.secrets && Object.keys(job.spec.secrets).length > 0 && Object.keys(secrets).length === 0) {
+        throw new InvalidInputError(`job ${id} declares secrets (${Object.keys(job.spec.secrets).join(', ')}); they were forgotten when it ended: give them again (meshrun retry ${id} --secrets-from JOB-FILE reads them as submit does)`);
+      }
+      this.checkSecrets(job.spec, secrets);
+      if (job.workspace && !(await this.blobs.has(workspaceObject(job.workspace)))) {
+        throw new MeshrunError(ErrorCode.Conflict, `the workspace of job ${id} (${job.workspace.slice(0, 12)}) is no longer stored (removed when the job ended, by its prune:, or by retention): submit the job again`);
+      }
+      const recordBytes = Buffer.byteLength(JSON.stringify(job));
+      if (recordBytes > Limits.jobRecordMaxBytes * 0.9) {
+        throw new MeshrunError(ErrorCode.TooLarge, `job ${id}'s record is ${recordBytes} bytes, too near the limit of ${Limits.jobRecordMaxBytes} for another run (limit jobRecordMaxBytes): submit it again`);
+      }
+      await this.jobs.reopening(job);
+      if (Object.keys(secrets).length > 0) await this.secretStore!.put(id, secrets);
+      const r = step(job, { kind: 'retry', rerun: plan.rerun, from, by }, Date.now());
+      if (r.illegal.length > 0) this.opts.log.error('job machine made a transition its table does not allow', { job: job.id, transitions: r.illegal });
+      this.jobs.reopen(job);
+      const written = this.jobs.persist(job);
+      written.catch((err: unknown) => this.opts.log.error('job state not written', { job: job.id, event: 'retry', err }));
+      this.opts.log.info('job retried: a new run', { job: id, run: job.run, from, rerun: plan.rerun, by });
+      await this.schedule(job);
+      return { job, written };
+    });
+    await written;
+    return job;
+  }
+
+  async cancel(id: string): Promise<JobRecord> {
+    const { job, written } = await this.serial(async () => {
+      const job = await this.jobs.get(id);
+      if (!job) throw new MeshrunError(ErrorCode.NotFound, `no job ${id}`);
+      const { effects, written } = await this.apply(job, { kind: 'cancel' });
       await this.schedule(job);
       await this.scheduleAll();
-      this.carryOut(job, effects);
-      return job;
+      this.carryOutWhenWritten(job, effects, written);
+      return { job, written };
     });
+    // answered once the cancel is stored
+    await written;
+    return job;
   }
 
   async setDraining(name: string, draining: boolean): Promise<NodeEntry> {
@@ -506,9 +644,23 @@ export class Coordinator {
     return this.blobs.get(name);
   }
 
-  runningByNode(): Map<string, number> {
-    const m = new Map<string, number>();
-    for (const job of this.jobs.heldJobs()) for (const node of activeAttemptNodes(job)) m.set(node, (m.get(node) ?? 0) + 1);
+  /** Per node: its active attempts (slots) and the sum of their stages' requests (allocated cpu and memory). */
+  usageByNode(): Map<string, NodeUsage> {
+    const m = new Map<string, NodeUsage>();
+    for (const job of this.jobs.heldJobs()) {
+      // a queued job has no attempt at all (summarize: any attempt makes it running): a backlog
+      // of thousands costs a comparison each here, not a walk of its stages
+      if (job.state === 'queued') continue;
+      for (const { node, request } of activeAttempts(job)) {
+        const u = m.get(node);
+        if (!u) m.set(node, { running: 1, allocated: { ...request } });
+        else {
+          u.running += 1;
+          u.allocated.cpu += request.cpu;
+          u.allocated.memory += request.memory;
+        }
+      }
+    }
     return m;
   }
 
@@ -548,20 +700,31 @@ export class Coordinator {
   private async placeJobs(jobs: JobRecord[], stopWhenFull: boolean): Promise<void> {
     if (jobs.length === 0) return; // the views below cost a pass over every node
     const now = Date.now();
-    const views = this.nodes.views(now, this.runningByNode());
+    const views = this.nodes.views(now, this.usageByNode());
     const runRootOf = (node: string): string => this.nodes.entries.get(node)?.record.runRoot ?? '';
-    const todo: { job: JobRecord; effects: Effect[] }[] = [];
+    const todo: { job: JobRecord; effects: Effect[]; written: Promise<void> }[] = [];
+    const fanout: FanoutPlacer = {
+      targets: (labels) => fanoutTargets(labels, views),
+      placeOn: (spec, node) => {
+        const request = stageRequest(spec);
+        const r = place({ node }, views, request);
+        if (r.ok) book(views, r.node, request);
+        return r;
+      },
+      gone: (node) => nodeGone(node, views),
+    };
     for (const job of jobs) {
       if (stopWhenFull && !views.some((v) => v.state === 'ready' && !v.draining && !v.removed && v.running < v.slots)) break;
       const placer = (spec: StageSpec): PlacementResult => {
-        const r = place(spec.on, views);
-        if (r.ok) views.find((v) => v.name === r.node)!.running += 1;
+        const request = stageRequest(spec);
+        const r = place(spec.on, views, request);
+        if (r.ok) book(views, r.node, request);
         return r;
       };
-      const { effects } = await this.apply(job, { kind: 'place', place: placer, runRootOf }, now);
-      todo.push({ job, effects });
+      const { effects, written } = await this.apply(job, { kind: 'place', place: placer, runRootOf, fanout }, now);
+      todo.push({ job, effects, written });
     }
-    for (const { job, effects } of todo) this.carryOut(job, effects);
+    for (const { job, effects, written } of todo) this.carryOutWhenWritten(job, effects, written);
     // markers recorded before a restart, or whose first delivery is still to be made
     for (const job of jobs) for (const h of job.handoffs) if (!h.acked && !this.dispatch.handoffSent(job.id, h)) void this.sendHandoff(job, h);
   }
@@ -595,6 +758,24 @@ export class Coordinator {
   /** The labels enrollment bound a node to (its join token's), which win over what it advertises. */
   private boundLabels: ((node: string) => Labels | undefined) | undefined;
   private readonly labelWarned = new Set<string>();
+  private readonly timingsWarned = new Set<string>();
+
+  /**
+   * Says once per node when its agent's timings break what failover relies on: runs fenced
+   * before a node is declared down (lease + kill grace < --down-after), and agents holding
+   * their runs while a standby takes over from a frozen leader (lease > --leader-lease plus a
+   * heartbeat or two).
+   */
+  private checkTimings(hb: Heartbeat): void {
+    if (hb.leaseMs === undefined || this.timingsWarned.has(hb.node)) return;
+    const problems: string[] = [];
+    const fenceBy = hb.leaseMs + (hb.killGraceMs ?? 0);
+    if (fenceBy >= this.opts.downAfterMs) problems.push(`its --lease plus --kill-grace (${fenceBy} ms) is not below this coordinator's --down-after (${this.opts.downAfterMs} ms): a cut-off run may still be running when its stage is reassigned`);
+    const leaderLeaseMs = this.opts.leaderLeaseMs ?? coordinatorDefaults.leaderLeaseMs;
+    if (hb.leaseMs < leaderLeaseMs + TAKEOVER_SLACK_MS) problems.push(`its --lease (${hb.leaseMs} ms) is below --leader-lease plus ${TAKEOVER_SLACK_MS} ms (${leaderLeaseMs + TAKEOVER_SLACK_MS} ms): a frozen leader makes it fence its runs before a standby can take over`);
+    this.timingsWarned.add(hb.node);
+    if (problems.length) this.opts.log.warn('agent timings do not fit this coordinator\'s', { node: hb.node, problems });
+  }
 
   bindLabels(fn: (node: string) => Labels | undefined): void {
     this.boundLabels = fn;
@@ -604,7 +785,7 @@ export class Coordinator {
     const parsed = decode(heartbeatSchema, msg.data);
     if (!parsed.ok) {
       this.opts.log.warn('invalid heartbeat ignored', { subject: msg.subject, errors: parsed.errors.slice(0, 5) });
-      if (msg.reply) msg.respond(JSON.stringify({ ok: false, superseded: [], cancel: [], draining: false, error: 'invalid heartbeat' } satisfies HeartbeatReply));
+      if (msg.reply) msg.respond(JSON.stringify({ ok: false, superseded: [], cancel: [], draining: false, hold: false, error: 'invalid heartbeat' } satisfies HeartbeatReply));
       return;
     }
     let hb = parsed.value;
@@ -618,14 +799,20 @@ export class Coordinator {
       this.labelWarned.add(hb.node);
       hb = { ...hb, labels: bound };
     }
-    if (this.life.state !== 'RUNNING') return; // stopping: no reply, agents see no responders and hold
     // not sure it still leads (paused past its lease): a reply from stale state could stop a
     // run the new leader placed
     if (this.leadership && !this.leadership.valid()) return;
+    if (this.life.state === 'STARTING') {
+      // just took the lead, state not loaded yet: the agent keeps its runs (see start())
+      if (msg.reply) msg.respond(PLAIN_REPLY.hold);
+      return;
+    }
+    if (this.life.state !== 'RUNNING') return; // stopping: no reply, agents see no responders and hold
+    this.checkTimings(hb);
     const now = Date.now();
     const wasLive = this.nodes.entries.get(hb.node)?.leaseLive ?? false;
     const { entry, changed, persist, instanceChanged } = this.nodes.seen(hb, now);
-    const reply: HeartbeatReply = { ok: true, superseded: [], cancel: [], draining: entry.record.draining };
+    const reply: HeartbeatReply = { ok: true, superseded: [], cancel: [], draining: entry.record.draining, hold: false };
     for (const r of hb.runs) {
       if (r.state === 'exited') continue;
       // a job not held has ended: its runs are superseded, as for an unknown one
@@ -643,7 +830,7 @@ export class Coordinator {
     if (!persist && !instanceChanged && !becameLive && entry.handled === 'ready') return;
     void this.serial(async () => {
       if (persist) await this.persistNode(entry);
-      if (changed && !instanceChanged) this.opts.log.info('node registered', { node: hb.node, labels: hb.labels, slots: hb.slots });
+      if (changed && !instanceChanged) this.opts.log.info('node registered', { node: hb.node, labels: hb.labels, slots: hb.slots, allocatable: hb.allocatable });
       if (instanceChanged) await this.onNodeWiped(entry);
       const was = this.liveness.heard(entry);
       if (was === 'down') {
@@ -691,6 +878,11 @@ export class Coordinator {
     for (const job of this.jobs.heldJobs()) if ((await this.apply(job, { kind: 'wait-expired' }, now)).changed) reschedule = true;
     this.resend(now);
     if (reschedule) await this.scheduleAll();
+    // a stage's retry delay is over (the time is in its record: a new leader finds it here too)
+    else {
+      const due = this.jobs.active().filter((j) => retryDue(j, now));
+      if (due.length > 0) await this.placeJobs(due, false);
+    }
   }
 
   /** Starts, handoff markers and prunes are delivered at least once, whenever the node is there. */
@@ -711,18 +903,20 @@ export class Coordinator {
 
   // ---- run events from agents ----
 
-  private async applyRunEvent(ev: RunEvent): Promise<void> {
+  /** Applies a run event in order; `durable` resolves once the change it made is stored (then it is acked). */
+  private async applyRunEvent(ev: RunEvent): Promise<{ durable: Promise<void> }> {
+    const done = { durable: Promise.resolve() };
     // a late report of a finished job's superseded run is still recorded: read from KV then
     const job = await this.jobs.get(ev.token.job);
     if (!job) {
       this.opts.log.warn('event for unknown job ignored', { token: tokenKey(ev.token), kind: ev.kind });
-      return;
+      return done;
     }
     // only the node that holds an attempt speaks for it (the event's subject named ev.node)
     const holder = findAttempt(job, ev.token)?.attempt.node;
     if (holder !== undefined && holder !== ev.node) {
       this.opts.log.warn('event from a node that does not hold the attempt ignored', { token: tokenKey(ev.token), kind: ev.kind, node: ev.node, holder });
-      return;
+      return done;
     }
     if (ev.kind === 'exited' && ev.artifacts && ev.artifacts.object !== artifactObject(ev.token)) {
       // the blob service stores a run's artifacts under this one name; any other is not theirs
@@ -735,11 +929,18 @@ export class Coordinator {
         : ev.kind === 'exited'
           ? { kind: 'exited', token: ev.token, report: ev }
           : { kind: 'rejected', token: ev.token, reason: ev.reason };
-    const { changed } = await this.apply(job, event);
-    if (!changed) return;
+    const { changed, written } = await this.apply(job, event);
+    // Nothing new - but acked only once the record holds it: the event may be a redelivery of
+    // one applied in memory whose write was refused (a lead not confirmed while the bus stalled).
+    // Acking it then lost the exit: a coordinator started after that read the run as still
+    // running, and its stage ran again elsewhere (chaos soak). persist() writes only a record
+    // that differs from the one stored.
+    if (!changed) return { durable: this.jobs.persist(job) };
+    for (const fn of this.runEventObservers) fn(ev);
     if (ev.kind === 'exited') this.opts.log.info('run ended', { token: tokenKey(ev.token), exitCode: ev.exitCode, stopReason: ev.stopReason, vanished: ev.vanished });
     await this.schedule(job);
-    // a run that ended freed a slot
+    // a run that ended freed a slot: placed now, not at a heartbeat or the sweep
     if (ev.kind !== 'started') await this.scheduleAll();
+    return { durable: written };
   }
 }

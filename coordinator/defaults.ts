@@ -10,12 +10,12 @@ export const coordinatorDefaults = {
   listen: DEFAULT_COORDINATOR_ADDRESS,
   /** Silence before a node is suspect. @default 1500 */
   suspectAfterMs: 1500,
-  /** Silence before a node is down and its work fails over. @default 3500 */
-  downAfterMs: 3500,
+  /** Silence before a node is down and its work fails over: more than an agent's lease plus kill grace, so its cut-off runs are stopped first. @default 5000 */
+  downAfterMs: 5000,
   /** A node whose agent closed its connection (restart, crash) is held this long before its work fails over. @default 30000 */
   restartGraceMs: 30_000,
-  /** Several coordinators on one bus: a standby takes over after the leader's lease lapses this long. @default 3000 */
-  leaderLeaseMs: 3000,
+  /** Several coordinators on one bus: a standby takes over after the leader's lease lapses this long. @default 1500 */
+  leaderLeaseMs: 1500,
   /** Copies of every stream, KV bucket and object store: 1 on a single nats-server, 3 on a cluster. @default 1 */
   replicas: 1,
   /** An ended job is removed everywhere this long after it ended. @default 7 days */

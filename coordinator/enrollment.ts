@@ -58,7 +58,7 @@ export class Enrollment {
   /** Opens the tokens bucket and follows the enrolled nodes' bound labels. */
   async start(): Promise<void> {
     this.kv = await openKv(this.opts.nc, Buckets.tokens);
-    this.stopFollowing = await followKv(this.kv, 'node.>', (key, text) => {
+    this.stopFollowing = await followKv(this.opts.nc, Buckets.tokens, 'node.>', (key, text) => {
       const node = key.slice('node.'.length);
       const r = text === undefined ? undefined : decode(enrolledSchema, text);
       if (r?.ok && Object.keys(r.value.labels).length > 0) this.bound.set(node, r.value.labels);

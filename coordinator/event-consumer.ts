@@ -26,7 +26,12 @@ export interface EventConsumer {
   stop(): void;
 }
 
-export async function consumeRunEvents(nc: NatsConnection, js: JetStreamClient, apply: (ev: RunEvent) => Promise<void>, log: Logger): Promise<EventConsumer> {
+/**
+ * `apply` takes events one at a time, in order; the `durable` it returns resolves once what the
+ * event changed is stored, and only then is the event acked. The next event is applied meanwhile
+ * (acks go out of order; at most MAX_ACK_PENDING are outstanding, the server's bound).
+ */
+export async function consumeRunEvents(nc: NatsConnection, js: JetStreamClient, apply: (ev: RunEvent) => Promise<{ durable: Promise<void> }>, log: Logger): Promise<EventConsumer> {
   const jsm = await jetstreamManager(nc);
   const existing = await jsm.consumers.info(Streams.events, Durables.coordinatorEvents).catch(() => undefined);
   // one made by an older meshrun, with a longer ack wait
@@ -56,12 +61,15 @@ export async function consumeRunEvents(nc: NatsConnection, js: JetStreamClient, 
         m.term();
         continue;
       }
-      try {
-        await apply(rec.value.event);
-        m.ack();
-      } catch (err) {
+      const nak = (err: unknown): void => {
         log.error('run event not applied; will be redelivered', { err });
         m.nak(NAK_DELAY_MS);
+      };
+      try {
+        const { durable } = await apply(rec.value.event);
+        durable.then(() => m.ack(), nak);
+      } catch (err) {
+        nak(err);
       }
     }
   })().catch((err) => log.error('event consumer stopped', { err }));

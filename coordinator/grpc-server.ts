@@ -12,6 +12,7 @@ import {
   meshrunServiceDefinition,
   nodeRefSchema,
   submitRequestSchema,
+  retryJobRequestSchema,
   blobChunkSchema,
   addUserRequestSchema,
   auditRequestSchema,
@@ -20,16 +21,19 @@ import {
   type JobMsg,
   type LogEventMsg,
   type NodeMsg,
+  type ResourcesMsg,
 } from '../proto/grpc.js';
+import { resolveRetry, stageRequest } from '../proto/job-spec.js';
+import { NO_RESOURCES, type Resources } from '../proto/resources.js';
 import { isTerminalJob, type JobRecord } from '../proto/records.js';
 import { formatIssues } from '../proto/validation.js';
 import { ErrorCode, isMeshrunError, MeshrunError } from '../lib/errors.js';
 import { toGrpcStatus } from '../lib/grpc-status.js';
 import type { Logger } from '../lib/log.js';
-import { authoritativeNode, currentAttempt } from './job-machine.js';
+import { authoritativeNode, currentAttempt, nodeShares } from './job-machine.js';
 import type { Coordinator } from './coordinator.js';
 import type { WorkspaceUpload } from './workspace-uploads.js';
-import type { NodeEntry } from './node-registry.js';
+import type { NodeEntry, NodeUsage } from './node-registry.js';
 import { followLogs } from './log-follower.js';
 import { meshHandlers } from './mesh/grpc-handlers.js';
 import type { MeshCoordinator } from './mesh/mesh-coordinator.js';
@@ -37,6 +41,9 @@ import type { Enrollment } from './enrollment.js';
 import { apiAuthInterceptor, callerOf, INSECURE_CALLER } from './api-auth.js';
 import type { AuditLog } from './audit.js';
 import type { Caller, UserRegistry } from './users.js';
+import { createScheduleRequestSchema, listSchedulesRequestSchema, scheduleRefSchema } from '../proto/schedule.js';
+import { toScheduleMsg } from './schedule-msg.js';
+import type { SessionStore } from './web/sessions.js';
 
 const ARTIFACT_CHUNK = 1024 * 1024;
 
@@ -53,6 +60,10 @@ export function toJobMsg(job: JobRecord): JobMsg {
     endedAtMs: job.endedAt ?? 0,
     authoritativeNode: authoritativeNode(job),
     workspace: job.workspace ?? '',
+    schedule: job.schedule?.name ?? '',
+    scheduleTickMs: job.schedule?.tick ?? 0,
+    run: job.run ?? 1,
+    runs: (job.runs ?? []).map((r) => ({ run: r.run, atMs: r.at, by: r.by, from: r.from ?? '', rerun: r.rerun, state: r.state ?? '', exitCode: r.exitCode ?? undefined, reason: r.reason, endedAtMs: r.endedAt ?? 0 })),
     handoffs: job.handoffs.map((h) => ({
       fromStage: h.from.stage,
       fromAttempt: h.from.attempt,
@@ -65,14 +76,17 @@ export function toJobMsg(job: JobRecord): JobMsg {
       atMs: h.at,
       acked: h.acked,
     })),
-    stages: job.stages.map((s) => {
-      const cur = currentAttempt(s);
+    stages: job.stages.map((s, i) => {
+      // a fan-out has no one node: its nodes are in `nodes`; its exit code is its first failed node's
+      const fanout = s.targets !== undefined;
+      const cur = fanout ? undefined : currentAttempt(s);
+      const spec = job.spec.stages[i];
       return {
         name: s.name,
         state: s.state,
         node: cur?.node ?? '',
         attempt: cur?.attempt ?? 0,
-        exitCode: cur?.exitCode ?? undefined,
+        exitCode: fanout ? (s.state === 'failed' ? (s.attempts.find((a) => a.state === 'failed' && a.exitCode !== null)?.exitCode ?? undefined) : s.state === 'succeeded' ? 0 : undefined) : (cur?.exitCode ?? undefined),
         reason: s.reason,
         attempts: s.attempts.map((a) => ({
           attempt: a.attempt,
@@ -86,14 +100,32 @@ export function toJobMsg(job: JobRecord): JobMsg {
           staleResult: a.staleResult ?? '',
           failures: a.failures,
           artifacts: a.artifacts?.files ?? [],
+          run: a.run ?? 1,
+          tryNumber: a.try ?? 1,
         })),
+        request: spec?.resources ? resourcesMsg(stageRequest(spec)) : null,
+        nodes: nodeShares(job, s).map((n) => ({
+          node: n.node,
+          state: n.state,
+          attempt: n.attempt?.attempt ?? 0,
+          exitCode: n.attempt?.exitCode ?? undefined,
+          startedAtMs: n.attempt?.startedAt ?? 0,
+          endedAtMs: n.attempt?.endedAt ?? 0,
+          reason: n.attempt?.reason ?? '',
+        })),
+        retryAttempts: resolveRetry(spec?.retry).attempts,
+        retryAtMs: s.retryAt ?? 0,
       };
     }),
   };
 }
 
-export function toNodeMsg(e: NodeEntry, c: Coordinator, now: number): NodeMsg {
-  const running = c.runningByNode().get(e.record.name) ?? 0;
+const resourcesMsg = (r: Resources | undefined): ResourcesMsg | null => (r ? { cpuMilli: r.cpu, memoryBytes: r.memory } : null);
+
+/** `usages`: the coordinator's usageByNode(), computed once for a whole listing (it walks every held job). */
+export function toNodeMsg(e: NodeEntry, c: Coordinator, now: number, usages: ReadonlyMap<string, NodeUsage> = c.usageByNode()): NodeMsg {
+  const usage = usages.get(e.record.name);
+  const running = usage?.running ?? 0;
   const live = c.nodes.liveness(e, now);
   // drained only once nothing runs there: neither a current attempt nor a superseded
   // run the node still reports (being stopped)
@@ -107,7 +139,16 @@ export function toNodeMsg(e: NodeEntry, c: Coordinator, now: number): NodeMsg {
     running,
     standby: e.record.standby,
     draining: e.record.draining,
+    capacity: resourcesMsg(e.record.capacity),
+    allocatable: resourcesMsg(e.record.allocatable),
+    allocated: resourcesMsg(usage?.allocated ?? NO_RESOURCES),
   };
+}
+
+/** Every node not removed, by name (ListNodes, and the web dashboard). */
+export function listNodeMsgs(c: Coordinator, now = Date.now()): NodeMsg[] {
+  const usages = c.usageByNode();
+  return [...c.nodes.entries.values()].filter((e) => !e.record.removed).map((e) => toNodeMsg(e, c, now, usages)).sort((a, b) => a.name.localeCompare(b.name));
 }
 
 function parse<T>(schema: z.ZodType<T>, req: unknown): T {
@@ -144,6 +185,36 @@ async function jobOrThrow(c: Coordinator, id: string): Promise<JobRecord> {
   return job;
 }
 
+/**
+ * A job's log as FollowLogs streams it (and the web dashboard): from the stored record, kept
+ * current by every change announced after it. Resolves with the job as the stream ended.
+ */
+export async function followJobLogs(
+  c: Coordinator,
+  id: string,
+  o: { follow: boolean; have: Record<string, number>; send: (ev: LogEventMsg) => void; signal: AbortSignal },
+): Promise<JobRecord> {
+  // the record as last written: every change is announced with it
+  let job = await jobOrThrow(c, id);
+  return followLogs({
+    nc: c.connection,
+    job: () => job,
+    onJobChange: (fn) => {
+      const l = (changed: JobRecord): void => {
+        if (changed.id !== id) return;
+        job = changed;
+        fn();
+      };
+      c.changes.on('job', l);
+      return () => c.changes.off('job', l);
+    },
+    follow: o.follow,
+    have: o.have,
+    send: o.send,
+    signal: o.signal,
+  });
+}
+
 /** The server side of TLS: files the fleet CA signed, re-read when they change (rotation without a restart). */
 export interface GrpcTls {
   certFile: string;
@@ -161,9 +232,17 @@ export interface GrpcServerOptions {
   audit: AuditLog;
   mesh?: MeshCoordinator;
   enrollment?: Enrollment;
+  /** The web dashboard's logins, when it runs (--web-listen). */
+  web?: WebLogins;
 }
 
-function serverCredentials(tls: GrpcTls | undefined): grpc.ServerCredentials {
+/** What CreateWebLogin needs of the dashboard: where logins go, and its port for the reply. */
+export interface WebLogins {
+  sessions: Pick<SessionStore, 'issueLogin'>;
+  port: number;
+}
+
+export function serverCredentials(tls: GrpcTls | undefined): grpc.ServerCredentials {
   if (!tls) return grpc.ServerCredentials.createInsecure();
   const files = new grpc.experimental.FileWatcherCertificateProvider({ certificateFile: tls.certFile, privateKeyFile: tls.keyFile, caCertificateFile: tls.caFile, refreshIntervalMs: 60_000 });
   // a client certificate is asked for and checked against the CA, but not required: Join
@@ -207,6 +286,12 @@ export async function startGrpcServer(c: Coordinator, o: GrpcServerOptions): Pro
       const who = caller(call);
       return { user: who.user, role: who.role, peer: call.getPeer(), certNotAfterMs: who.certNotAfter };
     }),
+    CreateWebLogin: unaryCall(log, (call) => {
+      const who = caller(call);
+      if (!o.web) throw new MeshrunError(ErrorCode.Conflict, 'this coordinator serves no web dashboard: start it with --web-listen HOST:PORT');
+      const { token, expiresAt } = o.web.sessions.issueLogin(who.user, who.role, who.certNotAfter);
+      return { token, expiresAtMs: expiresAt, webPort: o.web.port, user: who.user, role: who.role };
+    }),
     AddUser: unaryCall(log, async (call) => {
       const r = parse(addUserRequestSchema, call.request);
       const { record, certPem } = await needUsers().add({ ...r, by: caller(call).user });
@@ -238,9 +323,23 @@ export async function startGrpcServer(c: Coordinator, o: GrpcServerOptions): Pro
       return { jobs: jobs.map(toJobMsg), more };
     }),
     CancelJob: unary(log, async (req) => toJobMsg(await c.cancel(parse(jobRefSchema, req).id))),
-    ListNodes: unary(log, () => {
-      const now = Date.now();
-      return { nodes: [...c.nodes.entries.values()].filter((e) => !e.record.removed).map((e) => toNodeMsg(e, c, now)).sort((a, b) => a.name.localeCompare(b.name)) };
+    RetryJob: unaryCall(log, async (call) => {
+      const r = parse(retryJobRequestSchema, call.request);
+      return toJobMsg(await c.retry(r.id, r.from === '' ? null : r.from, r.secrets, caller(call).user));
+    }),
+    ListNodes: unary(log, () => ({ nodes: listNodeMsgs(c) })),
+    CreateSchedule: unaryCall(log, async (call) => toScheduleMsg(await c.schedules.create(parse(createScheduleRequestSchema, call.request), caller(call).user), false)),
+    ListSchedules: unary(log, async (req) => {
+      parse(listSchedulesRequestSchema, req);
+      return { schedules: (await c.schedules.list()).map((v) => toScheduleMsg(v, false)) };
+    }),
+    GetSchedule: unary(log, async (req) => toScheduleMsg(await c.schedules.get(parse(scheduleRefSchema, req).name), true)),
+    PauseSchedule: unaryCall(log, async (call) => toScheduleMsg(await c.schedules.setPaused(parse(scheduleRefSchema, call.request).name, true, caller(call).user), false)),
+    ResumeSchedule: unaryCall(log, async (call) => toScheduleMsg(await c.schedules.setPaused(parse(scheduleRefSchema, call.request).name, false, caller(call).user), false)),
+    DeleteSchedule: unaryCall(log, async (call) => toScheduleMsg(await c.schedules.remove(parse(scheduleRefSchema, call.request).name, caller(call).user), false)),
+    RunSchedule: unaryCall(log, async (call) => {
+      const r = await c.schedules.runNow(parse(scheduleRefSchema, call.request).name, caller(call).user);
+      return { schedule: toScheduleMsg(r.view, false), job: toJobMsg(r.job), created: r.created };
     }),
     DrainNode: unary(log, async (req) => toNodeMsg(await c.setDraining(parse(nodeRefSchema, req).name, true), c, Date.now())),
     UndrainNode: unary(log, async (req) => toNodeMsg(await c.setDraining(parse(nodeRefSchema, req).name, false), c, Date.now())),
@@ -251,21 +350,7 @@ export async function startGrpcServer(c: Coordinator, o: GrpcServerOptions): Pro
       void (async () => {
         try {
           const r = parse(logsRequestSchema, call.request);
-          // the record as last written: every change is announced with it
-          let job = await jobOrThrow(c, r.id);
-          const final = await followLogs({
-            nc: c.connection,
-            job: () => job,
-            onJobChange: (fn) =>
-              onJobChange(r.id)((changed) => {
-                job = changed;
-                fn();
-              }),
-            follow: r.follow,
-            have: r.have,
-            send: (ev) => call.write(ev),
-            signal: ac.signal,
-          });
+          const final = await followJobLogs(c, r.id, { follow: r.follow, have: r.have, send: (ev) => call.write(ev), signal: ac.signal });
           if (!ac.signal.aborted) call.write({ event: 'end', end: toJobMsg(final) });
           call.end();
         } catch (err) {
@@ -326,8 +411,12 @@ export async function startGrpcServer(c: Coordinator, o: GrpcServerOptions): Pro
         try {
           const job = await jobOrThrow(c, parse(jobRefSchema, call.request).id);
           for (const s of job.stages) {
+            // a stage on all nodes (by its spec: a new run fixes its targets afresh) sends its latest run's nodes only
+            const fanout = job.spec.stages.find((x) => x.name === s.name)?.on.all === true;
+            const lastRun = Math.max(0, ...s.attempts.map((a) => a.run ?? 1));
             for (const a of s.attempts) {
               if (!a.artifacts || a.state === 'stale') continue;
+              if (fanout && (a.run ?? 1) !== lastRun) continue;
               const data = await c.getBlob(a.artifacts.object);
               if (!data) throw new MeshrunError(ErrorCode.NotFound, `artifacts of ${s.name} attempt ${a.attempt} are not in the object store`);
               const sha256 = createHash('sha256').update(data).digest('hex');
@@ -336,7 +425,7 @@ export async function startGrpcServer(c: Coordinator, o: GrpcServerOptions): Pro
               }
               for (let off = 0; off < data.length || off === 0; off += ARTIFACT_CHUNK) {
                 const last = off + ARTIFACT_CHUNK >= data.length;
-                call.write({ stage: s.name, attempt: a.attempt, files: off === 0 ? a.artifacts.files : [], data: data.subarray(off, off + ARTIFACT_CHUNK), last, sha256: off === 0 ? sha256 : '' });
+                call.write({ stage: s.name, attempt: a.attempt, node: fanout ? a.node : '', files: off === 0 ? a.artifacts.files : [], data: data.subarray(off, off + ARTIFACT_CHUNK), last, sha256: off === 0 ? sha256 : '' });
                 if (last) break;
               }
             }

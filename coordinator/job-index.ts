@@ -9,7 +9,7 @@ import type { Logger } from '../lib/log.js';
 export interface JobSummary {
   readonly id: string;
   readonly submittedAt: number;
-  /** Set once, when the job ends. */
+  /** Set when the job ends (JobStore.reopen replaces the summary of a job retried). */
   endedAt: number | null;
   readonly workspace: string | null;
   /** The record's KV revision as this coordinator last wrote it once it was finished (0: not known). */
@@ -38,6 +38,8 @@ export class JobIndexWriter {
   private readonly waiting = new Map<string, Op>();
   private readonly inFlight = new Set<string>();
   private idlers: (() => void)[] = [];
+  /** Per job: who waits for its writes queued so far (`written`). */
+  private readonly waiters = new Map<string, (() => void)[]>();
 
   constructor(
     private readonly bucket: IndexBucket,
@@ -65,6 +67,12 @@ export class JobIndexWriter {
     return new Promise((r) => this.idlers.push(r));
   }
 
+  /** Resolves once every write of `id` queued so far is done (or given up). */
+  written(id: string): Promise<void> {
+    if (!this.waiting.has(id) && !this.inFlight.has(id)) return Promise.resolve();
+    return new Promise((r) => this.waiters.set(id, [...(this.waiters.get(id) ?? []), r]));
+  }
+
   private queue(id: string, op: Op): void {
     this.waiting.delete(id);
     this.waiting.set(id, op);
@@ -80,6 +88,10 @@ export class JobIndexWriter {
       this.inFlight.add(id);
       void this.write(id, op).finally(() => {
         this.inFlight.delete(id);
+        if (!this.waiting.has(id)) {
+          for (const r of this.waiters.get(id) ?? []) r();
+          this.waiters.delete(id);
+        }
         this.pump();
         if (this.pending === 0) for (const r of this.idlers.splice(0)) r();
       });

@@ -7,14 +7,27 @@
 // Where does a stage go from `running` to `lost`? Here: an `exited` event with a fenced
 // or vanished run, a `node-lost` event, or a `wait-expired` check, each under the stage's
 // failover policy `fail` (or any policy once the job is being cancelled) - see loseAttempt.
-import { dependenciesOf, resolveFailover, type JobSpec, type StageSpec } from '../proto/job-spec.js';
-import type { RunToken } from '../proto/names.js';
+//
+// Two ways a stage runs again, kept apart: a failover reassign supersedes an attempt whose node
+// went away (fencing; it is no try of the stage and waits for nothing), while a retry is a new try
+// after an attempt *ended* failed, timed out or lost, under the stage's `retry` policy (see
+// retryOrEnd), after its delay. A `retry` event (meshrun retry) starts a new run of an ended job.
+//
+// A stage on all nodes (`on: {labels, all: true}`, a fan-out) fixes its target nodes when it
+// becomes runnable (stage.targets) and holds one attempt per node, several active at once;
+// a lost node's attempt is `lost`, never moved. Its outcome follows `failTolerance`: see
+// settleFanout. It has no `retry` policy (job-spec.ts refuses one); a new run re-runs it on
+// all its nodes, targets fixed afresh (startRun), and it looks at the current run's attempts only.
+import { dependenciesOf, isFanout, resolveFailover, resolveRetry, stageRequest, toleratedFailures, type JobSpec, type RetryOutcome, type StageSpec } from '../proto/job-spec.js';
+import type { Labels, RunToken } from '../proto/names.js';
+import type { Resources } from '../proto/resources.js';
 import {
   isActiveAttempt,
   isTerminalStage,
   OutcomeExitCode,
   type AttemptRecord,
   type AttemptState,
+  type JobOrigin,
   type JobRecord,
   type JobState,
   type StageRecord,
@@ -22,14 +35,14 @@ import {
 } from '../proto/records.js';
 import { admitOutputs, outputsBytes } from '../proto/outputs.js';
 import { Limits } from '../lib/limits.js';
-import type { PlacementResult } from './scheduler.js';
+import { formatLabels, type PlacementResult } from './scheduler.js';
 
 // ---------------------------------------------------------------------------------
 // Events in, effects out.
 
 export type JobEvent =
   /** A placement pass: settle what can be settled, place every stage that can start now. */
-  | { kind: 'place'; place: (s: StageSpec) => PlacementResult; runRootOf: (node: string) => string }
+  | { kind: 'place'; place: (s: StageSpec) => PlacementResult; runRootOf: (node: string) => string; fanout?: FanoutPlacer }
   | { kind: 'started'; token: RunToken; startedAt: number }
   | { kind: 'exited'; token: RunToken; report: ExitReport }
   /** The agent refused the run before it started (workspace missing or damaged...). */
@@ -44,8 +57,20 @@ export type JobEvent =
   /** The earlier node wrote its `<stem>.remote.env` marker. */
   | { kind: 'handoff-acked'; handoff: Handoff }
   /** The node removed the job's pruned files. */
-  | { kind: 'pruned'; node: string };
+  | { kind: 'pruned'; node: string }
+  /** `meshrun retry`: a new run of the ended job re-runs these stages (rerunPlan) and keeps the others. */
+  | { kind: 'retry'; rerun: readonly string[]; from: string | null; by: string };
 export type JobEventKind = JobEvent['kind'];
+
+/** What a placement pass knows of the fleet for stages on all nodes (without it they wait). */
+export interface FanoutPlacer {
+  /** The nodes a stage on all nodes with these labels targets now (ready, not draining), in name order. */
+  targets(labels: Labels): string[];
+  /** Places one attempt on exactly this node (its slots and resources), booking it for the rest of the pass. */
+  placeOn(spec: StageSpec, node: string): PlacementResult;
+  /** The node is down or removed: its share cannot run. */
+  gone(node: string): boolean;
+}
 
 export type Handoff = JobRecord['handoffs'][number];
 
@@ -110,25 +135,37 @@ const ATTEMPT_ENDINGS: Partial<Record<AttemptState, readonly JobEventKind[]>> = 
 };
 
 export const ATTEMPT_TRANSITIONS: Table<AttemptState> = {
-  new: { starting: ['place'] },
+  // lost at once: a fan-out's target node went down before its turn
+  new: { starting: ['place'], lost: ['place'] },
   // an exit can be reported before the started event is applied
   starting: { running: ['started'], ...ATTEMPT_ENDINGS },
   running: ATTEMPT_ENDINGS,
 };
 
 export const STAGE_TRANSITIONS: Table<StageState> = {
-  queued: { running: ['place'], skipped: ['place'], cancelled: ['place'] },
+  // a fan-out fails on `place` when no node has its labels (or too many do), and may end
+  // there when the target nodes that went down before their turn decide its outcome
+  queued: { running: ['place'], skipped: ['place'], cancelled: ['place'], failed: ['place'], succeeded: ['place'] },
   running: {
-    succeeded: ['exited'],
-    failed: ['exited', 'rejected'],
+    // a fan-out ends with the event that ends its last node's attempt, whichever that is
+    succeeded: ['exited', 'rejected', 'node-lost', 'place'],
+    failed: ['exited', 'rejected', 'node-lost', 'place'],
     timeout: ['exited'],
     lost: ['exited', 'node-lost', 'wait-expired'],
     // reassign: the attempt was superseded and the stage waits for its next placement;
     // `place` when the current attempt itself reported `superseded` (it is then stale and
-    // the stage, still `running`, is placed again, or waits, or is cancelled)
-    queued: ['exited', 'node-lost', 'wait-expired', 'place'],
-    cancelled: ['exited', 'place'],
+    // the stage, still `running`, is placed again, or waits, or is cancelled); or the attempt
+    // failed, timed out or was lost and the stage's `retry` policy waits to try again
+    queued: ['exited', 'node-lost', 'wait-expired', 'place', 'rejected'],
+    cancelled: ['exited', 'place', 'rejected', 'node-lost'],
   },
+  // a new run of the job (meshrun retry) queues the stages it re-runs; nothing else leaves these
+  succeeded: { queued: ['retry'] },
+  failed: { queued: ['retry'] },
+  cancelled: { queued: ['retry'] },
+  timeout: { queued: ['retry'] },
+  lost: { queued: ['retry'] },
+  skipped: { queued: ['retry'] },
 };
 
 export const JOB_TRANSITIONS: Table<JobState> = {
@@ -136,19 +173,29 @@ export const JOB_TRANSITIONS: Table<JobState> = {
     running: ['place'],
     // a cancel before anything started ends the job in the next placement pass
     cancelled: ['place'],
+    // a fan-out with no node to run on (or whose targets all went down first) ends it there
+    failed: ['place'],
+    succeeded: ['place'],
   },
   // The job's outcome is its first bad stage's in file order (a cancel wins over all), so
   // the event that ends the last stage need not be the one that made the outcome: a lost
   // cleanup after a timed-out build ends the job as `timeout` on `node-lost`; a placement
   // pass ends it when it skips what is left after a failure.
   running: {
-    succeeded: ['exited'],
+    succeeded: ['exited', 'rejected', 'place', 'node-lost'],
     failed: ['exited', 'rejected', 'place', 'node-lost'],
     timeout: ['exited', 'rejected', 'place', 'node-lost'],
     lost: ['exited', 'rejected', 'place', 'node-lost'],
     // a `failover: wait` that runs out after a cancel ends the stage lost and the job cancelled
     cancelled: ['exited', 'rejected', 'place', 'node-lost', 'wait-expired'],
   },
+  // a new run (meshrun retry): only an ended job starts one (queued: one cancelled, or failed by a
+  // stage on all nodes with no target node, before any stage had an attempt)
+  succeeded: { running: ['retry'] },
+  failed: { running: ['retry'], queued: ['retry'] },
+  cancelled: { running: ['retry'], queued: ['retry'] },
+  timeout: { running: ['retry'] },
+  lost: { running: ['retry'] },
 };
 
 function legal<S extends string>(table: Table<S>, from: S | 'new', to: S, event: JobEventKind): boolean {
@@ -168,7 +215,7 @@ export function step(job: JobRecord, event: JobEvent, now: number): StepResult {
   switch (event.kind) {
     case 'place': {
       const handoffsBefore = job.handoffs.length;
-      const starts = advance(job, now, event.place);
+      const starts = advance(job, now, event.place, event.fanout);
       if (starts.length > 0) {
         const deps = dependenciesOf(job.spec.stages);
         const byName = new Map(job.stages.map((x) => [x.name, x]));
@@ -185,7 +232,7 @@ export function step(job: JobRecord, event: JobEvent, now: number): StepResult {
       changed = applyExited(job, event.token, event.report, now);
       break;
     case 'rejected':
-      changed = applyRejected(job, event.token, event.reason);
+      changed = applyRejected(job, event.token, event.reason, now);
       break;
     case 'cancel': {
       const was = job.cancelRequested;
@@ -212,6 +259,9 @@ export function step(job: JobRecord, event: JobEvent, now: number): StepResult {
         job.pruned.push(event.node);
         changed = true;
       }
+      break;
+    case 'retry':
+      changed = startRun(job, event.rerun, event.from, event.by, now);
       break;
   }
   if (changed && event.kind !== 'place') summarize(job, now);
@@ -268,9 +318,11 @@ export function handoffKey(jobId: string, h: Handoff): string {
   return `${jobId}/${h.from.stage}/${h.from.attempt}->${h.to.stage}/${h.to.attempt}`;
 }
 
-/** A new attempt placed on `node`: starting, nothing known of it yet. */
-export function newAttempt(attempt: number, node: string, now: number): AttemptRecord {
+/** A new attempt placed on `node`: starting, nothing known of it yet; `run` and `tryNo` are written only past 1. */
+export function newAttempt(attempt: number, node: string, now: number, run = 1, tryNo = 1): AttemptRecord {
   return {
+    ...(run > 1 ? { run } : {}),
+    ...(tryNo > 1 ? { try: tryNo } : {}),
     attempt,
     node,
     state: 'starting',
@@ -287,7 +339,7 @@ export function newAttempt(attempt: number, node: string, now: number): AttemptR
   };
 }
 
-export function newJobRecord(id: string, spec: JobSpec, now: number, workspace: string | null): JobRecord {
+export function newJobRecord(id: string, spec: JobSpec, now: number, workspace: string | null, schedule: JobOrigin | null = null): JobRecord {
   return {
     id,
     name: spec.name,
@@ -303,6 +355,7 @@ export function newJobRecord(id: string, spec: JobSpec, now: number, workspace: 
     revision: 0,
     handoffs: [],
     pruned: [],
+    schedule,
     stages: spec.stages.map((s) => ({ name: s.name, state: 'queued', reason: '', attempts: [], nodeDownSince: null, outputs: {} })),
   };
 }
@@ -330,7 +383,7 @@ export function findAttempt(job: JobRecord, t: RunToken): { stage: StageRecord; 
  * at only after every stage it needs, so a skip or cancel reaches its dependents in the same
  * pass. Linear in stages plus dependency edges.
  */
-export function advance(job: JobRecord, now: number, place: (s: StageSpec) => PlacementResult): StartIntent[] {
+export function advance(job: JobRecord, now: number, place: (s: StageSpec) => PlacementResult, fanout?: FanoutPlacer): StartIntent[] {
   if (job.endedAt !== null) return [];
   const deps = dependenciesOf(job.spec.stages);
   const byName = new Map(job.stages.map((s) => [s.name, s]));
@@ -340,8 +393,7 @@ export function advance(job: JobRecord, now: number, place: (s: StageSpec) => Pl
     const stage = byName.get(name);
     const spec = specs.get(name);
     if (!stage || !spec) continue;
-    const start = settleStage(job, stage, spec, deps.get(name) ?? [], byName, now, place);
-    if (start) starts.push(start);
+    starts.push(...settleStage(job, stage, spec, deps.get(name) ?? [], byName, now, place, fanout));
   }
   summarize(job, now);
   return starts;
@@ -374,7 +426,7 @@ function dependencyOrder(stages: readonly StageSpec[], deps: ReadonlyMap<string,
   return out;
 }
 
-/** Settles one stage whose dependencies were settled before it; returns its start, if placed. */
+/** Settles one stage whose dependencies were settled before it; returns its starts, if placed. */
 function settleStage(
   job: JobRecord,
   stage: StageRecord,
@@ -383,40 +435,182 @@ function settleStage(
   byName: ReadonlyMap<string, StageRecord>,
   now: number,
   place: (s: StageSpec) => PlacementResult,
-): StartIntent | undefined {
-  if (isTerminalStage(stage.state)) return undefined;
+  fanout: FanoutPlacer | undefined,
+): StartIntent[] {
+  if (isTerminalStage(stage.state)) return [];
+  // a fan-out whose targets are fixed went past the checks below when it became runnable
+  if (stage.targets !== undefined) return continueFanout(job, stage, spec, now, fanout);
   const cur = currentAttempt(stage);
-  if (cur && isActiveAttempt(cur.state)) return undefined;
+  if (cur && isActiveAttempt(cur.state)) return [];
   const pending = mine.filter((d) => !isTerminalStage(byName.get(d)!.state));
   if (pending.length > 0) {
     stage.state = 'queued';
     stage.reason = `waiting for ${pending.join(', ')}`;
-    return undefined;
+    return [];
   }
-  if (job.cancelRequested && !spec.always) {
+  // a cancel during a retry's delay cancels the retry, even of an `always` stage
+  if (job.cancelRequested && (!spec.always || (stage.retryAt ?? null) !== null)) {
     stage.state = 'cancelled';
-    stage.reason = 'job cancelled before the stage started';
-    return undefined;
+    stage.reason = (stage.retryAt ?? null) !== null ? 'job cancelled while the stage waited to retry' : 'job cancelled before the stage started';
+    stage.retryAt = null;
+    return [];
   }
+  const retryAt = stage.retryAt ?? null;
+  if (retryAt !== null && now < retryAt) return []; // the reason, set by retryOrEnd, says until when
   const notOk = mine.filter((d) => byName.get(d)!.state !== 'succeeded');
   if (notOk.length > 0 && !spec.always) {
     stage.state = 'skipped';
     stage.reason = notOk.map((d) => `${d} ${byName.get(d)!.state}`).join(', ');
-    return undefined;
+    return [];
   }
+  if (isFanout(spec)) return startFanout(job, stage, spec, now, fanout);
   const r = place(spec);
   if (!r.ok) {
     stage.state = 'queued';
     stage.reason = r.reason;
-    return undefined;
+    return [];
   }
-  const attempt = newAttempt(stage.attempts.length + 1, r.node, now);
+  const attempt = newAttempt(stage.attempts.length + 1, r.node, now, runOf(job), nextTry(job, stage));
   stage.attempts.push(attempt);
+  if (retryAt !== null) stage.retryAt = null;
   stage.state = 'running';
   stage.reason = '';
   stage.nodeDownSince = null;
   if (job.startedAt === null) job.startedAt = now;
-  return { type: 'start', node: r.node, token: { job: job.id, stage: stage.name, attempt: attempt.attempt }, stage: spec };
+  return [{ type: 'start', node: r.node, token: { job: job.id, stage: stage.name, attempt: attempt.attempt }, stage: spec }];
+}
+
+/** What one attempt adds to a job's record at most (JSON, a long node name and reason): the bound a fan-out's width is checked against. */
+const ATTEMPT_RECORD_BYTES = 400;
+
+/** A fan-out became runnable: fixes its target nodes (or fails naming why there are none) and starts the first ones. */
+function startFanout(job: JobRecord, stage: StageRecord, spec: StageSpec, now: number, fanout: FanoutPlacer | undefined): StartIntent[] {
+  if (!fanout) {
+    stage.state = 'queued';
+    stage.reason = 'waiting for a placement pass that knows the fleet';
+    return [];
+  }
+  const labels = spec.on.labels ?? {};
+  const targets = fanout.targets(labels);
+  const fail = (reason: string): StartIntent[] => {
+    stage.targets = [];
+    stage.state = 'failed';
+    stage.reason = reason;
+    return [];
+  };
+  if (targets.length === 0) return fail(`no ready node with labels ${formatLabels(labels)} to run on (all: true)`);
+  if (targets.length > Limits.fanoutNodesMax) {
+    return fail(`${targets.length} ready nodes have labels ${formatLabels(labels)}, over the limit of ${Limits.fanoutNodesMax} for a stage on all nodes (limit fanoutNodesMax)`);
+  }
+  // every target gets an attempt in the record, which must stay below what the store takes
+  const projected = Buffer.byteLength(JSON.stringify(job)) + targets.length * (ATTEMPT_RECORD_BYTES + 70);
+  if (projected > Limits.jobRecordMaxBytes) {
+    return fail(`${targets.length} nodes would make the job's record about ${projected} bytes, over the limit of ${Limits.jobRecordMaxBytes} (limit jobRecordMaxBytes): narrow the labels or split the job`);
+  }
+  stage.targets = targets;
+  return continueFanout(job, stage, spec, now, fanout);
+}
+
+/** The latest attempt of each node of a fan-out in the job's current run (an earlier run's are history). */
+function attemptsByNode(job: JobRecord, stage: StageRecord): Map<string, AttemptRecord> {
+  const run = runOf(job);
+  const m = new Map<string, AttemptRecord>();
+  for (const a of stage.attempts) if ((a.run ?? 1) === run) m.set(a.node, a);
+  return m;
+}
+
+/** The fan-out goes no further: its job is being cancelled (an `always` stage is not), or more nodes failed than it tolerates. */
+function fanoutStopping(job: JobRecord, spec: StageSpec, failures: number, targets: number): boolean {
+  return (job.cancelRequested && !spec.always) || failures > toleratedFailures(spec.on.failTolerance, targets);
+}
+
+const FAILED_SHARE: ReadonlySet<AttemptState> = new Set(['failed', 'timeout', 'lost']);
+
+/**
+ * Starts the fan-out's next nodes, in target order, while fewer than `maxParallel` run and it
+ * is not stopping. A node without a free slot (or the resources) waits its turn; a target node
+ * down or removed before its turn is `lost` at once.
+ */
+function continueFanout(job: JobRecord, stage: StageRecord, spec: StageSpec, now: number, fanout: FanoutPlacer | undefined): StartIntent[] {
+  const targets = stage.targets ?? [];
+  const byNode = attemptsByNode(job, stage);
+  let active = 0;
+  let failures = 0;
+  for (const a of byNode.values()) {
+    if (isActiveAttempt(a.state)) active++;
+    else if (FAILED_SHARE.has(a.state)) failures++;
+  }
+  const starts: StartIntent[] = [];
+  const waiting: string[] = [];
+  const max = spec.on.maxParallel ?? targets.length;
+  if (fanout) {
+    for (const node of targets) {
+      if (active >= max || fanoutStopping(job, spec, failures, targets.length)) break;
+      if (byNode.has(node)) continue;
+      const attempt = newAttempt(stage.attempts.length + 1, node, now, runOf(job));
+      if (fanout.gone(node)) {
+        attempt.state = 'lost';
+        attempt.reason = `node ${node} was down before its turn`;
+        attempt.endedAt = now;
+        stage.attempts.push(attempt);
+        failures++;
+        continue;
+      }
+      const r = fanout.placeOn(spec, node);
+      if (!r.ok) {
+        waiting.push(r.reason);
+        continue;
+      }
+      stage.attempts.push(attempt);
+      active++;
+      starts.push({ type: 'start', node, token: { job: job.id, stage: stage.name, attempt: attempt.attempt }, stage: spec });
+    }
+  }
+  if (starts.length > 0 && job.startedAt === null) job.startedAt = now;
+  settleFanout(job, stage, spec, waiting);
+  return starts;
+}
+
+/**
+ * A fan-out's state from its nodes' attempts: running while any runs or (not stopping) any
+ * is still to start; then `cancelled` when its job was cancelled, `failed` when more nodes
+ * failed (failed, timeout, lost) than `failTolerance` allows, else `succeeded`. Nodes never
+ * started are `skipped` (or `cancelled`) in the per-node view; their count is in the reason.
+ */
+export function settleFanout(job: JobRecord, stage: StageRecord, spec: StageSpec, waiting: readonly string[] = []): void {
+  const targets = stage.targets ?? [];
+  const byNode = attemptsByNode(job, stage);
+  let active = 0;
+  let ok = 0;
+  let cancelled = 0;
+  const bad: AttemptRecord[] = [];
+  for (const a of byNode.values()) {
+    if (isActiveAttempt(a.state)) active++;
+    else if (a.state === 'succeeded') ok++;
+    else if (FAILED_SHARE.has(a.state)) bad.push(a);
+    else cancelled++;
+  }
+  const tolerated = toleratedFailures(spec.on.failTolerance, targets.length);
+  const unstarted = targets.length - byNode.size;
+  const stopping = fanoutStopping(job, spec, bad.length, targets.length);
+  const badText = bad.length === 0 ? '' : `${bad.length} of ${targets.length} nodes did not succeed (${bad.slice(0, 5).map((a) => `${a.node} ${a.state}${a.exitCode !== null && a.state === 'failed' ? ` ${a.exitCode}` : ''}`).join(', ')}${bad.length > 5 ? ` and ${bad.length - 5} more` : ''})`;
+  if (active > 0 || (!stopping && unstarted > 0)) {
+    stage.state = byNode.size > 0 ? 'running' : 'queued';
+    const parts = [`${ok} of ${targets.length} nodes succeeded`, ...(bad.length ? [`${bad.length} failed (tolerance ${tolerated})`] : []), ...(active ? [`${active} running`] : []), ...(unstarted ? [`${unstarted} to start`] : [])];
+    stage.reason = parts.join(', ') + (stopping && unstarted ? '; no more nodes start' : '') + (waiting.length && !stopping ? `; waiting: ${waiting[0]}${waiting.length > 1 ? ` (and ${waiting.length - 1} more)` : ''}` : '');
+    return;
+  }
+  const notStarted = unstarted > 0 ? `; ${unstarted} not started` : '';
+  if (job.cancelRequested && !spec.always && (cancelled > 0 || unstarted > 0)) {
+    stage.state = 'cancelled';
+    stage.reason = `job cancelled: ${ok} of ${targets.length} nodes succeeded${notStarted}`;
+  } else if (bad.length > tolerated) {
+    stage.state = 'failed';
+    stage.reason = `${badText}, over failTolerance ${tolerated}${unstarted > 0 ? `; ${unstarted} not started (skipped)` : ''}`;
+  } else {
+    stage.state = 'succeeded';
+    stage.reason = bad.length ? `${badText}, within failTolerance ${tolerated}` : '';
+  }
 }
 
 /** Job state and exit code from its stages. */
@@ -438,7 +632,8 @@ export function summarize(job: JobRecord, now: number): void {
     job.exitCode = 0;
   } else {
     job.state = bad.state === 'failed' ? 'failed' : bad.state === 'timeout' ? 'timeout' : bad.state === 'lost' ? 'lost' : 'cancelled';
-    const cur = currentAttempt(bad);
+    // a fan-out's: its first failed node's exit code
+    const cur = bad.targets !== undefined ? bad.attempts.find((a) => (a.run ?? 1) === runOf(job) && a.state === 'failed' && a.exitCode !== null) : currentAttempt(bad);
     job.exitCode =
       bad.state === 'failed' ? (cur?.exitCode ?? 1) : bad.state === 'timeout' ? OutcomeExitCode.timeout : bad.state === 'lost' ? OutcomeExitCode.lost : OutcomeExitCode.cancelled;
     job.reason = `stage ${bad.name} ${bad.state}${bad.reason ? `: ${bad.reason}` : ''}`;
@@ -498,8 +693,10 @@ export function applyExited(job: JobRecord, t: RunToken, e: ExitReport, now: num
   attempt.exitCode = e.vanished ? null : e.exitCode;
   attempt.artifacts = e.artifacts ?? null;
   attempt.failures = e.failures ?? [];
-  // outputs become later stages' environment: checked here too, whatever the agent sent
-  if (!e.vanished && e.stopReason !== 'fenced') {
+  const fanout = stage.targets !== undefined;
+  // outputs become later stages' environment: checked here too, whatever the agent sent.
+  // A fan-out's are not passed on (which node's would a later stage get?).
+  if (!fanout && !e.vanished && e.stopReason !== 'fenced') {
     let others = 0;
     for (const s of job.stages) if (s !== stage) others += outputsBytes(s.outputs);
     const admitted = admitOutputs(e.outputs ?? {}, Limits.jobOutputsMaxBytes - others);
@@ -518,12 +715,25 @@ export function applyExited(job: JobRecord, t: RunToken, e: ExitReport, now: num
   else if (e.stopReason === 'timeout') state = 'timeout';
   else if (e.stopReason === 'superseded') state = 'stale';
   else state = e.exitCode === 0 ? 'succeeded' : 'failed';
+  if (fanout) {
+    // only a node whose share was already given up is told its run is superseded
+    if (state === 'stale') {
+      state = 'lost';
+      attempt.reason = 'the node reported the run superseded';
+    }
+    attempt.state = state;
+    if (state === 'timeout') attempt.reason = `timed out after ${spec.timeout}ms`;
+    if (state === 'failed') attempt.reason = `exit code ${e.exitCode}${attempt.failures[0] ? `; ${attempt.failures[0].host} failed at "${attempt.failures[0].task}": ${oneLine(attempt.failures[0].msg, 200)}` : ''}`;
+    settleFanout(job, stage, spec);
+    return true;
+  }
   attempt.state = state;
   if (state === 'timeout') attempt.reason = `timed out after ${spec.timeout}ms`;
   if (state !== 'stale') {
     stage.state = state === 'succeeded' ? 'succeeded' : state === 'failed' ? 'failed' : state === 'timeout' ? 'timeout' : 'cancelled';
     const failed = attempt.failures[0];
     stage.reason = state === 'failed' ? `exit code ${e.exitCode}${failed ? `; ${failed.host} failed at "${failed.task}": ${oneLine(failed.msg, 200)}` : ''}` : attempt.reason;
+    if (state === 'failed' || state === 'timeout') retryOrEnd(job, stage, attempt, spec, state, now);
   }
   return true;
 }
@@ -549,6 +759,14 @@ export function oneLine(msg: string, max: number): string {
  * which starts the clock, and expireWaits, which calls this once the wait is over.
  */
 export function loseAttempt(job: JobRecord, stage: StageRecord, attempt: AttemptRecord, spec: StageSpec, why: string, now: number): void {
+  if (stage.targets !== undefined) {
+    // a fan-out's share belongs to its node: lost, never moved to another
+    attempt.state = 'lost';
+    attempt.reason = why;
+    attempt.endedAt ??= now;
+    settleFanout(job, stage, spec);
+    return;
+  }
   const policy = resolveFailover(spec.failover);
   if (policy.mode === 'fail' || job.cancelRequested) {
     attempt.state = 'lost';
@@ -556,6 +774,7 @@ export function loseAttempt(job: JobRecord, stage: StageRecord, attempt: Attempt
     attempt.endedAt ??= now;
     stage.state = 'lost';
     stage.reason = `${why} on ${attempt.node} (failover: fail)`;
+    retryOrEnd(job, stage, attempt, spec, 'lost', now);
     return;
   }
   attempt.state = 'stale';
@@ -565,13 +784,17 @@ export function loseAttempt(job: JobRecord, stage: StageRecord, attempt: Attempt
   stage.nodeDownSince = null;
 }
 
+/** The attempts of a stage that can be active: its current one, or every one of a fan-out. */
+export function liveAttempts(stage: StageRecord): AttemptRecord[] {
+  if (stage.targets !== undefined) return stage.attempts.filter((a) => isActiveAttempt(a.state));
+  const a = currentAttempt(stage);
+  return a && isActiveAttempt(a.state) ? [a] : [];
+}
+
 /** Active attempts on `node`, for failover when it goes down. */
 export function activeAttemptsOn(job: JobRecord, node: string): { stage: StageRecord; attempt: AttemptRecord }[] {
   const out: { stage: StageRecord; attempt: AttemptRecord }[] = [];
-  for (const stage of job.stages) {
-    const a = currentAttempt(stage);
-    if (a && a.node === node && isActiveAttempt(a.state)) out.push({ stage, attempt: a });
-  }
+  for (const stage of job.stages) for (const a of liveAttempts(stage)) if (a.node === node) out.push({ stage, attempt: a });
   return out;
 }
 
@@ -580,11 +803,11 @@ export function requestCancel(job: JobRecord): StopIntent[] {
   job.cancelRequested = true;
   const stops: StopIntent[] = [];
   for (const stage of job.stages) {
-    const a = currentAttempt(stage);
-    if (!a || !isActiveAttempt(a.state)) continue;
     if (stageSpec(job, stage.name).always) continue; // cleanup still runs to its end
-    a.stopRequested = 'cancelled';
-    stops.push({ type: 'stop', node: a.node, token: { job: job.id, stage: stage.name, attempt: a.attempt }, reason: 'cancelled' });
+    for (const a of liveAttempts(stage)) {
+      a.stopRequested = 'cancelled';
+      stops.push({ type: 'stop', node: a.node, token: { job: job.id, stage: stage.name, attempt: a.attempt }, reason: 'cancelled' });
+    }
   }
   return stops;
 }
@@ -594,9 +817,10 @@ export function authoritativeNode(job: JobRecord): string {
   let last = '';
   let lastAt = -1;
   for (const s of job.stages) {
+    const live = liveAttempts(s)[0];
+    if (live) return live.node;
     const a = currentAttempt(s);
     if (!a) continue;
-    if (isActiveAttempt(a.state)) return a.node;
     if (a.assignedAt > lastAt) {
       lastAt = a.assignedAt;
       last = a.node;
@@ -606,13 +830,18 @@ export function authoritativeNode(job: JobRecord): string {
 }
 
 /** The agent refused the run before starting it: the stage fails with the agent's reason. */
-function applyRejected(job: JobRecord, t: RunToken, reason: string): boolean {
+function applyRejected(job: JobRecord, t: RunToken, reason: string, now: number): boolean {
   const f = findAttempt(job, t);
   if (!f || !isActiveAttempt(f.attempt.state)) return false;
   f.attempt.state = 'failed';
   f.attempt.reason = `agent rejected the run: ${reason}`;
+  if (f.stage.targets !== undefined) {
+    settleFanout(job, f.stage, stageSpec(job, f.stage.name));
+    return true;
+  }
   f.stage.state = 'failed';
   f.stage.reason = f.attempt.reason;
+  retryOrEnd(job, f.stage, f.attempt, stageSpec(job, f.stage.name), 'failed', now);
   return true;
 }
 
@@ -663,10 +892,128 @@ function expireWaits(job: JobRecord, now: number): boolean {
   return changed;
 }
 
+// ---------------------------------------------------------------------------------
+// Retries (a stage's `retry` policy) and runs (meshrun retry).
+
+/** The job's current run: 1 until `meshrun retry` starts another. */
+export function runOf(job: JobRecord): number {
+  return job.run ?? 1;
+}
+
+/** Which try of its stage in the current run an attempt is (1 when the record does not say). */
+export function tryOf(a: AttemptRecord): number {
+  return a.try ?? 1;
+}
+
+/**
+ * The try the stage's next attempt is: one more after a retry (`retryAt` set), the same after a
+ * failover reassign (the superseded attempt was no try of its own), else the run's first.
+ */
+function nextTry(job: JobRecord, stage: StageRecord): number {
+  const prev = currentAttempt(stage);
+  if (!prev || (prev.run ?? 1) !== runOf(job)) return 1;
+  if ((stage.retryAt ?? null) !== null) return tryOf(prev) + 1;
+  return prev.state === 'stale' ? tryOf(prev) : 1;
+}
+
+/**
+ * The stage's attempt just ended `outcome` (the stage says so already): when its `retry` policy
+ * names the outcome and tries remain, the stage is queued again with the time the next try is due
+ * (in the record, so a coordinator that restarts or takes over honours the delay); otherwise it
+ * stays as it ended. A job being cancelled is never retried.
+ */
+function retryOrEnd(job: JobRecord, stage: StageRecord, attempt: AttemptRecord, spec: StageSpec, outcome: RetryOutcome, now: number): void {
+  const policy = resolveRetry(spec.retry);
+  const tried = tryOf(attempt);
+  if (job.cancelRequested || tried >= policy.attempts || !policy.on.includes(outcome)) {
+    if (policy.attempts > 1 && policy.on.includes(outcome) && !job.cancelRequested) stage.reason = `${stage.reason} (try ${tried} of ${policy.attempts}, no tries left)`;
+    return;
+  }
+  const at = now + policy.delayMs;
+  stage.state = 'queued';
+  stage.retryAt = at;
+  stage.reason = `try ${tried + 1} of ${policy.attempts} ${policy.delayMs > 0 ? `at ${new Date(at).toISOString()}` : 'now'}: try ${tried} ${outcome}: ${stage.reason}`;
+  stage.nodeDownSince = null;
+}
+
+/** A stage of the job waits for a retry that is due by `now`: a placement pass should look at it. */
+export function retryDue(job: JobRecord, now: number): boolean {
+  if (job.endedAt !== null) return false;
+  for (const s of job.stages) if (s.state === 'queued' && (s.retryAt ?? null) !== null && s.retryAt! <= now) return true;
+  return false;
+}
+
+/** What `meshrun retry` would re-run, or why it cannot (the coordinator says `why` to the caller). */
+export type RerunPlan = { ok: true; rerun: string[] } | { ok: false; why: 'running' | 'nothing' | 'unknown-stage' | 'runs'; message: string };
+
+/**
+ * The stages a new run of the ended job re-runs: every stage that did not succeed, `from` (when
+ * given) too, and every stage that depends on one of those, transitively (its inputs change).
+ * The others keep their results, outputs and artifacts. Linear in stages plus dependency edges.
+ */
+export function rerunPlan(job: JobRecord, from: string | null): RerunPlan {
+  if (job.endedAt === null) return { ok: false, why: 'running', message: `job ${job.id} is ${job.state}: only an ended job can be retried (cancel it first: meshrun cancel ${job.id})` };
+  if (from !== null && !job.stages.some((s) => s.name === from)) {
+    return { ok: false, why: 'unknown-stage', message: `job ${job.id} has no stage "${from}" (its stages: ${job.stages.map((s) => s.name).join(', ')})` };
+  }
+  if (runOf(job) >= Limits.jobRunsMax) return { ok: false, why: 'runs', message: `job ${job.id} has run ${runOf(job)} times, the most one job may (limit jobRunsMax): submit it again` };
+  const seeds = job.stages.filter((s) => s.state !== 'succeeded' || s.name === from).map((s) => s.name);
+  if (seeds.length === 0) return { ok: false, why: 'nothing', message: `job ${job.id} succeeded: nothing to re-run (--from STAGE runs that stage and what depends on it again)` };
+  const dependents = new Map<string, string[]>();
+  for (const [name, deps] of dependenciesOf(job.spec.stages)) for (const d of deps) dependents.set(d, [...(dependents.get(d) ?? []), name]);
+  const rerun = new Set<string>();
+  const todo = [...seeds];
+  while (todo.length > 0) {
+    const n = todo.pop()!;
+    if (rerun.has(n)) continue;
+    rerun.add(n);
+    todo.push(...(dependents.get(n) ?? []));
+  }
+  return { ok: true, rerun: job.stages.map((s) => s.name).filter((n) => rerun.has(n)) };
+}
+
+/**
+ * Starts the next run of an ended job: the stages in `rerun` are queued afresh (their outputs
+ * cleared; their attempts kept as history, numbered on), the others keep what they had, and the
+ * run that ended is recorded with its outcome in `runs`.
+ */
+function startRun(job: JobRecord, rerun: readonly string[], from: string | null, by: string, now: number): boolean {
+  if (job.endedAt === null || rerun.length === 0) return false;
+  const run = runOf(job);
+  const runs = job.runs ?? [{ run: 1, at: job.submittedAt, by: '', from: null, rerun: job.stages.map((s) => s.name), state: null, exitCode: null, reason: '', endedAt: null }];
+  const last = runs[runs.length - 1]!;
+  Object.assign(last, { state: job.state, exitCode: job.exitCode, reason: job.reason, endedAt: job.endedAt });
+  runs.push({ run: run + 1, at: now, by, from, rerun: [...rerun], state: null, exitCode: null, reason: '', endedAt: null });
+  job.runs = runs;
+  job.run = run + 1;
+  const again = new Set(rerun);
+  for (const s of job.stages) {
+    if (!again.has(s.name)) continue;
+    s.state = 'queued';
+    s.reason = `run ${run + 1}`;
+    s.outputs = {};
+    s.nodeDownSince = null;
+    s.retryAt = null;
+    // a stage on all nodes runs on every node again, its targets fixed afresh when it becomes runnable
+    delete s.targets;
+  }
+  job.state = 'running';
+  job.exitCode = null;
+  job.reason = '';
+  job.endedAt = null;
+  job.cancelRequested = false;
+  // the new run's nodes prune again when it ends
+  job.pruned = [];
+  return true;
+}
+
 /** Records where the job moves next, so the earlier nodes write their <stem>.remote.env. */
 function recordHandoffs(job: JobRecord, s: StartIntent, deps: readonly string[], byName: ReadonlyMap<string, StageRecord>, runRoot: string, now: number): void {
+  // a fan-out runs on many nodes at once: no one marker can say where the job went (or came from)
+  if (isFanout(s.stage)) return;
   const runDir = runRoot ? `${runRoot}/${job.id}` : '';
   for (const d of deps) {
+    if (byName.get(d)!.targets !== undefined) continue;
     const from = currentAttempt(byName.get(d)!);
     if (!from || from.node === s.node || from.state === 'stale') continue;
     job.handoffs.push({
@@ -697,8 +1044,7 @@ export function startingAttempts(job: JobRecord): { token: RunToken; node: strin
   if (job.endedAt !== null) return [];
   const out: { token: RunToken; node: string }[] = [];
   for (const stage of job.stages) {
-    const a = currentAttempt(stage);
-    if (a && a.state === 'starting') out.push({ token: { job: job.id, stage: stage.name, attempt: a.attempt }, node: a.node });
+    for (const a of liveAttempts(stage)) if (a.state === 'starting') out.push({ token: { job: job.id, stage: stage.name, attempt: a.attempt }, node: a.node });
   }
   return out;
 }
@@ -710,14 +1056,35 @@ export function prunesDue(job: JobRecord): string[] {
   return [...nodes].filter((n) => !job.pruned.includes(n));
 }
 
-/** How many active attempts of this job each node holds (for slot accounting). */
-export function activeAttemptNodes(job: JobRecord): string[] {
+/** The active attempts of this job: where each runs and what its stage requests (slot and resource accounting). */
+export function activeAttempts(job: JobRecord): { node: string; request: Resources }[] {
   if (job.endedAt !== null) return [];
-  const out: string[] = [];
-  for (const s of job.stages) {
-    const a = currentAttempt(s);
-    if (a && isActiveAttempt(a.state)) out.push(a.node);
-  }
+  const out: { node: string; request: Resources }[] = [];
+  job.stages.forEach((s, i) => {
+    const live = liveAttempts(s);
+    if (live.length === 0) return;
+    // the record's stages are the spec's, in order (newJobRecord)
+    const spec = job.spec.stages[i]?.name === s.name ? job.spec.stages[i]! : stageSpec(job, s.name);
+    for (const a of live) out.push({ node: a.node, request: stageRequest(spec) });
+  });
   return out;
 }
 
+/** One target node of a fan-out and how its share went (the per-node table of `meshrun job`). */
+export interface NodeShare {
+  node: string;
+  /** An attempt's state, or for a node never started: `queued` (its turn is still to come), `skipped` (too many failed), `cancelled`. */
+  state: AttemptState | 'queued' | 'skipped';
+  attempt: AttemptRecord | undefined;
+}
+
+/** A fan-out's nodes in target order, each with its latest attempt; empty for a stage on one node. */
+export function nodeShares(job: JobRecord, stage: StageRecord): NodeShare[] {
+  if (stage.targets === undefined) return [];
+  const byNode = attemptsByNode(job, stage);
+  const unstarted: NodeShare['state'] = !isTerminalStage(stage.state) ? 'queued' : job.cancelRequested && stage.state === 'cancelled' ? 'cancelled' : 'skipped';
+  return stage.targets.map((node) => {
+    const a = byNode.get(node);
+    return { node, state: a ? a.state : unstarted, attempt: a };
+  });
+}

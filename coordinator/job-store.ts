@@ -15,7 +15,8 @@
 // - mr_job_index holds one small entry per job (job-index.ts): written in the background when
 //   the job is created (ended: null) and once when it has finished, never on the submit path nor
 //   on the updates in between. A finished job's entry never changes again, so a late writer
-//   cannot make it wrong. Start-up reads the index in one ordered stream read, then only the
+//   cannot make it wrong - unless `meshrun retry` reopens the job (`reopen`): then it says
+//   "not ended" again until the new run has finished. Start-up reads the index in one ordered stream read, then only the
 //   records of jobs whose entry is not finished (in parallel, a bounded number at once; many in
 //   one stream read): two seconds, not minutes, at 100,000 jobs.
 // - Records and entries are removed with a stream purge (no marker left), so each bucket holds
@@ -451,8 +452,78 @@ export class JobStore {
     this.recent.delete(s.id);
   }
 
-  /** Writes the job to KV if it changed since the last write (compared without its revision). */
-  async persist(job: JobRecord): Promise<void> {
+  /**
+   * Before an ended job is started again (`meshrun retry`): its index entry says "not ended", written
+   * now and awaited, after any earlier write of it. Start-up holds a job by its entry: one left
+   * "finished" over a record that runs again would never be acted on, whereas an entry "not ended"
+   * over a record that did not change (the retry went no further) is read and fixed at start-up.
+   */
+  async reopening(job: JobRecord): Promise<void> {
+    await this.index.written(job.id);
+    this.mayWrite();
+    await this.o.index().put(job.id, JSON.stringify(indexEntryOf(job, false)));
+  }
+
+  /**
+   * A job `meshrun retry` started again (the record says so already: not ended, and `reopening`
+   * wrote its index entry): held again, out of the end order (retention passes it by). Called
+   * before the record is written; the summary is a new object, since the orders mark a removed one
+   * rather than drop it.
+   */
+  reopen(job: JobRecord): void {
+    const old = this.summaries.get(job.id);
+    const st = this.stored.get(job);
+    if (!old || !st || st.summary !== old || job.endedAt !== null) throw new MeshrunError(ErrorCode.Internal, `job ${job.id} cannot be reopened: not the stored record of an ended job`);
+    if (old.endedAt !== null) this.byEnd.remove(old);
+    this.bySubmit.remove(old);
+    const s: JobSummary = { id: old.id, submittedAt: old.submittedAt, endedAt: null, workspace: old.workspace, rev: old.rev };
+    this.summaries.set(job.id, s);
+    this.bySubmit.insert(s);
+    st.summary = s;
+    this.recent.delete(job.id);
+    // a retried job waits behind those submitted before it was retried
+    if (this.held.get(job.id) !== job) {
+      this.held.delete(job.id);
+      this.held.set(job.id, job);
+    }
+  }
+
+  /** Per job: the write chain (its last write) and a write queued behind it, not begun yet. */
+  private readonly writes = new Map<string, { tail: Promise<void>; queued: Promise<void> | undefined }>();
+
+  /**
+   * Writes the job to KV if it changed since the last write (compared without its revision);
+   * resolves once a write holding the record as it is now is stored. Writes of one job go one
+   * after another, each a compare-and-set on the revision the one before it got; writes of
+   * different jobs do not wait for each other. Changes made while a write is in flight are
+   * taken by one more write after it (however many changes: the record as it is then).
+   */
+  persist(job: JobRecord): Promise<void> {
+    let chain = this.writes.get(job.id);
+    if (!chain) this.writes.set(job.id, (chain = { tail: Promise.resolve(), queued: undefined }));
+    // a write not begun yet writes the record as it is when it begins: this change included
+    if (chain.queued) return chain.queued;
+    const c = chain;
+    const write = c.tail.then(noop, noop).then(() => {
+      c.queued = undefined;
+      return this.writeOnce(job);
+    });
+    c.queued = write;
+    c.tail = write;
+    write
+      .finally(() => {
+        if (c.tail === write && this.writes.get(job.id) === c) this.writes.delete(job.id);
+      })
+      .catch(noop);
+    return write;
+  }
+
+  /** Resolves once every write begun or queued so far has settled. */
+  async writesSettled(): Promise<void> {
+    await Promise.all([...this.writes.values()].map((c) => c.tail.then(noop, noop)));
+  }
+
+  private async writeOnce(job: JobRecord): Promise<void> {
     const st = this.stored.get(job);
     // not a record of this store, or removed by retention meanwhile: it must not come back
     if (!st || this.summaries.get(job.id) !== st.summary) return;
@@ -494,13 +565,15 @@ export class JobStore {
     this.recent.set(job.id, job, st.written.length);
   }
 
-  /** Resolves once the index writes queued so far are done (before closing). */
-  flush(): Promise<void> {
-    return this.index.idle();
+  /** Resolves once the record and index writes queued so far are done (before closing). */
+  async flush(): Promise<void> {
+    await this.writesSettled();
+    await this.index.idle();
   }
 }
 
 const streamOf = (bucket: string): string => `KV_${bucket}`;
+const noop = (): void => undefined;
 
 /** Removes a key's messages from a bucket's stream: unlike a KV purge, no marker is left. */
 async function purgeKey(nc: NatsConnection, bucket: string, key: string): Promise<void> {

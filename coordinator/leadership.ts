@@ -13,6 +13,7 @@ import { JetStreamApiCodes, JetStreamApiError } from '@nats-io/jetstream';
 import { z } from 'zod';
 import { decode } from '../proto/decode.js';
 import type { Logger } from '../lib/log.js';
+import { busUnavailable } from '../lib/grpc-status.js';
 
 export const LEADER_KEY = 'leader';
 
@@ -67,11 +68,17 @@ export class Leadership {
   private renewing = false;
   private stopped = false;
   private timers: NodeJS.Timeout[] = [];
+  private seenHolder?: LeaderRecord;
 
   constructor(private readonly opts: LeadershipOptions) {}
 
   get isLeader(): boolean {
     return this.leading;
+  }
+
+  /** The coordinator holding the lease as this standby last read it (for clients that dial a standby). */
+  get holder(): LeaderRecord | undefined {
+    return this.leading ? this.opts.me : this.seenHolder;
   }
 
   /**
@@ -103,6 +110,7 @@ export class Leadership {
           this.rev = await kv().create(LEADER_KEY, JSON.stringify(me));
         } else {
           const holder = decode(leaderRecordSchema, e.string());
+          if (holder.ok) this.seenHolder = holder.value;
           if (e.revision !== seenRev) {
             seenRev = e.revision;
             seenAt = Date.now();
@@ -114,27 +122,37 @@ export class Leadership {
           // a holder on this machine whose process is gone (this coordinator's previous run,
           // killed) writes nothing more: no need to wait its lease out
           const gone = holder.ok && holder.value.machine === me.machine && holder.value.id !== me.id && !processAlive(holder.value.pid);
-          if (!gone && Date.now() - seenAt < leaseMs) {
-            await sleep(Math.max(100, leaseMs / 6));
+          // our own takeover landed though its confirmation did not come back
+          const ours = holder.ok && holder.value.id === me.id;
+          if (!gone && !ours && Date.now() - seenAt < leaseMs) {
+            await sleep(pollEveryMs(leaseMs));
             continue;
           }
           if (gone) log.info('the previous leader on this machine is gone; taking over', { pid: holder.ok ? holder.value.pid : null });
           else log.warn('the leader stopped renewing its lease; taking over', { lastRevision: seenRev, silentMs: Date.now() - seenAt });
-          this.rev = await kv().update(LEADER_KEY, JSON.stringify(me), seenRev);
+          this.rev = await kv().update(LEADER_KEY, JSON.stringify(me), ours ? e.revision : seenRev);
         }
+        // nats-server 2.9 in a cluster can let two compare-and-sets on one revision through when
+        // they are proposed at the same moment (seen: two standbys each took over the same
+        // revision). A second one, once neither is in flight, settles which landed last.
+        this.rev = await kv().update(LEADER_KEY, JSON.stringify(me), this.rev);
         this.confirmedSentAt = sentAt;
         this.leading = true;
         log.info('leading: this coordinator holds the lease', { leaseMs, revision: this.rev });
-        this.timers.push(setInterval(() => void this.renew(), Math.max(100, leaseMs / 3)));
+        this.timers.push(setInterval(() => void this.renew(), renewEveryMs(leaseMs)));
         this.timers.push(setInterval(() => this.check(), 100));
         return;
       } catch (err) {
         if (!isWrongRevision(err)) {
-          log.warn('leader lease not readable; trying again', { err });
+          log.warn('leader lease not readable or writable; trying again', { err });
           this.opts.onBusTrouble?.();
+          // JetStream does not answer: the holder cannot renew either. Its silence counts only
+          // from when the bus answers again, so a leader that was merely held up by the bus
+          // renews and keeps the lead (it has everything loaded) instead of a standby taking over.
+          seenAt = Date.now();
         }
         // someone else won the race: watch their lease from now on
-        await sleep(Math.max(100, leaseMs / 6));
+        await sleep(pollEveryMs(leaseMs));
       }
     }
   }
@@ -145,7 +163,7 @@ export class Leadership {
     const sentAt = Date.now();
     try {
       // a request lost with a restarting server must not hold up the next renewal for long
-      this.rev = await this.opts.kv().update(LEADER_KEY, JSON.stringify(this.opts.me), this.rev, Math.max(500, this.opts.leaseMs / 3));
+      this.rev = await this.opts.kv().update(LEADER_KEY, JSON.stringify(this.opts.me), this.rev, Math.max(500, renewEveryMs(this.opts.leaseMs) * 2));
       this.confirmed(sentAt);
     } catch (err) {
       if (!isWrongRevision(err)) {
@@ -223,6 +241,26 @@ export class Leadership {
   }
 }
 
+/**
+ * The leader renews six times a lease and standbys look ten times a lease: a frozen leader is
+ * noticed at most a lease plus a sixth plus a tenth after its last renewal, which agents'
+ * leases (--lease) must outlast to hold their runs through the takeover.
+ */
+export const renewEveryMs = (leaseMs: number): number => Math.max(100, leaseMs / 6);
+export const pollEveryMs = (leaseMs: number): number => Math.max(100, leaseMs / 10);
+
+/**
+ * Reads of the lease through its stream's leader, not any replica (KV "direct get"). A replica
+ * answers even while the stream elects a leader after a server died - when no renewal can land -
+ * and a standby would count that as the leader's silence and take over from a leader that was
+ * only waiting for the bus (seen in the cluster test). Through the stream leader, a read fails
+ * then, and the standby counts nothing. (nats.js keeps the choice in the bucket's `direct`.)
+ */
+export function leaderServedReads(kv: KV): KV {
+  (kv as unknown as { direct: boolean }).direct = false;
+  return kv;
+}
+
 const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
 
 /** False only when `pid` is surely gone (no such process on this machine). */
@@ -245,4 +283,12 @@ export function machineId(): string {
     // none
   }
   return hostname();
+}
+
+/**
+ * What a write refused because the lead is not confirmed (renewals not landing) answers: "not
+ * now, nothing written", which a client asks again as it does a bus that does not answer.
+ */
+export function leadNotConfirmed(): Error {
+  return busUnavailable('this coordinator cannot confirm that it still leads (its lease is not renewed); nothing written');
 }

@@ -118,8 +118,11 @@ export async function followLogs(o: FollowOptions): Promise<JobRecord> {
   const header = (key: string, stage: string, attempt: number): void => {
     if (headerSent.has(key)) return;
     headerSent.add(key);
-    const node = o.job().stages.find((s) => s.name === stage)?.attempts.find((a) => a.attempt === attempt)?.node ?? '';
-    o.send({ event: 'header', header: { stage, attempt, node } });
+    const s = o.job().stages.find((x) => x.name === stage);
+    const a = s?.attempts.find((x) => x.attempt === attempt);
+    // a stage on all nodes by its spec: an earlier run's attempts are one node's share too
+    const fanout = o.job().spec.stages.find((x) => x.name === stage)?.on.all === true;
+    o.send({ event: 'header', header: { stage, attempt, node: a?.node ?? '', run: a?.run ?? 1, tryNumber: a?.try ?? 1, fanout } });
   };
 
   const started = Date.now();
@@ -138,15 +141,19 @@ export async function followLogs(o: FollowOptions): Promise<JobRecord> {
     // Without follow: what is there now - but for a finished job, wait a little for
     // bytes still being relayed (an agent catching up after an outage).
     if (!o.follow) return caughtUp && (!terminal || complete() || Date.now() - started > COMPLETE_WAIT_MS);
-    return terminal && complete();
+    // and, replaying what is stored, to its end: playbook events stored after the last log
+    // bytes are still the job's (a page's per-host progress needs the last failed task)
+    return terminal && complete() && caughtUp;
   };
 
   const check = (): void => {
     if (o.follow && caughtUp) {
       // a stage that has started but printed nothing yet still gets its header
       for (const s of o.job().stages) {
-        const a = s.attempts[s.attempts.length - 1];
-        if (a && a.startedAt !== null && a.state !== 'stale') header(`${s.name}/${a.attempt}`, s.name, a.attempt);
+        // a fan-out's nodes run side by side: each started one gets its header
+        for (const a of s.targets !== undefined ? s.attempts : s.attempts.slice(-1)) {
+          if (a.startedAt !== null && a.state !== 'stale') header(`${s.name}/${a.attempt}`, s.name, a.attempt);
+        }
       }
     }
     if (done() || o.signal.aborted) finish?.();
@@ -181,7 +188,8 @@ export async function followLogs(o: FollowOptions): Promise<JobRecord> {
           const start = Math.max(0, have - h.data.offset);
           if (h.data.offset <= have && start < m.data.length) {
             header(key, token.stage, token.attempt);
-            o.send({ event: 'data', data: { stage: token.stage, attempt: token.attempt, offset: h.data.offset + start, data: Buffer.from(m.data.subarray(start)) } });
+            const fanout = o.job().stages.find((s) => s.name === token.stage)?.targets !== undefined;
+            o.send({ event: 'data', data: { stage: token.stage, attempt: token.attempt, offset: h.data.offset + start, data: Buffer.from(m.data.subarray(start)), node: fanout ? subj!.node : '' } });
             delivered.set(key, h.data.offset + m.data.length);
           }
         }

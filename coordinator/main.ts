@@ -11,13 +11,18 @@ import { Coordinator } from './coordinator.js';
 import type { RetentionPolicy } from './retention.js';
 import { Enrollment } from './enrollment.js';
 import { watchNodeConnections } from './node-connections.js';
-import { startGrpcServer } from './grpc-server.js';
+import { startGrpcServer, type GrpcTls, type WebLogins } from './grpc-server.js';
+import { splitListen as splitWebListen, startWebServer } from './web/web-server.js';
+import { SessionStore } from './web/sessions.js';
 import { MeshCoordinator } from './mesh/mesh-coordinator.js';
 import { coordinatorDefaults } from './defaults.js';
 import { AuditLog } from './audit.js';
+import { startStandbyServer } from './standby-server.js';
 import { UserRegistry } from './users.js';
 import { loadSecretsKey, SecretService, SecretStore } from './secrets.js';
 import { ErrorCode, MeshrunError } from '../lib/errors.js';
+import { CoordinatorMetrics } from './metrics.js';
+import { splitListen, startMetricsServer } from './metrics-server.js';
 
 export { coordinatorDefaults };
 
@@ -31,6 +36,7 @@ export interface CoordinatorFlags {
   natsCreds?: string;
   natsCa?: string;
   listen?: string;
+  webListen?: string;
   stateDir?: string;
   config?: string;
   suspectAfter?: string;
@@ -43,6 +49,7 @@ export interface CoordinatorFlags {
   replicas?: string;
   meshCidr?: string;
   meshKeepalive?: string;
+  metricsListen?: string;
   insecure?: boolean;
 }
 
@@ -68,6 +75,8 @@ export interface CoordinatorDaemonOptions {
   trustDir: string | undefined;
   natsAuth: NatsAuth;
   listen: string;
+  /** The web dashboard's HTTPS address; undefined: no dashboard. */
+  webListen: string | undefined;
   stateDir: string;
   suspectAfterMs: number;
   downAfterMs: number;
@@ -80,6 +89,8 @@ export interface CoordinatorDaemonOptions {
   mesh: MeshCoordinatorSettings;
   /** No TLS and no users: every caller is an admin. Loopback only, warned at every start. */
   insecure: boolean;
+  /** Where Prometheus scrapes /metrics (HTTPS with the fleet's client certificates; plain HTTP on loopback when --insecure). Off when undefined. */
+  metricsListen: string | undefined;
   log: Logger;
 }
 
@@ -96,15 +107,30 @@ export function resolveCoordinatorOptions({ flags: f, file, machine, mesh }: Coo
     throw new MeshrunError(ErrorCode.Usage, 'the coordinator needs --trust-dir (the trust root meshrun init made: TLS, users, node enrollment); --insecure runs it without any, on loopback only');
   }
   if (trustDir && insecure) throw new MeshrunError(ErrorCode.Usage, '--insecure and --trust-dir contradict each other: pick one');
+  const webListen = f.webListen ?? file.webListen;
+  if (webListen !== undefined) {
+    splitWebListen(webListen);
+    // no users to log in as: a dashboard there would be anonymous
+    if (insecure) throw new MeshrunError(ErrorCode.Usage, '--web-listen needs --trust-dir: the dashboard logs users in with their certificates, and --insecure has no users');
+  }
   if (insecure && !isLoopbackListen(listen)) {
     throw new MeshrunError(ErrorCode.Usage, `--insecure refuses to listen on ${listen}: without TLS anyone who reaches it could run commands as root on every node; listen on 127.0.0.1 or use --trust-dir`);
+  }
+  const metricsListen = f.metricsListen ?? file.metricsListen;
+  if (metricsListen !== undefined) {
+    splitListen(metricsListen);
+    if (insecure && !isLoopbackListen(metricsListen)) {
+      throw new MeshrunError(ErrorCode.Usage, `--insecure refuses to serve metrics on ${metricsListen}: without TLS they would be open to anyone who reaches it; use 127.0.0.1 or --trust-dir (then scrapers need a client certificate of the fleet)`);
+    }
   }
   return {
     nats,
     natsAuth: { credsFile: f.natsCreds ?? file.natsCreds, caFile: f.natsCa ?? file.natsCa },
     trustDir,
     insecure,
+    metricsListen,
     listen,
+    webListen,
     stateDir,
     suspectAfterMs: durationFlag('suspect-after', f.suspectAfter) ?? file.suspectAfter ?? coordinatorDefaults.suspectAfterMs,
     downAfterMs: durationFlag('down-after', f.downAfter) ?? file.downAfter ?? coordinatorDefaults.downAfterMs,
@@ -144,12 +170,23 @@ export async function runCoordinatorDaemon(o: CoordinatorDaemonOptions, untilSto
     onLeadershipLost: () => process.exit(LOST_LEAD_EXIT),
     log,
   });
+  // before start(): the held jobs it loads on taking the lead are where its counting begins
+  const metrics = o.metricsListen !== undefined ? new CoordinatorMetrics(coordinator) : undefined;
   log.info('coordinator starting; it serves once it holds the leader lease (a standby waits here)', { leaderLeaseMs: o.leaderLeaseMs });
-  await coordinator.start();
+  const paths = o.trustDir ? trustRootPaths(o.trustDir) : undefined;
+  const tls = paths ? { certFile: paths.grpcCert, keyFile: paths.grpcKey, caFile: paths.caCert } : undefined;
+  // until it leads (and has loaded), its port tells clients where the leader is
+  const standby = await startStandbyServer({ listen: o.listen, tls, leader: () => coordinator.leader, takingOver: () => coordinator.leads, log });
+  try {
+    await coordinator.start();
+  } catch (err) {
+    standby.server.forceShutdown();
+    throw err;
+  }
   // Leading now. A step the bus does not answer yet (a cluster electing stream leaders after a
   // server went away) is tried again, not fatal: exiting would hand the lead round and round.
   const step = async <T>(what: string, fn: () => Promise<T>): Promise<T> => {
-    const r = await coordinator.untilBusAnswers(what, fn);
+    const r = await slowStepWarned(what, log, () => coordinator.untilBusAnswers(what, fn));
     if (r === undefined) throw new MeshrunError(ErrorCode.Unreachable, `stopped while starting (${what})`);
     return r;
   };
@@ -159,14 +196,20 @@ export async function runCoordinatorDaemon(o: CoordinatorDaemonOptions, untilSto
   const secrets = o.trustDir ? await step('secrets', () => startSecrets(coordinator, o.trustDir!, log)) : undefined;
   const audit = new AuditLog(coordinator.connection, log.child({ part: 'audit' }));
   await step('audit', () => audit.start().then(() => true));
-  const paths = o.trustDir ? trustRootPaths(o.trustDir) : undefined;
-  const tls = paths ? { certFile: paths.grpcCert, keyFile: paths.grpcKey, caFile: paths.caCert } : undefined;
-  const { server, port } = await startGrpcServer(coordinator, { listen: o.listen, log, tls, users, audit, mesh, enrollment: enrolling?.enrollment });
+  standby.server.forceShutdown();
+  metrics?.useMesh(() => mesh.status());
+  // served from here (leading, users loaded): a standby has no user registry to check scrapers against
+  const metricsServer = metrics && (await slowStepWarned('metrics port', log, () => startMetricsServer({ listen: o.metricsListen!, tls, authenticate: users && ((cert) => users.authenticate(cert)), render: () => metrics.render(), log: log.child({ part: 'metrics' }) })));
+  const web = o.webListen && tls && users ? await slowStepWarned('web port', log, () => startWeb(coordinator, o.webListen!, tls, users, audit, mesh, log)) : undefined;
+  const { server, port } = await slowStepWarned('gRPC port', log, () => startGrpcServer(coordinator, { listen: o.listen, log, tls, users, audit, mesh, enrollment: enrolling?.enrollment, web }));
   mkdirSync(o.stateDir, { recursive: true, mode: 0o700 });
-  writeFileSync(join(o.stateDir, 'coordinator.json'), JSON.stringify({ pid: process.pid, listen: o.listen, port, nats: o.nats }) + '\n');
+  writeFileSync(join(o.stateDir, 'coordinator.json'), JSON.stringify({ pid: process.pid, listen: o.listen, port, nats: o.nats, ...(metricsServer ? { metricsPort: metricsServer.port } : {}) }) + '\n');
   log.info('coordinator listening', { listen: o.listen, port, nats: o.nats });
   return untilStopped(async () => {
     await new Promise<void>((r) => server.tryShutdown(() => r()));
+    await web?.close();
+    await metricsServer?.close();
+    metrics?.close();
     await mesh.close();
     await enrolling?.close();
     users?.stop();
@@ -175,13 +218,39 @@ export async function runCoordinatorDaemon(o: CoordinatorDaemonOptions, untilSto
   });
 }
 
+/** Every this long a start-up step is still waiting, it says so: a start that stalls must name its step. */
+const SLOW_STEP_WARN_MS = 10_000;
+
+async function slowStepWarned<T>(what: string, log: Logger, fn: () => Promise<T>): Promise<T> {
+  const t0 = Date.now();
+  const timer = setInterval(() => log.warn('start-up step still waiting', { step: what, waitedMs: Date.now() - t0 }), SLOW_STEP_WARN_MS);
+  try {
+    return await fn();
+  } finally {
+    clearInterval(timer);
+  }
+}
+
+/** The web dashboard on its own port, with the gRPC port's certificate; logins are issued over gRPC (CreateWebLogin). */
+async function startWeb(c: Coordinator, listen: string, tls: GrpcTls, users: UserRegistry, audit: AuditLog, mesh: MeshCoordinator, log: Logger): Promise<WebLogins & { close(): Promise<void> }> {
+  const sessions = new SessionStore();
+  const web = await startWebServer(c, { listen, tls, users, audit, mesh, sessions, log: log.child({ part: 'web' }) });
+  return { sessions, port: web.port, close: () => web.close() };
+}
+
 /** Enrollment with the trust root's keys, on the coordinator's own bus connection. */
 async function startEnrollment(o: CoordinatorDaemonOptions, c: Coordinator, trustDir: string, log: Logger): Promise<{ enrollment: Enrollment; close(): Promise<void> }> {
   const paths = trustRootPaths(trustDir);
   const caPem = readFileSync(paths.caCert, 'utf8');
   const systemNc = await connectNats({ servers: o.nats, name: 'meshrun-coordinator-system', log, credsFile: paths.coordinatorSystemCreds, caFile: o.natsAuth.caFile ?? paths.caCert });
   const enrollment = new Enrollment({ nc: c.connection, systemNc, trust: loadNatsTrust(trustDir), trustFile: paths.trust, caPem, log: log.child({ part: 'enrollment' }) });
-  await enrollment.start();
+  try {
+    await enrollment.start();
+  } catch (err) {
+    // the step is tried again with a connection of its own: this one must not linger
+    await systemNc.close().catch(() => undefined);
+    throw err;
+  }
   c.bindLabels((node) => enrollment.boundLabels(node));
   // the server says when an agent's process closed its connection: a restart, held, not failed over
   const closes = watchNodeConnections(systemNc, loadNatsTrust(trustDir).account.publicKey, (node) => c.nodeConnectionClosed(node), log);

@@ -1,13 +1,20 @@
 // The coordinator's live view of nodes: registration from heartbeats, liveness by
 // the time since the last one (ready -> suspect -> down), drain flags.
-import type { Heartbeat, NodeRecord } from '../proto/bus.js';
+import type { AgentOutbox, Heartbeat, NodeRecord } from '../proto/bus.js';
 import type { Labels } from '../proto/names.js';
+import { NO_RESOURCES, sameResources, type Resources } from '../proto/resources.js';
 import type { LiveNodeState, NodeView } from './scheduler.js';
+
+/** What a node's active attempts take: slots, and the sum of their requests. */
+export interface NodeUsage {
+  running: number;
+  allocated: Resources;
+}
 
 export interface LivenessOptions {
   /** @default 1500 */
   suspectAfterMs: number;
-  /** @default 3500 */
+  /** @default 5000 */
   downAfterMs: number;
   /** A node whose agent's connection closed (the process ended or restarts) is not down before this. @default 30000 */
   restartGraceMs?: number;
@@ -27,6 +34,8 @@ export interface NodeEntry {
    * down before this time, so its runs - which outlive it - are held, not reassigned. 0: none.
    */
   restartGraceUntil?: number;
+  /** The agent's outbox as its last heartbeat said (for metrics; absent from older agents). */
+  outbox?: AgentOutbox;
 }
 
 /**
@@ -71,7 +80,9 @@ export class NodeRegistry {
       prev.record.slots !== hb.slots ||
       prev.record.standby !== hb.standby ||
       prev.record.version !== hb.version ||
-      prev.record.runRoot !== hb.runRoot;
+      prev.record.runRoot !== hb.runRoot ||
+      !sameResources(prev.record.capacity, hb.capacity) ||
+      !sameResources(prev.record.allocatable, hb.allocatable);
     const age = changed ? 0 : now - prev.record.lastSeenAt;
     const persist = changed || (age > RECORD_REFRESH_MS && age > refreshAfterMs(hb.node));
     const instanceChanged = prev !== undefined && prev.record.instance !== hb.instance;
@@ -89,6 +100,8 @@ export class NodeRegistry {
           version: hb.version,
           runRoot: hb.runRoot,
           mesh: hb.mesh ?? prev?.record.mesh,
+          capacity: hb.capacity,
+          allocatable: hb.allocatable,
         }
       : undefined;
     const entry: NodeEntry = prev ?? { record: record!, lastSeenAt: now, handled: 'ready', reported: new Set(), leaseLive: false };
@@ -96,6 +109,7 @@ export class NodeRegistry {
     entry.lastSeenAt = now;
     entry.leaseLive = hb.leaseLive;
     entry.restartGraceUntil = 0;
+    entry.outbox = hb.outbox;
     if (hb.runs.length > 0 || entry.reported.size > 0) entry.reported = new Set(hb.runs.filter((r) => r.state !== 'exited').map((r) => `${r.token.job}/${r.token.stage}/${r.token.attempt}`));
     if (!prev) this.entries.set(hb.node, entry);
     return { entry, changed, persist, instanceChanged };
@@ -131,7 +145,7 @@ export class NodeRegistry {
     }
   }
 
-  views(now: number, running: Map<string, number>): NodeView[] {
+  views(now: number, usage: ReadonlyMap<string, NodeUsage>): NodeView[] {
     return [...this.entries.values()].map((e) => ({
       name: e.record.name,
       labels: e.record.labels,
@@ -140,8 +154,10 @@ export class NodeRegistry {
       draining: e.record.draining,
       removed: e.record.removed,
       state: this.liveness(e, now),
-      running: running.get(e.record.name) ?? 0,
+      running: usage.get(e.record.name)?.running ?? 0,
       leaseLive: e.leaseLive,
+      allocatable: e.record.allocatable,
+      allocated: usage.get(e.record.name)?.allocated ?? NO_RESOURCES,
     }));
   }
 }

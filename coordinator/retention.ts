@@ -137,6 +137,8 @@ export class Retention {
         await this.host.removeRecord(id);
         return true;
       }
+      // retried meanwhile (meshrun retry): not ended any more
+      if (job.endedAt === null) return false;
       // every attempt: one that stored its artifacts but was superseded before reporting has them too
       for (const s of job.stages) for (const a of s.attempts) await this.host.blobs.delete(artifactObject({ job: job.id, stage: s.name, attempt: a.attempt }));
       const jsm = await jetstreamManager(this.host.nc());

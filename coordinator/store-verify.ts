@@ -3,7 +3,7 @@
 // current value of every key, or the current description of every object) equal on both sides.
 import { createHash } from 'node:crypto';
 import { DeliverPolicy, type JetStreamClient, type JetStreamManager, type StreamInfo } from '@nats-io/jetstream';
-import { firstMessageFrom } from './stream-copy.js';
+import { firstMessageFrom } from '../lib/nats.js';
 
 const IDLE_MS = 30_000;
 

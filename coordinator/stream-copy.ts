@@ -1,9 +1,10 @@
 // Copies one JetStream stream's messages to another server: read in order with an ordered
 // consumer (the server pushes batches; no request per message), republished with their subject
 // and headers, with a bounded number of publish acks in flight. Used by `meshrun store copy`.
-import { DeliverPolicy, type JetStreamClient, type JetStreamManager, type MsgRequest, type StoredMsg, type StreamConfig } from '@nats-io/jetstream';
+import { DeliverPolicy, type JetStreamClient, type JetStreamManager, type StreamConfig } from '@nats-io/jetstream';
 import { headers, type MsgHdrs, type NatsConnection } from '@nats-io/transport-node';
 import { PublishWindow } from '../lib/publish-window.js';
+import { firstMessageFrom } from '../lib/nats.js';
 
 /** Publishes awaiting their ack at once: enough to keep the pipe full, bounded in memory. */
 const MAX_IN_FLIGHT = 1024;
@@ -106,13 +107,4 @@ export async function copyMessages(src: { js: JetStreamClient; jsm: JetStreamMan
   if (failure) throw failure;
   count.duplicates = out.duplicates;
   return count;
-}
-
-/**
- * The first message at or after `seq` on a subject matching `filter`, or null when there is
- * none: an ordered consumer started where nothing is would wait for the first message forever.
- */
-export function firstMessageFrom(jsm: JetStreamManager, stream: string, seq: number, filter: string): Promise<StoredMsg | null> {
-  // the server takes next_by_subj with seq (2.9); the client's type names only one of them
-  return jsm.streams.getMessage(stream, { seq, next_by_subj: filter } as unknown as MsgRequest);
 }

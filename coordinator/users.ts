@@ -66,7 +66,7 @@ export class UserRegistry {
   /** Opens the bucket and follows it; resolves once every existing user is known. */
   async start(): Promise<void> {
     this.kv = await openKv(this.nc, Buckets.users);
-    this.watchStop = await followKv(this.kv, 'user.>', (key, text) => this.take(key, text), this.log);
+    this.watchStop = await followKv(this.nc, Buckets.users, 'user.>', (key, text) => this.take(key, text), this.log);
   }
 
   private take(key: string, text: string | undefined): void {
@@ -116,6 +116,12 @@ export class UserRegistry {
     const c = rec.certs.find((x) => x.fingerprint === cert.fingerprint256)!;
     if (now >= c.notAfter) return { ok: false, reason: `the certificate of ${rec.name} expired at ${new Date(c.notAfter).toISOString()}` };
     return { ok: true, caller: { user: rec.name, role: rec.role, certNotAfter: c.notAfter } };
+  }
+
+  /** The role of an active user now (undefined: removed or unknown), for sessions that outlive a call (the web dashboard's). */
+  activeRole(name: string): Role | undefined {
+    const rec = this.users.get(name);
+    return rec && rec.removedAt === null ? rec.role : undefined;
   }
 
   list(): UserRecord[] {

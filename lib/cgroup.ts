@@ -1,6 +1,7 @@
 // cgroup v2 directories the process makes and kills itself (no systemd): find a writable
 // cgroup2 hierarchy, make a leaf, move a process in, signal or kill all it holds, remove it.
 // Free of heavy imports: the detached run wrapper loads it on every run start.
+import { rmdir } from 'node:fs/promises';
 import { accessSync, constants, existsSync, mkdirSync, readFileSync, rmdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 
@@ -129,6 +130,16 @@ export function killCgroup(dir: string): void {
 export function removeCgroup(dir: string): boolean {
   try {
     rmdirSync(dir);
+    return true;
+  } catch (err) {
+    return (err as NodeJS.ErrnoException).code === 'ENOENT';
+  }
+}
+
+/** removeCgroup off the event loop: the kernel takes milliseconds to tear a cgroup down. */
+export async function removeCgroupAsync(dir: string): Promise<boolean> {
+  try {
+    await rmdir(dir);
     return true;
   } catch (err) {
     return (err as NodeJS.ErrnoException).code === 'ENOENT';

@@ -27,6 +27,8 @@ export const Limits = {
   jobRecordMaxBytes: 512 * 1024,
   /** Stages in one job. */
   stagesMax: 256,
+  /** Nodes one stage on all nodes (`on: {labels, all: true}`) may target: each gets an attempt in the job's record. */
+  fanoutNodesMax: 1000,
   /** One stage's `env`: the bytes of its names and values together. */
   stageEnvMaxBytes: 64 * 1024,
   /** One stage's outputs (KEY=VALUE lines of $MESHRUN_OUTPUT): the bytes of names and values together. */
@@ -54,6 +56,26 @@ export const Limits = {
    * finished one from the store, so "all" of 100,000 is not one answer. Older ones: `more` says so.
    */
   listJobsMax: 10_000,
+  /** Schedules the coordinator holds (each carries its job spec, up to jobSpecMaxBytes). */
+  schedulesMax: 500,
+  /** A schedule's name: its firings' job ids are `<name>-<yyyymmddThhmmss>` (at most 63 characters). */
+  scheduleNameMaxChars: 40,
+  /** A cron expression (five fields, six with seconds first, or a nickname such as `@daily`). */
+  scheduleCronMaxChars: 128,
+  /** An IANA time zone name (`Europe/Berlin`). */
+  scheduleTimeZoneMaxChars: 64,
+  /** Decisions a schedule's record keeps (fired, skipped, queued, missed), newest first. */
+  scheduleHistoryMax: 20,
+  /** CPUs a stage may request, or an agent may report, reserve or be given (`resources.cpu`). */
+  resourceCpuMax: 4096,
+  /** Memory a stage may request, or an agent may report, reserve or be given (`resources.memory`): 256 TiB. */
+  resourceMemoryMaxBytes: 256 * 2 ** 40,
+  /** A stage's `retry: {attempts}`: tries of the stage in one run of its job, the first included. */
+  stageRetryAttemptsMax: 20,
+  /** A stage's `retry: {delay}`: the wait before each new try. */
+  stageRetryDelayMaxMs: 24 * 60 * 60 * 1000,
+  /** Runs of one job (`meshrun retry` starts the next): its record keeps every run's attempts. */
+  jobRunsMax: 50,
 } as const;
 
 export type LimitName = keyof typeof Limits;
@@ -106,6 +128,8 @@ export const StoreLimits = {
     mr_users: 16 * MiB,
     mr_secrets: 256 * MiB,
     mr_leader: 1 * MiB,
+    /** schedulesMax records of at most a job spec each (256 KiB) and their history. */
+    mr_schedules: 256 * MiB,
   },
 } as const;
 

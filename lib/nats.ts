@@ -4,7 +4,7 @@ import { readFileSync } from 'node:fs';
 import { checkServerIdentity, type PeerCertificate } from 'node:tls';
 import { connect, credsAuthenticator, errors, type NatsConnection } from '@nats-io/transport-node';
 import { ErrorCode, MeshrunError } from './errors.js';
-import { jetstream, jetstreamManager, RetentionPolicy, StorageType, DiscardPolicy, type Consumer, type OrderedConsumerOptions } from '@nats-io/jetstream';
+import { jetstream, jetstreamManager, RetentionPolicy, StorageType, DiscardPolicy, type Consumer, type JetStreamManager, type MsgRequest, type OrderedConsumerOptions, type StoredMsg } from '@nats-io/jetstream';
 import { Kvm, type KV } from '@nats-io/kv';
 import { Streams, Subjects } from '../proto/subjects.js';
 import { StoreLimits } from './limits.js';
@@ -168,17 +168,13 @@ export async function orderedConsumer(nc: NatsConnection, stream: string, opts: 
 
 const ORDERED_CONSUMER_TRIES = 8;
 
-/** Errors of a bus that does not answer yet (a cluster electing a leader, a server restarting), by class name. */
-const TRANSIENT_BUS_ERRORS = new Set(['TimeoutError', 'JetStreamNotEnabled', 'NoRespondersError', 'RequestError', 'ConnectionError', 'ClosedConnectionError']);
-
-export function isTransientBusError(err: unknown): boolean {
-  return err instanceof Error && TRANSIENT_BUS_ERRORS.has(err.name);
-}
+import { isPlacementPending, isTransientBusError } from './bus-errors.js';
+export { isTransientBusError };
 
 /**
  * Runs a start-up step again until the bus answers (with backoff, up to 5 s apart), logging each
- * failure; anything but "no answer (yet)" is thrown, for the operator. `stop()` true ends the
- * wait (undefined).
+ * failure; anything but "no answer (yet)" or "replicas cannot be placed (yet)" is thrown, for
+ * the operator. `stop()` true ends the wait (undefined).
  */
 export async function untilBusAnswers<T>(what: string, step: () => Promise<T>, log: Logger, stop: () => boolean = () => false, onTrouble?: () => void): Promise<T | undefined> {
   const backoff = new Backoff({ initialMs: 500, maxMs: 5000 });
@@ -187,8 +183,11 @@ export async function untilBusAnswers<T>(what: string, step: () => Promise<T>, l
       return await step();
     } catch (err) {
       if (stop()) return undefined;
-      if (!isTransientBusError(err)) throw err;
-      log.warn('JetStream not answering at start; trying again', { step: what, err: (err as Error).message });
+      if (isPlacementPending(err)) {
+        log.warn('JetStream cannot place the replicas yet (a cluster still forming, or fewer servers than --replicas); trying again', { step: what, err: (err as Error).message });
+      } else if (isTransientBusError(err)) {
+        log.warn('JetStream not answering at start; trying again', { step: what, err: (err as Error).message });
+      } else throw err;
       onTrouble?.();
       await new Promise((r) => setTimeout(r, backoff.next()));
       if (stop()) return undefined;
@@ -204,4 +203,13 @@ function readCredsFile(path: string): Uint8Array {
   } catch (err) {
     throw new MeshrunError(ErrorCode.NotFound, `NATS credentials ${path}: ${(err as Error).message}`);
   }
+}
+
+/**
+ * The first message at or after `seq` on a subject matching `filter`, or null when there is
+ * none: an ordered consumer started where nothing is would wait for the first message forever.
+ */
+export function firstMessageFrom(jsm: JetStreamManager, stream: string, seq: number, filter: string): Promise<StoredMsg | null> {
+  // the server takes next_by_subj with seq (2.9); the client's type names only one of them
+  return jsm.streams.getMessage(stream, { seq, next_by_subj: filter } as unknown as MsgRequest);
 }

@@ -2,12 +2,22 @@
 // heavy imports: the detached run wrapper loads it on every run start.
 import { closeSync, fsyncSync, openSync, renameSync, writeSync } from 'node:fs';
 
-export function writeFileAtomic(path: string, data: string, mode = 0o600): void {
+export interface AtomicWriteOptions {
+  /**
+   * fsync before the rename, so the new content survives a power loss. Off for files that are
+   * rewritten often and only say how far something got (a relay cursor): a stale one after a
+   * crash means work done again, idempotently; an fsync on a busy disk costs milliseconds.
+   * @default true
+   */
+  sync?: boolean;
+}
+
+export function writeFileAtomic(path: string, data: string, mode = 0o600, o: AtomicWriteOptions = {}): void {
   const tmp = `${path}.tmp-${process.pid}`;
   const fd = openSync(tmp, 'w', mode);
   try {
     writeSync(fd, data);
-    fsyncSync(fd);
+    if (o.sync ?? true) fsyncSync(fd);
   } finally {
     closeSync(fd);
   }

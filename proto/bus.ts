@@ -3,6 +3,7 @@
 import { z } from 'zod';
 import { jobIdSchema, labelsSchema, nodeNameSchema, runTokenSchema } from './names.js';
 import { playbookRunSchema } from './job-spec.js';
+import { resourcesWireSchema } from './resources-schema.js';
 import { clip, Limits, type LimitName } from '../lib/limits.js';
 
 /** A string a receiver cuts (with a marker naming the limit) rather than drops its message for. */
@@ -27,6 +28,16 @@ export const runReportSchema = z.object({
 });
 export type RunReport = z.infer<typeof runReportSchema>;
 
+/** An agent's outbox as its heartbeat reports it: a backlog that grows means events are not reaching the bus. */
+export const agentOutboxSchema = z.object({
+  /** Run events appended and not yet acknowledged by JetStream. */
+  events: z.number().int().min(0),
+  bytes: z.number().int().min(0),
+  /** How long the oldest of them has waited (0 when there are none): the relay's lag. */
+  oldestAgeMs: z.number().int().min(0),
+});
+export type AgentOutbox = z.infer<typeof agentOutboxSchema>;
+
 export const heartbeatSchema = z.object({
   node: nodeNameSchema,
   instance: z.string().min(1).max(64),
@@ -44,6 +55,18 @@ export const heartbeatSchema = z.object({
   /** Where this agent keeps run directories (`<runRoot>/<job>/`), for handoff markers. */
   runRoot: z.string().max(4096).optional(),
   mesh: z.unknown().optional(),
+  /**
+   * The agent's --lease and --kill-grace, so the coordinator can say when they do not fit its
+   * own timings (fencing needs lease + kill grace < --down-after). Absent from older agents.
+   */
+  leaseMs: z.number().int().positive().optional(),
+  killGraceMs: z.number().int().min(0).optional(),
+  /** The machine's cpu (millicpu) and memory (bytes) as the agent detected them (or its config overrides). Absent from older agents. */
+  capacity: resourcesWireSchema.optional(),
+  /** What stages may request of it: capacity less the agent's --reserve. Absent from older agents: no stage with a request goes there. */
+  allocatable: resourcesWireSchema.optional(),
+  /** The agent's outbox: run events not yet relayed, and how long the oldest has waited (metrics). Absent from older agents. */
+  outbox: agentOutboxSchema.optional(),
 });
 export type Heartbeat = z.infer<typeof heartbeatSchema>;
 
@@ -54,6 +77,12 @@ export const heartbeatReplySchema = z.object({
   /** Tokens the coordinator wants cancelled (cancel issued while the agent was away). */
   cancel: z.array(runTokenSchema).default([]),
   draining: z.boolean().default(false),
+  /**
+   * A coordinator has just taken the lead and is still loading its state: keep every run (the
+   * previous leader can no longer reassign anything, and this one gives every node a full grace
+   * before it does), but this is no confirmation to start new runs on.
+   */
+  hold: z.boolean().default(false),
   error: z.string().optional(),
 });
 export type HeartbeatReply = z.infer<typeof heartbeatReplySchema>;
@@ -179,6 +208,8 @@ export const outboxRecordSchema = z.object({
   id: z.string(),
   seq: z.number().int().min(1),
   event: runEventSchema,
+  /** When the agent appended it (its clock): the relay lag is measured from the oldest one pending. Absent from older agents. */
+  at: z.number().optional(),
 });
 export type OutboxRecord = z.infer<typeof outboxRecordSchema>;
 
@@ -200,6 +231,9 @@ export const nodeRecordSchema = z.object({
   version: z.string(),
   runRoot: z.string().optional(),
   mesh: z.unknown().optional(),
+  /** As the node's heartbeat last said (millicpu, bytes). */
+  capacity: resourcesWireSchema.optional(),
+  allocatable: resourcesWireSchema.optional(),
 });
 export type NodeRecord = z.infer<typeof nodeRecordSchema>;
 

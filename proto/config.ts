@@ -3,6 +3,7 @@
 import { z } from 'zod';
 import { durationSchema } from './duration-schema.js';
 import { labelsSchema, nodeNameSchema } from './names.js';
+import { resourcesSchema } from './resources-schema.js';
 
 // Defined import-free in defaults.ts; named here too, beside the files they are defaults of.
 export {
@@ -45,6 +46,13 @@ export const agentConfigSchema = z.strictObject({
   insecure: z.boolean().optional(),
   /** The coordinator's gRPC address (`host:port`): where a join token is exchanged for the node's credential. */
   coordinator: z.string().min(1).optional(),
+  /** Held back from what stages may request: `{cpu: 2, memory: 4G}` (the --reserve flag wins). */
+  reserve: resourcesSchema.optional(),
+  /**
+   * Replaces the cpu and/or memory the agent detects (`{cpu: 16, memory: 64G}`), where detection
+   * is wrong (a VM's balloon, a limit it cannot read) - and in tests, to give one machine many sizes.
+   */
+  capacity: resourcesSchema.optional(),
 });
 export type AgentConfigFile = z.infer<typeof agentConfigSchema>;
 
@@ -54,6 +62,8 @@ export const coordinatorConfigSchema = z.strictObject({
   natsCreds: z.string().min(1).optional(),
   natsCa: z.string().min(1).optional(),
   listen: z.string().min(1).optional(),
+  /** The web dashboard's HTTPS address (docs/web.md); none without it. */
+  webListen: z.string().min(1).optional(),
   stateDir: z.string().min(1).optional(),
   suspectAfter: durationSchema.optional(),
   downAfter: durationSchema.optional(),
@@ -66,6 +76,8 @@ export const coordinatorConfigSchema = z.strictObject({
   retainEvents: z.number().int().min(0).optional(),
   meshCidr: z.string().optional(),
   meshKeepalive: durationSchema.optional(),
+  /** host:port where Prometheus scrapes /metrics (off when absent; docs/metrics.md). */
+  metricsListen: z.string().min(1).optional(),
   insecure: z.boolean().optional(),
 });
 export type CoordinatorConfigFile = z.infer<typeof coordinatorConfigSchema>;

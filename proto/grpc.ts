@@ -2,15 +2,17 @@
 // loaded in grpc-service.ts, which the CLI imports without the schemas here).
 import { z } from 'zod';
 import { Limits } from '../lib/limits.js';
-import { jobIdSchema, labelsSchema, nodeNameSchema } from './names.js';
+import { jobIdSchema, labelsSchema, nodeNameSchema, stageNameSchema } from './names.js';
 import { meshEndpointSchema, wgKeySchema } from './mesh.js';
 import type { ArtifactChunk__Output } from './generated/meshrun/v1/ArtifactChunk.js';
 import type { Attempt__Output } from './generated/meshrun/v1/Attempt.js';
 import type { Handoff__Output } from './generated/meshrun/v1/Handoff.js';
 import type { Job__Output } from './generated/meshrun/v1/Job.js';
+import type { JobRun__Output } from './generated/meshrun/v1/JobRun.js';
 import type { LogData__Output } from './generated/meshrun/v1/LogData.js';
 import type { LogEvent__Output } from './generated/meshrun/v1/LogEvent.js';
 import type { Node__Output } from './generated/meshrun/v1/Node.js';
+import type { Resources__Output } from './generated/meshrun/v1/Resources.js';
 import type { PlaybookEvent__Output } from './generated/meshrun/v1/PlaybookEvent.js';
 import type { Stage__Output } from './generated/meshrun/v1/Stage.js';
 import type { StageHeader__Output } from './generated/meshrun/v1/StageHeader.js';
@@ -21,10 +23,12 @@ import type { AddUserReply__Output } from './generated/meshrun/v1/AddUserReply.j
 import type { RemoveUserReply__Output } from './generated/meshrun/v1/RemoveUserReply.js';
 import type { User__Output } from './generated/meshrun/v1/User.js';
 import type { AuditEntry__Output } from './generated/meshrun/v1/AuditEntry.js';
+import type { Schedule__Output } from './generated/meshrun/v1/Schedule.js';
+import type { ScheduleFiring__Output } from './generated/meshrun/v1/ScheduleFiring.js';
 import { roleSchema, userNameSchema } from './roles.js';
 import { secretValuesSchema } from './secrets.js';
 
-export { MeshrunService, meshrunServiceDefinition } from './grpc-service.js';
+export { LEADER_METADATA, MeshrunService, meshrunServiceDefinition } from './grpc-service.js';
 
 // Messages as the loader hands them over (defaults filled in, 64-bit integers as numbers):
 // the types generated from meshrun.proto (scripts/gen-proto-types.mjs), never typed by hand.
@@ -32,13 +36,17 @@ export type AttemptMsg = Attempt__Output;
 export type StageMsg = Stage__Output;
 export type JobMsg = Job__Output;
 export type HandoffMsg = Handoff__Output;
+export type JobRunMsg = JobRun__Output;
 export type PlaybookEventMsg = PlaybookEvent__Output;
 export type ArtifactChunkMsg = ArtifactChunk__Output;
 export type NodeMsg = Node__Output;
+export type ResourcesMsg = Resources__Output;
 export type StageHeaderMsg = StageHeader__Output;
 export type LogDataMsg = LogData__Output;
 export type JoinTokenMsg = JoinTokenReply__Output;
 export type JoinMsg = JoinReply__Output;
+export type ScheduleMsg = Schedule__Output;
+export type ScheduleFiringMsg = ScheduleFiring__Output;
 
 /**
  * A oneof as a discriminated union: `{ event: 'header'; header: StageHeaderMsg } | ...`.
@@ -63,6 +71,11 @@ export const blobChunkSchema = z.object({
   data: z.instanceof(Buffer),
 });
 export const jobRefSchema = z.object({ id: jobIdSchema });
+export const retryJobRequestSchema = z.object({
+  id: jobIdSchema,
+  from: z.union([z.literal(''), stageNameSchema]).default(''),
+  secrets: secretValuesSchema.default({}),
+});
 export const nodeRefSchema = z.object({ name: nodeNameSchema });
 /** `limit` 0: as many as one answer holds (Limits.listJobsMax). */
 export const listJobsRequestSchema = z.object({

@@ -27,13 +27,23 @@ export const METHOD_ROLES: Record<Method, Need> = {
   WatchJob: 'viewer',
   MeshStatus: 'viewer',
   WhoAmI: 'viewer',
+  ListSchedules: 'viewer',
+  GetSchedule: 'viewer',
+  // a dashboard session with the caller's own role: a viewer may log in to read
+  CreateWebLogin: 'viewer',
 
   Submit: 'operator',
   PutBlob: 'operator',
   CancelJob: 'operator',
+  RetryJob: 'operator',
   DrainNode: 'operator',
   UndrainNode: 'operator',
   GetArtifacts: 'operator',
+  CreateSchedule: 'operator',
+  PauseSchedule: 'operator',
+  ResumeSchedule: 'operator',
+  DeleteSchedule: 'operator',
+  RunSchedule: 'operator',
 
   RemoveNode: 'admin',
   MeshRotateKey: 'admin',
@@ -53,9 +63,15 @@ export const MUTATING: ReadonlySet<string> = new Set<string>([
   'Submit',
   'PutBlob',
   'CancelJob',
+  'RetryJob',
   'DrainNode',
   'UndrainNode',
   'GetArtifacts',
+  'CreateSchedule',
+  'PauseSchedule',
+  'ResumeSchedule',
+  'DeleteSchedule',
+  'RunSchedule',
   'RemoveNode',
   'MeshRotateKey',
   'MeshJoin',
@@ -64,6 +80,7 @@ export const MUTATING: ReadonlySet<string> = new Set<string>([
   'AddUser',
   'RemoveUser',
   'Join',
+  'CreateWebLogin',
 ]);
 
 export function roleAllows(role: Role, need: Need): boolean {

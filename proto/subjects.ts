@@ -56,6 +56,8 @@ export const Buckets = {
   secrets: 'mr_secrets',
   /** The coordinators' leader lease (one key, renewed by compare-and-set). */
   leader: 'mr_leader',
+  /** Schedules: cron, job spec, policies, and the ticks decided (proto/schedule.ts). */
+  schedules: 'mr_schedules',
 } as const;
 
 export const Durables = {

@@ -11,7 +11,8 @@ export function formatPath(path: readonly PropertyKey[]): string {
   return out;
 }
 
-export function formatIssues(error: z.ZodError, prefix = ''): string[] {
+/** Issues of classic zod's ZodError and of zod/mini's alike. */
+export function formatIssues(error: { issues: readonly z.core.$ZodIssue[] }, prefix = ''): string[] {
   return error.issues.map((i) => {
     const path = formatPath([...(prefix ? [prefix] : []), ...i.path]);
     let message = i.message;

@@ -67,6 +67,8 @@ beforeAll(async () => {
   await store.putWorkspace(workspace, workspaceSha);
   service = new BlobService({ nc: coord, store, job: (id) => jobs.get(id), log, limits: { uploadsPerNode: 2, uploadIdleMs: 400 } });
   service.start();
+  // the server has the service's subscription before a node asks (else: no responders)
+  await coord.flush();
 });
 
 afterAll(async () => {

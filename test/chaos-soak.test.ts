@@ -13,6 +13,7 @@
 // The seed is printed; MESHRUN_CHAOS_SEED=N repeats a run's fault plan.
 import { execFileSync } from 'node:child_process';
 import { readFileSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createFleet, requireNetns, type Fleet as NetFleet, type Machine } from './fleet/netns.js';
@@ -26,7 +27,7 @@ const LEASE_MS = 1500; // the agent's default --lease
 const KILL_GRACE_MS = 1500; // the agent's default --kill-grace
 const JOBS = 30;
 const SUBMIT_EVERY_MS = 1300;
-const SILENCE_MS = 5000; // a cable pulled or a machine frozen this long: past --down-after (3.5 s)
+const SILENCE_MS = 6500; // a cable pulled or a machine frozen this long: past --down-after (5 s)
 const NODES = [
   { node: 'alpha', labels: 'pool=x,side=l' },
   { node: 'beta', labels: 'pool=x,side=l' },
@@ -155,13 +156,22 @@ describe.skipIf(!cap.ok)('chaos soak', () => {
 
     // every job ends (and succeeds: every fault here is one the fleet must ride out)
     const jobs = new Map<string, JobJson>();
-    await waitFor('every job ended', async () => {
-      const res = await fleet.cli(['jobs', '--json', '--limit', '0']);
-      if (res.code !== 0) return false;
-      const list = JSON.parse(res.stdout) as JobJson[];
-      for (const j of list) jobs.set(j.id, j);
-      return ids.every((id) => ['succeeded', 'failed', 'cancelled', 'timeout', 'lost'].includes(jobs.get(id)?.state ?? ''));
-    }, 180_000, 2000);
+    const ended = (id: string): boolean => ['succeeded', 'failed', 'cancelled', 'timeout', 'lost'].includes(jobs.get(id)?.state ?? '');
+    try {
+      await waitFor('every job ended', async () => {
+        const res = await fleet.cli(['jobs', '--json', '--limit', '0']);
+        if (res.code !== 0) return false;
+        const list = JSON.parse(res.stdout) as JobJson[];
+        for (const j of list) jobs.set(j.id, j);
+        return ids.every(ended);
+      }, 180_000, 2000);
+    } catch (err) {
+      // which jobs, where they stood, and what the daemons said: the failure is useless without them
+      const open = ids.filter((id) => !ended(id)).slice(0, 5).map((id) => JSON.stringify(jobs.get(id) ?? { id, state: 'not listed' }));
+      const file = join(tmpdir(), 'meshrun-soak-failure.log');
+      writeFileSync(file, `faults: ${JSON.stringify(faults)}\nnot ended: ${open.join('\n')}\n\n${fleet.logs(200_000)}`);
+      throw new Error(`${(err as Error).message}; faults ${JSON.stringify(faults.map((f) => f.kind))}; not ended (first 5):\n${open.join('\n')}\ndaemon logs: ${file}`);
+    }
 
     const silent = faults.filter((f) => f.kind === 'cable' || f.kind === 'freeze');
     const frozenMsWithin = (node: string, a: number, b: number): number =>

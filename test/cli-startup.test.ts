@@ -1,12 +1,15 @@
-// What a CLI start loads: --help and --version only commander, a read command only gRPC besides.
+// What a CLI start loads: --help and --version only commander; a read command the lean gRPC
+// channel (protobufjs) besides, and the YAML reader and zod only when there is a client config.
 // Every spawn of the CLI paid ~1 s of CPU when cli/index.ts imported each command eagerly.
+// A command runs from the CLI's bundle (dist/cli-bundle, a daemon from dist/cli): the packages
+// in a bundle file it loaded are read from the bundle's metafile.
 import { spawn } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { pathToFileURL } from 'node:url';
+import { fileURLToPath, pathToFileURL } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { BIN } from './harness/processes.js';
+import { BIN, ROOT } from './harness/processes.js';
 
 let dir: string;
 
@@ -25,26 +28,42 @@ export async function resolve(specifier, context, next) {
 
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
 
-/** The npm packages `meshrun ...args` imports, and its exit code. */
-function packagesLoaded(args: string[]): Promise<{ code: number | null; packages: string[] }> {
+const packageOf = (path: string): string | undefined => /(?:^|\/)node_modules\/((?:@[^/]+\/)?[^/]+)\//.exec(path)?.[1];
+
+/** The packages in each file of the CLI's bundle, from esbuild's metafile. */
+function bundlePackages(): Map<string, string[]> {
+  const meta = JSON.parse(readFileSync(join(ROOT, 'dist', 'cli-bundle', 'meta.json'), 'utf8')) as { outputs: Record<string, { inputs: Record<string, unknown> }> };
+  const out = new Map<string, string[]>();
+  for (const [file, o] of Object.entries(meta.outputs)) out.set(join(ROOT, file), Object.keys(o.inputs).map(packageOf).filter((p) => p !== undefined));
+  return out;
+}
+
+/** The npm packages `meshrun ...args` imports (directly or in a bundle file), and its exit code. */
+function packagesLoaded(args: string[], env: NodeJS.ProcessEnv = {}): Promise<{ code: number | null; packages: string[] }> {
   const log = join(dir, `load-${args.join('-').replace(/\W/g, '_')}.log`);
   writeFileSync(log, '');
-  const env: NodeJS.ProcessEnv = { ...process.env, LOAD_LOG: log, XDG_CONFIG_HOME: join(dir, 'no-config') };
-  delete env.MESHRUN_CONFIG;
-  delete env.MESHRUN_COORDINATOR;
+  const full: NodeJS.ProcessEnv = { ...process.env, LOAD_LOG: log, XDG_CONFIG_HOME: join(dir, 'no-config') };
+  delete full.MESHRUN_CONFIG;
+  delete full.MESHRUN_COORDINATOR;
+  Object.assign(full, env);
+  const bundled = bundlePackages();
   return new Promise((res, rej) => {
-    const c = spawn(process.execPath, ['--import', pathToFileURL(join(dir, 'register.mjs')).href, BIN, ...args], { env, stdio: 'ignore' });
+    const c = spawn(process.execPath, ['--import', pathToFileURL(join(dir, 'register.mjs')).href, BIN, ...args], { env: full, stdio: 'ignore' });
     c.on('error', rej);
     c.on('close', (code) => {
       const packages = new Set<string>();
       for (const url of readFileSync(log, 'utf8').split('\n')) {
-        const m = /\/node_modules\/((?:@[^/]+\/)?[^/]+)\//.exec(url);
-        if (m) packages.add(m[1]!);
+        if (!url.startsWith('file:')) continue;
+        const path = fileURLToPath(url);
+        for (const p of bundled.get(path) ?? [packageOf(path)]) if (p) packages.add(p);
       }
       res({ code, packages: [...packages].sort() });
     });
   });
 }
+
+/** protobufjs/light and the small packages it is made of. */
+const PROTOBUF = ['@protobufjs/aspromise', '@protobufjs/base64', '@protobufjs/codegen', '@protobufjs/eventemitter', '@protobufjs/fetch', '@protobufjs/float', '@protobufjs/path', '@protobufjs/pool', '@protobufjs/utf8', 'long', 'protobufjs'];
 
 describe('CLI start-up', () => {
   it('--help and --version load commander and nothing else', async () => {
@@ -53,9 +72,24 @@ describe('CLI start-up', () => {
     expect(await packagesLoaded(['agent', '--help'])).toEqual({ code: 0, packages: ['commander'] });
   });
 
-  it('a read command without a client config loads gRPC and no YAML, zod or command it does not run', async () => {
+  it('a read command without a client config loads protobufjs and no grpc-js, YAML, zod or command it does not run', async () => {
     // nothing listens on port 1: the command waits out its connect timeout and exits 3
     const r = await packagesLoaded(['job', 'x', '--json', '--coordinator', '127.0.0.1:1']);
-    expect(r).toEqual({ code: 3, packages: ['@grpc/grpc-js', '@grpc/proto-loader', 'commander'] });
+    expect(r).toEqual({ code: 3, packages: ['commander', ...PROTOBUF].sort() });
+  });
+
+  it('with a client config, a read command loads the YAML reader and zod besides, and still no grpc-js', async () => {
+    // PEM-shaped, not a real certificate: the command reads and validates the file, then cannot connect
+    const pem = (what: string): string => [`-----BEGIN ${what}-----`, 'AAAA', `-----END ${what}-----`].map((l) => `      ${l}\n`).join('');
+    const config = join(dir, 'config.yaml');
+    writeFileSync(config, `currentContext: x\ncontexts:\n  x:\n    coordinator: 127.0.0.1:1\n    ca: |\n${pem('CERTIFICATE')}    cert: |\n${pem('CERTIFICATE')}    key: |\n${pem('PRIVATE KEY')}`);
+    const r = await packagesLoaded(['nodes'], { MESHRUN_CONFIG: config });
+    expect(r.code).toBe(3);
+    expect(r.packages).toEqual(['commander', ...PROTOBUF, 'yaml', 'zod'].sort());
+  });
+
+  it('the daemons run from dist/cli, not from the bundle', async () => {
+    const r = await packagesLoaded(['coordinator', '--help']);
+    expect(r).toEqual({ code: 0, packages: ['commander'] });
   });
 });

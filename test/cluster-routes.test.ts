@@ -72,7 +72,15 @@ describe.skipIf(!cap.ok)('nats-server cluster from meshrun init', () => {
           return undefined;
         }
       }, 30_000, 500);
-      const info = await jsm.streams.add({ name: 'ROUTES_TEST', subjects: ['routes.test'], num_replicas: 3 });
+      // the meta leader may answer before it knows all three peers: "no suitable peers for placement"
+      const info = await waitFor('a stream with three replicas', async () => {
+        try {
+          return await jsm.streams.add({ name: 'ROUTES_TEST', subjects: ['routes.test'], num_replicas: 3 });
+        } catch (err) {
+          if (/no suitable peers/i.test((err as Error).message)) return undefined;
+          throw err;
+        }
+      }, 30_000, 500);
       expect(1 + (info.cluster?.replicas?.length ?? 0)).toBe(3);
     } finally {
       await nc.close();

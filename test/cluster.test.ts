@@ -3,8 +3,8 @@
 // coordinator (one leads, two wait), three machines run agents, and the operator's workstation
 // runs the CLI with every coordinator's address. Then, one at a time: the leading coordinator
 // killed mid-dispatch and mid-run; the leader frozen past its lease and thawed; one
-// nats-server killed, then another after the first came back. (The leader's machine cut off is
-// not here yet: see the README, "What happens when each part fails".)
+// nats-server killed, then another after the first came back; the leader's machine (its
+// nats-server and coordinator) cut off from the others.
 // After each, from evidence only (`meshrun job`, `meshrun logs`, the runners' files, marker
 // lines the commands append, the daemons' logs):
 // - every job reached its terminal state and succeeded;
@@ -23,7 +23,7 @@ import { checkInvariants } from './harness/invariants.js';
 const cap = await requireNetns(['ip', 'nats-server']);
 if (!cap.ok) console.warn(`cluster tests skipped (outside CI): ${cap.reason}`);
 
-const LEASE = '3s';
+const LEASE = '1.5s'; // the default, spelled out: agents' leases (3 s) outlast a takeover from it
 const AGENTS = ['ant', 'bee', 'cat'];
 
 describe.skipIf(!cap.ok)('three coordinators on a three-server nats cluster', () => {
@@ -78,16 +78,17 @@ describe.skipIf(!cap.ok)('three coordinators on a three-server nats cluster', ()
     // a submit with an id is idempotent: retried while the coordinators change hands
     await waitFor(`submit ${id}`, async () => {
       const r = await fleet.cli(['submit', '--label', 'pool=x', '--id', id, '--', 'sh', '-c', script], { timeoutMs: 40_000 });
-      return r.code === 0 ? true : undefined;
+      // the last refusal is what a timeout reports
+      if (r.code !== 0) throw new Error(`exit ${r.code}: ${r.stderr.trim().slice(-500)}`);
+      return true;
     }, 60_000, 500);
   }
 
   /**
    * Every job succeeded, with its logs exact; no node was marked down. With `fencing`, agents
-   * may have fenced runs: a frozen leader, or a server cut off with agents on it, looks to an
-   * agent exactly like being cut off itself (its heartbeats time out; nobody says "no
-   * responders"), and its lease (1.5 s) runs out before a standby can take over (3 s). Such a
-   * stage ran again, but only after its earlier attempt was fenced, never twice at once.
+   * may have fenced runs: a server cut off with agents on it looks to those agents exactly like
+   * being cut off themselves (their heartbeats time out). Such a stage ran again, but only after
+   * its earlier attempt was fenced, never twice at once.
    */
   async function checkAll(ids: string[], fencing = false): Promise<void> {
     const fenced = AGENTS.filter((n) => /fencing runs/.test(fleet.agent(n).log().slice(logFrom.get(n))));
@@ -103,6 +104,7 @@ describe.skipIf(!cap.ok)('three coordinators on a three-server nats cluster', ()
     }
     for (const c of fleet.coordinators.values()) expect(c.daemon.log(), `${c.daemon.name} marked no node down`).not.toMatch(/"msg":"node down"/);
     if (!fencing) expect(fenced, 'no agent fenced a run').toEqual([]);
+    else console.info(`agents that fenced a run: ${fenced.join(', ') || 'none'}`);
   }
 
   function leader(): NonNullable<ReturnType<Fleet['leader']>> {
@@ -118,7 +120,10 @@ describe.skipIf(!cap.ok)('three coordinators on a three-server nats cluster', ()
   async function newLeaderAfter(old: string, timeoutMs = 30_000): Promise<string> {
     const l = await waitFor('another coordinator to lead and listen', () => {
       const c = fleet.leader();
-      return c && c.daemon.name !== old && /coordinator listening/.test(c.daemon.log()) ? c : undefined;
+      if (!c || c.daemon.name === old) return undefined;
+      // listening since it took this lead (it may have led, and listened, before)
+      const log = c.daemon.log();
+      return /coordinator listening/.test(log.slice(log.lastIndexOf('leading: this coordinator holds the lease'))) ? c : undefined;
     }, timeoutMs, 100);
     return l.daemon.name;
   }
@@ -135,14 +140,15 @@ describe.skipIf(!cap.ok)('three coordinators on a three-server nats cluster', ()
   });
 
   /** Every stream's replicas as the cluster reports them, read from the workstation (the servers are reachable from the fleet's machines only). */
-  function streams(): { name: string; replicas: number; peers: number; current: number }[] {
+  function streams(stepDown: string[] = []): { name: string; replicas: number; peers: number; current: number }[] {
     const script = `
       const { readFileSync } = await import('node:fs');
       const { connect, credsAuthenticator } = await import('@nats-io/transport-node');
       const { jetstreamManager } = await import('@nats-io/jetstream');
       const { natsTls } = await import(${JSON.stringify(join(ROOT, 'dist', 'lib', 'nats.js'))});
-      const [servers, creds, ca] = process.argv.slice(1);
+      const [servers, creds, ca, down] = process.argv.slice(1);
       const nc = await connect({ servers: servers.split(','), authenticator: credsAuthenticator(readFileSync(creds)), tls: natsTls(servers, ca) });
+      for (const name of (down ?? '').split(',').filter(Boolean)) await nc.request('$JS.API.STREAM.LEADER.STEPDOWN.' + name, undefined, { timeout: 5000 }).catch(() => undefined);
       const out = [];
       for await (const s of (await jetstreamManager(nc)).streams.list()) {
         const r = s.cluster?.replicas ?? [];
@@ -151,19 +157,31 @@ describe.skipIf(!cap.ok)('three coordinators on a three-server nats cluster', ()
       console.log(JSON.stringify(out));
       await nc.close();`;
     const p = fleet.trust.paths;
-    const out = execFileSync('ip', ['netns', 'exec', workstation.netns, process.execPath, '--input-type=module', '-e', script, fleet.natsUrls, p.coordinatorCreds, p.caCert], { cwd: ROOT, encoding: 'utf8', timeout: 20_000 });
+    const out = execFileSync('ip', ['netns', 'exec', workstation.netns, process.execPath, '--input-type=module', '-e', script, fleet.natsUrls, p.coordinatorCreds, p.caCert, stepDown.join(',')], { cwd: ROOT, encoding: 'utf8', timeout: 40_000 });
     return JSON.parse(out) as { name: string; replicas: number; peers: number; current: number }[];
   }
 
   /** A restarted server has caught up: every stream has all three replicas current. */
   async function clusterHealthy(): Promise<void> {
-    await waitFor('every stream to have three current replicas', () => {
-      try {
-        return streams().every((s) => s.current === 3);
-      } catch {
-        return false;
-      }
-    }, 60_000, 1000);
+    // a server back from a cut-off catches up stream by stream (raft snapshots under CI load
+    // take a while); the failure names the streams still behind
+    let behind: string[] = [];
+    const caughtUp = (stepDown: string[] = []): true => {
+      behind = [...new Set(streams(stepDown).filter((s) => s.current !== 3).map((s) => s.name))];
+      if (behind.length) throw new Error(`behind: ${behind.join(', ')}`);
+      return true;
+    };
+    try {
+      await waitFor('every stream to have three current replicas', () => caughtUp(), 60_000, 1000);
+    } catch {
+      // nats-server 2.9.10 now and then leaves a follower of a busy stream behind for minutes
+      // after a partition heals (CI: KV_mr_nodes, KV_mr_mesh, KV_mr_secrets 2/3 after 120 s).
+      // What an operator does then (the README's cluster section): a leader step-down of those
+      // streams (`nats stream cluster step-down`); the new leader brings the follower up to date.
+      console.info(`replicas still behind after 60 s: ${behind.join(', ')}; stepping their leaders down`);
+      const once = behind;
+      await waitFor('every stream to have three current replicas after a leader step-down', () => caughtUp(once.splice(0)), 60_000, 1000);
+    }
   }
 
   it('every stream and bucket has three replicas, one per server', async () => {
@@ -204,7 +222,8 @@ describe.skipIf(!cap.ok)('three coordinators on a three-server nats cluster', ()
     expect(log).toMatch(/lost the lead/);
     // the lease check stopped it before any write: none was even tried (and refused)
     expect(log).not.toMatch(/job write refused/);
-    await checkAll(['f-long', 'f-after'], true);
+    // agents held f-long through the takeover (the new leader answered "hold" while it loaded)
+    await checkAll(['f-long', 'f-after']);
     await waitFor('the thawed coordinator to come back as a standby', () => /standby: another coordinator leads/.test(old.daemon.log()), 30_000);
   }, 180_000);
 
@@ -224,5 +243,27 @@ describe.skipIf(!cap.ok)('three coordinators on a three-server nats cluster', ()
         await clusterHealthy();
       }
     }
-  }, 240_000);
+  }, 300_000);
+  it("the leader's machine cut off: a coordinator on the majority side leads, the old one steps down", async () => {
+    await submit('p-long', 10);
+    await fleet.waitJob('p-long', (j) => j.stages[0]!.state === 'running');
+    const old = leader();
+    const machine = bus.find((m) => m.netns === old.machine.netns)!;
+    await net.linkDown(machine);
+    const at = Date.now();
+    try {
+      const next = await newLeaderAfter(old.daemon.name, 120_000);
+      console.info(`leader ${old.daemon.name}'s machine cut off -> ${next} serves after ${Date.now() - at} ms`);
+      await submit('p-during', 1);
+      await fleet.waitJob('p-during', (j) => j.state === 'succeeded', 'succeeded', 60_000);
+    } finally {
+      await net.linkUp(machine);
+    }
+    // the cable back: its server catches up, as an operator would check
+    await clusterHealthy();
+    // back in contact, its renewal is refused: it stops (or it stopped already, unsure it led)
+    await waitFor('the cut-off coordinator to step down', () => !old.daemon.alive || /lost the lead/.test(old.daemon.log()), 30_000);
+    expect(old.daemon.log()).not.toMatch(/job write refused/);
+    await checkAll(['p-long', 'p-during'], true);
+  }, 360_000);
 });

@@ -1,11 +1,14 @@
 // Several coordinators on one bus, on real processes: one leads (a lease in JetStream KV), the
-// others wait as standbys without a gRPC port; when the leader dies a standby takes over after
+// others wait as standbys whose gRPC port only says where the leader is; when the leader dies a standby takes over after
 // the lease, and the fleet does not notice - no node marked down, no run restarted. A leader
 // paused past its lease acts on nothing when it resumes, finds its lease taken and exits.
+import { readFileSync } from 'node:fs';
+import * as grpc from '@grpc/grpc-js';
 import { afterEach, describe, expect, it } from 'vitest';
+import { rawCall } from './harness/raw-grpc.js';
 import { Fleet, waitFor, type Daemon } from './harness/processes.js';
 
-const LEASE = '2s';
+const LEASE = '1.5s'; // the default, spelled out: agents' leases (3 s) outlast a takeover from it
 let fleet: Fleet | undefined;
 
 afterEach(async () => {
@@ -26,6 +29,15 @@ describe('several coordinators', () => {
   it('the leader is killed mid-run: the standby takes over, the run finishes once, no node goes down', async () => {
     const { f, a, standby } = await twoCoordinators();
     expect(standby.daemon.log()).not.toMatch(/coordinator listening/);
+    // a client given the standby's address alone is told where the leader is, and serves nothing
+    const asked = await f.cli(['nodes'], { env: { MESHRUN_COORDINATOR: standby.address } });
+    expect(asked.code).toBe(3);
+    expect(asked.stderr).toContain(`this coordinator is a standby; the leader listens at ${f.coordinatorAddress}`);
+    expect(asked.stdout).toBe('');
+    // without a certificate of this fleet: refused, and told nothing about the leader
+    const anon = await rawCall(standby.address, grpc.credentials.createSsl(readFileSync(f.trust.paths.caCert)), 'ListNodes', {});
+    expect(anon.code).toBe(grpc.status.UNAVAILABLE);
+    expect(anon.details).not.toContain(f.coordinatorAddress);
     // the client is given both addresses: it talks to whichever listens, the leader
     const both = { env: { MESHRUN_COORDINATOR: `${f.coordinatorAddress},${standby.address}` }, timeoutMs: 60_000 };
     const r = await f.cli(['submit', '--label', 'role=w', '--id', 'long', '--', 'sh', '-c', 'for i in 1 2 3 4 5 6; do echo "tick $i"; sleep 1; done'], both);
@@ -85,6 +97,9 @@ describe('several coordinators', () => {
     expect(log).not.toMatch(/job write refused/);
     const done = await f.waitJob('placed-by-b', (j) => j.state === 'succeeded', 'succeeded', 30_000);
     expect(done.stages[0]!.attempts).toHaveLength(1);
+    // a leader change is no failover of the fleet: the agent held the run through the takeover
+    expect((await f.job('spanning')).stages[0]!.attempts, 'spanning ran once, never fenced').toHaveLength(1);
+    for (const n of ['alpha', 'beta']) expect(f.agent(n).log()).not.toMatch(/fencing runs/);
   }, 120_000);
 
   it('a graceful stop hands the lead over at once, without waiting out the lease', async () => {

@@ -52,7 +52,7 @@ describe('typed outcomes', () => {
     const followedMs = Date.now() - t0;
     expect(f.code, f.stderr).toBe(124);
     expect(f.stderr).toMatch(/job to-1 timeout/);
-    expect(followedMs, 'ended by the timeout, not by sleep 30').toBeLessThan(15_000);
+    expect(followedMs, 'ended by the timeout, not by sleep 30').toBeLessThan(20_000);
     const j = await rawJob('to-1');
     expect(j.state).toBe('timeout');
     expect(j.exitCode).toBe(124);
@@ -62,7 +62,7 @@ describe('typed outcomes', () => {
     const m = meta('to-1');
     expect(m.stopReason).toBe('timeout');
     expect(m.endedAt! - m.startedAt).toBeGreaterThanOrEqual(900);
-    expect(m.endedAt! - m.startedAt).toBeLessThan(5000);
+    expect(m.endedAt! - m.startedAt, 'ended by the timeout, not by sleep 30').toBeLessThan(20_000);
     expect(groupAlive(m.pgid), `process group ${m.pgid} still alive`).toBe(false);
     expect(existsSync(join(fleet.agentDir('alpha'), 'runs', 'to-1', 'run.1.rc'))).toBe(true);
     await checkInvariants(fleet, 'to-1');
@@ -82,7 +82,7 @@ describe('typed outcomes', () => {
     expect(m.stopReason).toBe('timeout');
     // 1 s timeout + 1.5 s default kill grace: the SIGTERM alone did not end it
     expect(m.endedAt! - m.startedAt).toBeGreaterThanOrEqual(2200);
-    expect(m.endedAt! - m.startedAt).toBeLessThan(8000);
+    expect(m.endedAt! - m.startedAt, 'ended by the timeout, not by sleep 30').toBeLessThan(20_000);
     await waitFor(`process group ${m.pgid} gone`, () => !groupAlive(m.pgid), 3000);
     await checkInvariants(fleet, 'to-2');
   });
@@ -101,7 +101,7 @@ describe('typed outcomes', () => {
     const m = meta('to-3');
     expect(m.stopReason).toBe('timeout');
     expect(m.endedAt! - m.startedAt).toBeGreaterThanOrEqual(2900);
-    expect(m.endedAt! - m.startedAt).toBeLessThan(8000);
+    expect(m.endedAt! - m.startedAt, 'ended by the timeout, not by sleep 30').toBeLessThan(20_000);
     expect(groupAlive(m.pgid)).toBe(false);
     await checkInvariants(fleet, 'to-3');
   });

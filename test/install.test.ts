@@ -30,7 +30,7 @@ describe('meshrun install', () => {
   });
 
   it('writes units that systemd-analyze verify accepts, with the restart semantics meshrun needs', async () => {
-    expect((await runCli(['install', 'agent', '--root', root, '--node', 'alpha', '--labels', 'role=bastion,zone=a', '--nats', 'nats://127.0.0.1:4222'])).code).toBe(0);
+    expect((await runCli(['install', 'agent', '--root', root, '--node', 'alpha', '--labels', 'role=bastion,zone=a', '--nats', 'nats://127.0.0.1:4222', '--reserve', 'cpu=1,memory=2G'])).code).toBe(0);
     expect((await runCli(['install', 'coordinator', '--root', root, '--listen', '127.0.0.1:7433'])).code).toBe(0);
     const agentUnit = join(root, 'etc/systemd/system/meshrun-agent.service');
     const coordUnit = join(root, 'etc/systemd/system/meshrun-coordinator.service');
@@ -45,7 +45,7 @@ describe('meshrun install', () => {
     expect(c).toMatch(/^Restart=on-failure$/m);
     expect(c).not.toMatch(/KillMode=process/);
     const agentCfg = agentConfigSchema.parse(parse(readFileSync(join(root, 'etc/meshrun/agent.yaml'), 'utf8')));
-    expect(agentCfg).toMatchObject({ node: 'alpha', labels: { role: 'bastion', zone: 'a' }, nats: 'nats://127.0.0.1:4222' });
+    expect(agentCfg).toMatchObject({ node: 'alpha', labels: { role: 'bastion', zone: 'a' }, nats: 'nats://127.0.0.1:4222', reserve: { cpu: 1, memory: '2G' } });
     const coordCfg = coordinatorConfigSchema.parse(parse(readFileSync(join(root, 'etc/meshrun/coordinator.yaml'), 'utf8')));
     expect(coordCfg.listen).toBe('127.0.0.1:7433');
     // without --trust-dir: the one meshrun init makes by default, never an unsecured coordinator
@@ -145,6 +145,32 @@ describe('meshrun install agent --join', () => {
     expect(r.stdout).toMatch(/^EnvironmentFile=-\/etc\/meshrun\/agent\.env$/m);
     expect(r.stdout).toMatch(/^coordinator: "?\[fd00::1\]:7433"?$/m);
     expect(r.stdout).toMatch(/^nats: tls:\/\/bus\.example\.net:4222$/m);
+  });
+
+  it('--join-file reads the token from a file or standard input (never argv), and refuses an empty one', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'meshrun-install-join-file-'));
+    try {
+      const token = fakeToken();
+      const piped = await runCli(['install', 'agent', '--root', dir, '--node', 'web2', '--join-file', '-', '--coordinator', 'coord.example.net:7433'], { input: `${token}\n` });
+      expect(piped.code, piped.stderr).toBe(0);
+      expect(readEnvFile(join(dir, 'etc/meshrun/agent.env'))).toEqual({ MESHRUN_JOIN_TOKEN: token });
+      expect(readFileSync(join(dir, 'etc/systemd/system/meshrun-agent.service'), 'utf8')).toMatch(/^EnvironmentFile=-\/etc\/meshrun\/agent\.env$/m);
+      const file = join(dir, 'token');
+      const other = fakeToken();
+      writeFileSync(file, `${other}\n`, { mode: 0o600 });
+      const fromFile = await runCli(['install', 'agent', '--root', dir, '--force', '--join-file', file, '--coordinator', 'coord.example.net:7433']);
+      expect(fromFile.code, fromFile.stderr).toBe(0);
+      expect(readEnvFile(join(dir, 'etc/meshrun/agent.env'))).toEqual({ MESHRUN_JOIN_TOKEN: other });
+      writeFileSync(file, '\n');
+      const empty = await runCli(['install', 'agent', '--dry-run', '--join-file', file, '--coordinator', 'c:7433']);
+      expect(empty.code).toBe(2);
+      expect(empty.stderr).toMatch(/--join-file \S+token: empty/);
+      const both = await runCli(['install', 'agent', '--dry-run', '--join', token, '--join-file', file, '--coordinator', 'c:7433']);
+      expect(both.code).toBe(2);
+      expect(both.stderr).toMatch(/--join and --join-file contradict/);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 
   it('refuses a malformed token, a token without --coordinator, and --join for the coordinator', async () => {

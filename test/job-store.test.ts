@@ -96,7 +96,7 @@ describe.skipIf(!cap.ok)(`job store over thousands of finished jobs (${cap.reaso
     await restartCoordinator(fleet);
     expect(fleet.coordinator.log()).not.toMatch(/job index reconciled/);
     expect(lastLoad(fleet.coordinator.log())).toMatchObject({ jobs: RETAIN_JOBS, held: 0, recordsRead: 0 });
-  });
+  }, 180_000);
 });
 
 describe.skipIf(!cap.ok)(`job index migration and repair (${cap.reason})`, () => {

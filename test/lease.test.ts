@@ -28,7 +28,7 @@ describe('lease gates starts', () => {
     fleet.agent('alpha').signal('SIGSTOP');
     frozen = true;
     const reply = nc.request('mr.agent.alpha.cmd', JSON.stringify(start), { timeout: 15_000 });
-    await new Promise((r) => setTimeout(r, 2500)); // past the 1.5 s lease, before down-after
+    await new Promise((r) => setTimeout(r, 3800)); // past the 3 s lease, before down-after (5 s)
     fleet.agent('alpha').signal('SIGCONT');
     frozen = false;
     const r = JSON.parse((await reply).string()) as { ok: boolean; error?: string };

@@ -77,7 +77,7 @@ describe.skipIf(!cap.ok)(`NATS over the mesh (${cap.reason})`, () => {
     const rx1 = (await wgTool.showDump(f.ifname('n1'), { netns: n1.netns })).peers.find((p) => p.publicKey === hubKey)!.rxBytes;
     expect(rx1, 'heartbeats and commands arrive through the tunnel from the hub').toBeGreaterThan(rx0 + 1000);
     await f.waitConverged(NODES);
-  });
+  }, 120_000);
 
   it('a node whose interface is gone (a reboot) rebuilds it from its saved peers and reaches the bus through it', async () => {
     const meshNats = `tls://${hubAddr}:${NATS_PORT}`;

@@ -244,7 +244,7 @@ stages:
     const seqs = events.map((e) => e.seq);
     expect(seqs).toEqual([...seqs].sort((a, b) => a - b));
     expect(new Set(seqs).size).toBe(seqs.length);
-  });
+  }, 120_000);
 
   it('a hostile workspace archive is refused and nothing is written outside the run directory', async () => {
     // a hand-made tar.gz with an entry that climbs out of the run directory

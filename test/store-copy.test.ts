@@ -95,7 +95,7 @@ describe.skipIf(!cap.ok)(`meshrun store copy (${cap.reason})`, () => {
   beforeAll(async () => {
     fleet = await Fleet.start({ agents: [{ node: 'alpha', slots: 4 }, { node: 'beta', slots: 4 }], coordinatorArgs: ['--retain-jobs', '100000'] });
     servers.push(fleet.nats);
-  }, 60_000);
+  }, 120_000);
 
   afterAll(async () => {
     await fleet?.destroy();

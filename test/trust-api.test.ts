@@ -8,10 +8,10 @@ import { join } from 'node:path';
 import * as grpc from '@grpc/grpc-js';
 import { parse as parseYaml, stringify as toYaml } from 'yaml';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { MeshrunService } from '../proto/grpc.js';
 import { createCa, issueCert } from '../lib/trust/x509.js';
 import { requireTools } from './fleet/netns.js';
 import { Fleet, runCli, type CliResult } from './harness/processes.js';
+import { rawCall } from './harness/raw-grpc.js';
 
 const cap = requireTools(['nats-server']);
 
@@ -201,12 +201,3 @@ function parseConfig(path: string): { cert: string; key: string } {
 }
 
 /** One unary call with raw gRPC credentials: resolves with the status (or OK), never throws. */
-function rawCall(address: string, creds: grpc.ChannelCredentials, method: string, req: object, md = new grpc.Metadata()): Promise<{ code: number; details: string }> {
-  const client = new MeshrunService(address, creds) as unknown as grpc.Client & Record<string, (req: object, md: grpc.Metadata, cb: (err: grpc.ServiceError | null) => void) => void>;
-  return new Promise((resolve) => {
-    client[method]!.call(client, req, md, (err) => {
-      client.close();
-      resolve(err ? { code: err.code, details: err.details } : { code: grpc.status.OK, details: '' });
-    });
-  });
-}

@@ -25,6 +25,8 @@ import {
   submitRequestSchema,
   type LogEventMsg,
 } from '../proto/grpc.js';
+import { createScheduleRequestSchema, listSchedulesRequestSchema, scheduleRefSchema } from '../proto/schedule.js';
+import type { ScheduleRef__Output } from '../proto/generated/meshrun/v1/ScheduleRef.js';
 import type { MeshEdgeMsg, MeshJoinMsg, MeshLeaveMsg, MeshMemberMsg, MeshPeerMsg, MeshRotateMsg, MeshStatusMsg, NodeRemoveMsg } from '../proto/mesh.js';
 import type { BlobChunk__Output } from '../proto/generated/meshrun/v1/BlobChunk.js';
 import type { JobRef__Output } from '../proto/generated/meshrun/v1/JobRef.js';
@@ -95,6 +97,9 @@ describe('gRPC types from proto/meshrun.proto', () => {
       [addUserRequestSchema, 'AddUserRequest'],
       [userRefSchema, 'UserRef'],
       [auditRequestSchema, 'AuditRequest'],
+      [createScheduleRequestSchema, 'CreateScheduleRequest'],
+      [scheduleRefSchema, 'ScheduleRef'],
+      [listSchedulesRequestSchema, 'ListSchedulesRequest'],
     ];
     for (const [schema, msg] of pairs) expect(Object.keys(schema.shape).sort(), msg).toEqual(fields(msg));
   });
@@ -110,6 +115,7 @@ describe('gRPC types from proto/meshrun.proto', () => {
     expectTypeOf<z.output<typeof meshLeaveRequestSchema>>().toEqualTypeOf<MeshLeaveRequest__Output>();
     expectTypeOf<z.output<typeof joinTokenRequestSchema>>().toEqualTypeOf<JoinTokenRequest__Output>();
     expectTypeOf<z.output<typeof joinRequestSchema>>().toEqualTypeOf<JoinRequest__Output>();
+    expectTypeOf<z.output<typeof scheduleRefSchema>>().toEqualTypeOf<ScheduleRef__Output>();
 
     expectTypeOf<MeshEdgeMsg>().toEqualTypeOf<MeshEdge__Output>();
     expectTypeOf<MeshMemberMsg>().toEqualTypeOf<MeshMember__Output>();

@@ -2,7 +2,7 @@
 // field the way the user wrote it, so a bad job file is fixed without reading code.
 
 import { describe, expect, it } from 'vitest';
-import { dependenciesOf, jobSpecSchema, resolveFailover, type StageSpec } from '../proto/job-spec.js';
+import { dependenciesOf, jobSpecSchema, resolveFailover, stageRequest, type StageSpec } from '../proto/job-spec.js';
 import { formatIssues, formatPath, parseWith } from '../proto/validation.js';
 
 type Obj = Record<string, unknown>;
@@ -191,6 +191,36 @@ describe('jobSpecSchema: durations', () => {
   });
 });
 
+describe('jobSpecSchema: resources', () => {
+  it('accepts cpu (fractional) and memory with binary units, keeps them as written, and reads the request', () => {
+    const v = parsed(job([stage({ resources: { cpu: 16, memory: '64G' } }), stage({ name: 't', resources: { cpu: 0.5 } }), stage({ name: 'u', resources: { memory: '512Mi' } })]));
+    expect(v.stages[0]!.resources).toEqual({ cpu: 16, memory: '64G' });
+    // the stored record is parsed again on every read: what it holds must parse to the same
+    expect(parsed(v).stages[0]!.resources).toEqual({ cpu: 16, memory: '64G' });
+    expect(stageRequest(v.stages[0]!)).toEqual({ cpu: 16_000, memory: 64 * 2 ** 30 });
+    expect(stageRequest(v.stages[1]!)).toEqual({ cpu: 500, memory: 0 });
+    expect(stageRequest(v.stages[2]!)).toEqual({ cpu: 0, memory: 512 * 2 ** 20 });
+    expect(stageRequest(parsed(job([stage()])).stages[0]!)).toEqual({ cpu: 0, memory: 0 });
+  });
+
+  it.each([
+    [{ cpu: 0 }, 'stages[0].resources.cpu: must be more than 0'],
+    [{ cpu: -2 }, 'stages[0].resources.cpu: must be more than 0'],
+    [{ cpu: '16' }, 'stages[0].resources.cpu: expected a number of CPUs, like 2 or 0.5'],
+    [{ cpu: 0.0005 }, 'stages[0].resources.cpu: at most three decimals (0.001 cpu is the smallest step)'],
+    [{ cpu: 5000 }, 'stages[0].resources.cpu: must be at most 4096 (limit resourceCpuMax)'],
+    [{ memory: 64 }, 'stages[0].resources.memory: expected a size with a unit, like 512M or 64G (K, M, G, T: powers of 1024)'],
+    [{ memory: '64' }, 'stages[0].resources.memory: expected a size with a unit, like 512M or 64G (K, M, G, T: powers of 1024), got "64"'],
+    [{ memory: '64 gigs' }, 'stages[0].resources.memory: expected a size with a unit, like 512M or 64G (K, M, G, T: powers of 1024), got "64 gigs"'],
+    [{ memory: '0G' }, 'stages[0].resources.memory: must be more than 0'],
+    [{ memory: '300T' }, 'stages[0].resources.memory: must be at most 256 TiB (limit resourceMemoryMaxBytes)'],
+    [{}, 'stages[0].resources: give cpu, memory or both'],
+    [{ cpu: 1, gpu: 1 }, 'stages[0].resources: unknown field "gpu"'],
+  ])('resources %j is rejected: %s', (resources, line) => {
+    expect(errorsOf(job([stage({ resources })]))).toEqual([line]);
+  });
+});
+
 describe('jobSpecSchema and resolveFailover: failover forms', () => {
   it.each([
     ['reassign', { mode: 'reassign' }],
@@ -327,5 +357,18 @@ describe('jobSpecSchema: artifact and prune globs', () => {
     const r = jobSpecSchema.safeParse({ ...base, prune: [g] });
     expect(r.success).toBe(false);
     expect(formatIssues(r.error!)).toEqual(['prune[0]: globs are relative to the run directory: no leading / and no ..']);
+  });
+});
+
+describe('a stored job record read back', () => {
+  it('keeps its durations: a record written and read again twice has the same timeout and wait', async () => {
+    const { jobRecordSchema } = await import('../proto/records.js');
+    const { newJobRecord } = await import('../coordinator/job-machine.js');
+    const spec = jobSpecSchema.parse({ name: 'x', stages: [{ name: 's', on: { labels: {} }, run: { command: ['true'] }, timeout: '2h', failover: { wait: '30s' } }] });
+    let record: unknown = newJobRecord('j1', spec, 1, null);
+    for (let i = 0; i < 2; i++) record = jobRecordSchema.parse(JSON.parse(JSON.stringify(record)));
+    const stage = (record as { spec: { stages: StageSpec[] } }).spec.stages[0]!;
+    expect(stage.timeout).toBe(7_200_000);
+    expect(resolveFailover(stage.failover)).toEqual({ mode: 'wait', waitMs: 30_000 });
   });
 });

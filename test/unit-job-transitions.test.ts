@@ -7,8 +7,10 @@ import {
   currentAttempt,
   JOB_TRANSITIONS,
   newJobRecord,
+  rerunPlan,
   STAGE_TRANSITIONS,
   step,
+  type FanoutPlacer,
   type JobEvent,
   type Transition,
 } from '../coordinator/job-machine.js';
@@ -20,6 +22,8 @@ type Obj = Record<string, unknown>;
 
 
 const POLICIES = ['reassign', 'fail', { wait: '1s' }] as const;
+/** Retry policies the walks give stages (undefined: none). */
+const RETRIES = [undefined, undefined, { attempts: 2 }, { attempts: 3, delay: '1s' }, { attempts: 2, on: ['timeout', 'lost'] }] as const;
 const SHAPES: ((p: () => unknown) => Obj[])[] = [
   (p) => [{ name: 'only', failover: p() }],
   (p) => [
@@ -33,11 +37,23 @@ const SHAPES: ((p: () => unknown) => Obj[])[] = [
     { name: 'right', needs: ['prep'], failover: p() },
     { name: 'join', needs: ['left', 'right'], failover: p() },
   ],
+  // stages on all nodes (fan-out): no `failover: wait` there, a lost node's share is lost
+  () => [{ name: 'fan', on: { labels: {}, all: true, failTolerance: 1 } }],
+  (p) => [
+    { name: 'build', failover: p() },
+    { name: 'fan', on: { labels: {}, all: true, maxParallel: 1 }, failover: 'fail' },
+    { name: 'cleanup', always: true, on: { labels: {}, all: true, failTolerance: '50%' } },
+  ],
 ];
 
 function randomJob(r: () => number, shape: number): JobRecord {
   const pick = (): unknown => POLICIES[Math.floor(r() * POLICIES.length)];
-  const stages = SHAPES[shape]!(pick).map((s) => ({ on: { labels: {} }, run: { command: ['true'] }, ...s }));
+  const retry = (): object => {
+    const p = RETRIES[Math.floor(r() * RETRIES.length)];
+    return p ? { retry: p } : {};
+  };
+  // a stage on all nodes takes no retry policy (the schema refuses one): it is re-run by a new run only
+  const stages = SHAPES[shape]!(pick).map((s) => ({ on: { labels: {} }, run: { command: ['true'] }, ...((s.on as { all?: boolean } | undefined)?.all ? {} : retry()), ...s }));
   return newJobRecord('j', jobSpecSchema.parse({ name: 'walk', stages }), 0, null);
 }
 
@@ -49,7 +65,15 @@ function randomEvent(r: () => number, job: JobRecord): JobEvent {
   const some = attempts.length > 0 ? attempts[Math.floor(r() * attempts.length)]! : undefined;
   const roll = r();
   if (!some && roll < 0.1) return { kind: 'cancel' };
-  if (roll < 0.3 || !some) return { kind: 'place', place: () => (r() < 0.8 ? { ok: true, node } : { ok: false, reason: 'no ready node' }), runRootOf: () => '/var/lib/meshrun/runs' };
+  if (roll < 0.3 || !some) {
+    const fanout: FanoutPlacer = {
+      // now and then no node at all, else one to three of them
+      targets: () => (r() < 0.1 ? [] : ['n1', 'n2', 'n3'].slice(0, 1 + Math.floor(r() * 3))),
+      placeOn: (_s, n) => (r() < 0.8 ? { ok: true, node: n } : { ok: false, reason: `node ${n} has no free slot` }),
+      gone: () => r() < 0.1,
+    };
+    return { kind: 'place', place: () => (r() < 0.8 ? { ok: true, node } : { ok: false, reason: 'no ready node' }), runRootOf: () => '/var/lib/meshrun/runs', fanout };
+  }
   if (roll < 0.45) return { kind: 'started', token: some.token, startedAt: 1 };
   if (roll < 0.7) {
     const stopReasons = [null, null, null, 'timeout', 'cancelled', 'superseded', 'fenced'] as const;
@@ -71,7 +95,20 @@ function walk(seed: number): { transitions: Transition[]; illegal: Transition[];
   const transitions: Transition[] = [];
   const illegal: Transition[] = [];
   let now = 0;
-  for (let i = 0; i < 60 && job.endedAt === null; i++) {
+  // an ended job is retried (meshrun retry) at most once per walk, in half the walks
+  let retried = r() < 0.5 ? 0 : 1;
+  for (let i = 0; i < 60 + 40 * retried; i++) {
+    if (job.endedAt !== null) {
+      if (retried > 0) break;
+      retried = 1;
+      const from = r() < 0.5 ? job.stages[Math.floor(r() * job.stages.length)]!.name : null;
+      const plan = rerunPlan(job, from);
+      if (!plan.ok) break;
+      const res = step(job, { kind: 'retry', rerun: plan.rerun, from, by: 'walker' }, now);
+      transitions.push(...res.transitions);
+      illegal.push(...res.illegal.map((t) => ({ ...t, what: `seed ${seed} step ${i} (retry): ${t.what}` })));
+      continue;
+    }
     now += Math.floor(r() * 800);
     const res = step(job, randomEvent(r, job), now);
     transitions.push(...res.transitions);
@@ -112,10 +149,11 @@ describe('the job machine walks only its tables, and reaches every row', () => {
   it.each(rows(STAGE_TRANSITIONS as never, 'stage'))('%s is reached', (r) => expect(seen).toContain(r));
   it.each(rows(JOB_TRANSITIONS as never, 'job'))('%s is reached', (r) => expect(seen).toContain(r));
 
-  it('a terminal state is never left', () => {
+  it('a terminal state is left only by a new run of the job (retry)', () => {
     const terminalAttempt = ['succeeded', 'failed', 'cancelled', 'timeout', 'lost', 'stale'];
     const terminalStage = ['succeeded', 'failed', 'cancelled', 'timeout', 'lost', 'skipped'];
     const left = [...seen].filter((r) => {
+      if (r.endsWith(' on retry')) return false;
       const [level, from] = r.split(' ');
       return (level === 'attempt' && terminalAttempt.includes(from!)) || (level === 'stage' && terminalStage.includes(from!)) || (level === 'job' && from !== 'queued' && from !== 'running');
     });

@@ -49,6 +49,6 @@ describe('probeLease', () => {
     const t0 = Date.now();
     const r = await probeLease(kvOf(put(3, record({ machine: machineId(), pid: 999_999_999, leaseMs: 60_000 }))));
     expect(r).toMatchObject({ state: 'lapsed', why: 'is gone (no process 999999999 on this machine)' });
-    expect(Date.now() - t0).toBeLessThan(1000);
+    expect(Date.now() - t0, 'well short of the holder\'s 60 s lease').toBeLessThan(30_000);
   });
 });

@@ -82,4 +82,30 @@ describe('Lease.check', () => {
     l.check(t0 + 1800);
     expect(stopped).toEqual(['j', 'j']);
   });
+
+  const replying = (body: object) => ({ request: async () => ({ data: new TextEncoder().encode(JSON.stringify(body)) }) }) as unknown as NatsConnection;
+  const hold = replying({ ok: true, superseded: [], cancel: [], hold: true });
+
+  it('"hold" from a coordinator taking over keeps the runs, and is no start permission', async () => {
+    const { l, stopped } = fencing();
+    const t0 = Date.now();
+    await l.heartbeat(hold, hb(t0 + 1400));
+    l.check(t0 + 2800);
+    expect(stopped).toEqual([]);
+    expect(l.live(t0 + 1500)).toBe(false);
+    l.check(t0 + 3000);
+    expect(stopped).toEqual(['j']);
+  });
+
+  it('"hold" after the runs were fenced does not unfence them; a full answer does', async () => {
+    const { l, stopped } = fencing();
+    const t0 = Date.now();
+    l.check(t0 + 1600);
+    await l.heartbeat(hold, hb(t0 + 1700));
+    l.check(t0 + 1800);
+    expect(stopped).toEqual(['j', 'j']);
+    const now = Date.now();
+    await l.heartbeat(answering, hb(now));
+    expect(l.live(now + 10)).toBe(true);
+  });
 });

@@ -94,7 +94,7 @@ describe('Outbox: append, peek, ack', () => {
     const b = o.append(exited('a'));
     expect([a.seq, a.id, b.seq, b.id]).toEqual([1, 'n1-1', 2, 'n1-2']);
     expect(o.size).toBe(2);
-    expect(o.peek()).toEqual({ id: 'n1-1', seq: 1, event: started('a') });
+    expect(o.peek()).toEqual({ id: 'n1-1', seq: 1, event: started('a'), at: expect.any(Number) });
     expect(o.peek()).toEqual(a); // peek does not consume
   });
 
@@ -292,7 +292,7 @@ describe('Outbox: the disk bound', () => {
   });
 
   it('the bound is only counted on what is queued: a drained outbox accepts again without dropping', () => {
-    const lineOf = (e: RunEvent) => JSON.stringify({ id: 'n1-1', seq: 1, event: e }).length + 1;
+    const lineOf = (e: RunEvent) => JSON.stringify({ id: 'n1-1', seq: 1, event: e, at: Date.now() }).length + 1;
     // room for one started and one exited, not for two starteds and an exited
     const { log, calls } = recordingLogger();
     const o = open({ maxBytes: lineOf(started('a')) + lineOf(exited('a')) + 5, log });

@@ -30,6 +30,7 @@ const job = (over: Partial<JobMsg> = {}): JobMsg =>
         attempt: 2,
         exitCode: 2,
         reason: EVIL,
+        nodes: [],
         attempts: [attempt({ staleResult: EVIL }), attempt({ attempt: 2, failures: [{ host: EVIL, task: EVIL, msg: `${EVIL}\n\n  second line` }] })],
       },
     ],
@@ -39,6 +40,8 @@ const job = (over: Partial<JobMsg> = {}): JobMsg =>
     authoritativeNode: 'alpha',
     handoffs: [{ fromStage: 'a', fromNode: 'alpha', toStage: 'run', toNode: 'beta', toAttempt: 1, toRunDir: `/runs/${EVIL}`, acked: true }],
     workspace: '',
+    schedule: '',
+    scheduleTickMs: 0,
     ...over,
   }) as JobMsg;
 

@@ -83,8 +83,9 @@ describe('watch --once: one plain frame', () => {
     expect(out).not.toMatch(/\x1b/); // plain text, no escape codes (the log's own are stripped too)
     expect(out.split('\n')[0]).toContain(`meshrun watch · coordinator ${fleet.coordinatorAddress}`);
     expect(out).toMatch(/^NODES \(2 ready\)$/m);
-    expect(out).toMatch(/^alpha\s+ready\s+role=bastion\s+\d+\/4\s+\S+ ago$/m);
-    expect(out).toMatch(/^beta\s+ready\s+role=worker\s+2\/4\s+\S+ ago$/m);
+    // RUNNING, then CPU and MEMORY allocated/allocatable (the machine's), then LAST SEEN
+    expect(out).toMatch(/^alpha\s+ready\s+role=bastion\s+\d+\/4\s+0\/[\d.]+\s+0\/[\d.]+ [KMGT]iB\s+\S+ ago$/m);
+    expect(out).toMatch(/^beta\s+ready\s+role=worker\s+2\/4\s+0\/[\d.]+\s+0\/[\d.]+ [KMGT]iB\s+\S+ ago$/m);
     expect(out).toMatch(new RegExp(`^▸\\s+${LAB}\\s+site-lab\\s+running\\s+lab\\s+beta\\s+running \\S+$`, 'm'));
     expect(out).toMatch(new RegExp(`^\\s+${QUIET}\\s+quiet\\s+running\\s+lab\\s+beta\\s`, 'm'));
     expect(out).toMatch(new RegExp(`^LOG job ${LAB} \\(site-lab\\) · running · authoritative node now: beta$`, 'm'));
@@ -262,6 +263,10 @@ const job = (over: Partial<JobMsg> = {}): JobMsg => ({
   authoritativeNode: '',
   handoffs: [],
   workspace: '',
+  schedule: '',
+  scheduleTickMs: 0,
+  run: 1,
+  runs: [],
   ...over,
 });
 
@@ -311,7 +316,7 @@ describe('watch: pure parts', () => {
     const tail = new LogTail(100);
     tail.header('lab', 1, 'beta');
     for (let i = 0; i < 50; i++) tail.data('lab', 1, Buffer.from(`line ${i} ${'x'.repeat(100)}\n`));
-    const nodes = Array.from({ length: 30 }, (_, i) => ({ name: `n${i}`, labels: {}, state: 'ready', lastSeenMs: 10, slots: 4, running: 0, standby: false, draining: false }));
+    const nodes = Array.from({ length: 30 }, (_, i) => ({ name: `n${i}`, labels: {}, state: 'ready', lastSeenMs: 10, slots: 4, running: 0, standby: false, draining: false, capacity: null, allocatable: null, allocated: null }));
     const frame = renderFrame(
       { address: 'x:1', now: 10_000, nodes, jobs: [job()], selectedId: 'j1', selectedAuto: false, selectedJob: job(), tail, progress: () => undefined },
       { width: 60, height: 20, tailLines: 20, tty: true },

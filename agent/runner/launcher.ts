@@ -1,11 +1,10 @@
-// Starts a run: writes its metadata, then launches the wrapper detached (own session,
-// no inherited stdio) so neither an agent restart nor its service stop touches the run.
-// A run without secrets gets the shell wrapper (a shell start); one with secrets the Node
-// wrapper, which pipes its output through the masker.
+// Starts a run: writes its metadata, then hands it to the agent's launcher shell (a run whose
+// output is not masked) or spawns the Node wrapper detached (own session, no inherited stdio)
+// for a run with secrets to mask, so neither an agent restart nor its service stop touches it.
 import { spawn } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import { ensurePrivateDir, writeMeta, type RunMeta, type RunPaths } from './run-files.js';
-import { SH_WRAPPER, SH_WRAPPER_NAME, shWrapperUsable } from './sh-wrapper.js';
+import type { ShLauncher } from './sh-launcher.js';
 
 const WRAPPER = fileURLToPath(new URL('./wrapper.js', import.meta.url));
 
@@ -15,16 +14,14 @@ export interface LaunchSpec {
   env: Record<string, string>;
 }
 
-export function launchRun(spec: LaunchSpec): number | undefined {
+/** 'sh': the launcher took it; 'node': the Node wrapper was spawned. */
+export function launchRun(spec: LaunchSpec, sh: ShLauncher | undefined): 'sh' | 'node' {
   const { paths, meta } = spec;
   ensurePrivateDir(paths.dir);
   ensurePrivateDir(meta.cwd);
   writeMeta(paths, meta);
-  const [file, args] =
-    meta.maskFile === null && shWrapperUsable()
-      ? ['/bin/sh', ['-c', SH_WRAPPER, SH_WRAPPER_NAME, paths.dir, paths.stem, meta.cwd, meta.cgroup ?? '', ...meta.removeOnExit, '--', ...meta.argv]]
-      : [process.execPath, [WRAPPER, paths.dir, paths.stem]];
-  const child = spawn(file, args, { detached: true, stdio: 'ignore', env: spec.env, cwd: paths.dir });
+  if (meta.maskFile === null && sh?.launch({ dir: paths.dir, stem: paths.stem, cwd: meta.cwd, cgroup: meta.cgroup, env: spec.env, removeOnExit: meta.removeOnExit, argv: meta.argv })) return 'sh';
+  const child = spawn(process.execPath, [WRAPPER, paths.dir, paths.stem], { detached: true, stdio: 'ignore', env: spec.env, cwd: paths.dir });
   child.unref();
-  return child.pid;
+  return 'node';
 }

@@ -13,6 +13,8 @@ export interface RunPaths {
   dir: string;
   stem: string;
   pid: string;
+  /** Written by the shell wrapper once the command started: "PID TICKS WPID WTICKS". */
+  start: string;
   log: string;
   rc: string;
   json: string;
@@ -40,6 +42,7 @@ export function stemPaths(dir: string, stem: string): RunPaths {
     dir,
     stem,
     pid: f('pid'),
+    start: f('start'),
     log: f('log'),
     rc: f('rc'),
     json: f('json'),

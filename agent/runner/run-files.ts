@@ -1,7 +1,8 @@
-// Runner files of one run: <dir>/<stem>.{pid,log,rc,json,stop,cursor,mask.json}; its cwd is the
-// job's working directory <dir>/work (shared by its runs on this node). The agent writes .json before launch; after
-// that the wrapper is its only writer (the agent asks for stops through .stop).
-import { readFileSync } from 'node:fs';
+// Runner files of one run: <dir>/<stem>.{pid,start,log,rc,json,stop,cursor,mask.json}; its cwd is the
+// job's working directory <dir>/work (shared by its runs on this node). The agent writes .json before
+// launch. The shell wrapper never edits it: the agent records there what the wrapper wrote (.start,
+// .rc). The Node wrapper writes it itself. The agent asks for stops through .stop.
+import { existsSync, readFileSync } from 'node:fs';
 import { z } from 'zod';
 import { runTokenSchema } from '../../proto/names.js';
 import { type RunPaths } from './paths.js';
@@ -55,13 +56,22 @@ export function readMeta(p: RunPaths): RunMeta | undefined {
   }
 }
 
+/**
+ * Atomic, not fsynced: a power loss ends the run with the machine, and what re-adoption needs of a
+ * live run (pid and start time) is in .start too. An fsync per run start cost milliseconds.
+ */
 export function writeMeta(p: RunPaths, meta: RunMeta): void {
-  writeFileAtomic(p.json, JSON.stringify(meta, null, 2) + '\n');
+  writeFileAtomic(p.json, JSON.stringify(meta, null, 2) + '\n', 0o600, { sync: false });
 }
 
 export function readRc(p: RunPaths): number | undefined {
+  // asked of every live run at each tick: a missing file is the common answer, and cheaper than a thrown ENOENT
+  if (!existsSync(p.rc)) return undefined;
   try {
-    const s = readFileSync(p.rc, 'utf8').trim();
+    const line = readFileSync(p.rc, 'utf8');
+    // whole only with its newline: the shell wrapper writes the line in place, in one write
+    if (!line.endsWith('\n')) return undefined;
+    const s = line.trim();
     const n = Number(s);
     return s !== '' && Number.isInteger(n) ? n : undefined;
   } catch {
@@ -87,6 +97,7 @@ export function readCursor(p: RunPaths): RunCursor {
   }
 }
 
+/** Not fsynced: a cursor older than the truth after a crash only relays bytes again (message ids drop them). */
 export function writeCursor(p: RunPaths, c: RunCursor): void {
-  writeFileAtomic(p.cursor, JSON.stringify(c));
+  writeFileAtomic(p.cursor, JSON.stringify(c), 0o600, { sync: false });
 }

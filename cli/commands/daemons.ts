@@ -7,7 +7,7 @@ import { resolveAgentOptions, runAgentDaemon, type AgentFlags } from '../../agen
 import { resolveCoordinatorOptions, runCoordinatorDaemon, type CoordinatorFlags } from '../../coordinator/main.js';
 import { agentConfigSchema, coordinatorConfigSchema } from '../../proto/config.js';
 import { defaultNodeName, defaultStateDir, readConfig } from '../config.js';
-import { coordinatorAddress } from '../client.js';
+import { coordinatorAddress } from '../rpc-client.js';
 import { ExitCode, ExitError } from '../exit.js';
 import { enrollAgent, enrolledPaths } from './join.js';
 import { agentMeshOptions, coordinatorMeshSettings } from './mesh-daemons.js';

@@ -2,7 +2,7 @@
 // /etc/meshrun (or prints them with --dry-run). The agent unit uses KillMode=process
 // so restarting the agent never kills the runs it started. `install agent --join TOKEN`
 // puts the token in a 0600 environment file the unit reads, never on a command line.
-import { chmodSync, existsSync, mkdirSync } from 'node:fs';
+import { chmodSync, existsSync, mkdirSync, readFileSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import { stringify } from 'yaml';
 import { DEFAULT_NATS_PORT, DEFAULT_NATS_URL, DEFAULT_SECURE_NATS_URL } from '../../proto/config.js';
@@ -10,6 +10,7 @@ import { joinTokenSchema } from '../../proto/grpc.js';
 import { trustRootPaths } from '../../lib/trust/paths.js';
 import { writeFileAtomic } from '../../lib/write-file-atomic.js';
 import { parseLabelList } from '../../proto/names.js';
+import { parseResourceList } from '../../proto/resources-schema.js';
 import { ExitCode, ExitError } from '../exit.js';
 import { selfCommand } from '../self.js';
 import { agentMeshOptions, coordinatorMeshSettings } from './mesh-daemons.js';
@@ -29,6 +30,7 @@ export interface InstallOptions {
   labels?: string;
   slots?: string;
   standby?: boolean;
+  reserve?: string;
   stateDir?: string;
   listen?: string;
   force?: boolean;
@@ -41,6 +43,8 @@ export interface InstallOptions {
   trustDir?: string;
   /** Agent: enroll with this join token at its first start (kept in a 0600 environment file). */
   join?: string;
+  /** Agent: read the join token from this file (`-`: standard input), keeping it out of argv and the environment (Ansible). */
+  joinFile?: string;
   /** Agent: the coordinator's gRPC address, where the token is exchanged (`host:port`). */
   coordinator?: string;
 }
@@ -61,7 +65,8 @@ export const AGENT_ENV_FILE = '/etc/meshrun/agent.env';
 /** `install agent --join`: the token checked, the coordinator's address required, the bus on its host by default. */
 function installJoin(o: InstallOptions, env: NodeJS.ProcessEnv): { token: string; coordinator: string; nats: string } | undefined {
   // as for `meshrun agent`, $MESHRUN_JOIN_TOKEN keeps the token out of this command's argv
-  const [token, from] = o.join ? [o.join, '--join'] : [env.MESHRUN_JOIN_TOKEN, '$MESHRUN_JOIN_TOKEN'];
+  if (o.join && o.joinFile) throw new ExitError(ExitCode.Usage, '--join and --join-file contradict each other: pick one');
+  const [token, from] = o.join ? [o.join, '--join'] : o.joinFile ? [readJoinFile(o.joinFile), `--join-file ${o.joinFile}`] : [env.MESHRUN_JOIN_TOKEN, '$MESHRUN_JOIN_TOKEN'];
   if (token === undefined || token === '') return undefined;
   const t = joinTokenSchema.safeParse(token);
   if (!t.success) throw new ExitError(ExitCode.Usage, `${from}: ${t.error.issues[0]!.message}`);
@@ -73,6 +78,19 @@ function installJoin(o: InstallOptions, env: NodeJS.ProcessEnv): { token: string
   return { token: t.data, coordinator, nats: o.nats ?? `tls://${m[1]}:${DEFAULT_NATS_PORT}` };
 }
 
+/** The token in a file (`-`: standard input), surrounding white space dropped; a usage error naming the file when unreadable or empty. */
+function readJoinFile(file: string): string {
+  let text: string;
+  try {
+    // a token is some 150 bytes: more is not a token file
+    text = readFileSync(file === '-' ? 0 : file, 'utf8').slice(0, 4096).trim();
+  } catch (err) {
+    throw new ExitError(ExitCode.Usage, `--join-file ${file}: ${(err as Error).message}`);
+  }
+  if (text === '') throw new ExitError(ExitCode.Usage, `--join-file ${file}: empty (expected a join token from meshrun node token create)`);
+  return text;
+}
+
 /** `meshrun init`'s directory when run as root (the state dir's `trust`). */
 const DEFAULT_TRUST_DIR = '/var/lib/meshrun/trust';
 
@@ -80,7 +98,7 @@ export function renderInstall(kind: 'agent' | 'coordinator', o: InstallOptions, 
   const [node, bin] = selfCommand();
   const configPath = `/etc/meshrun/${kind}.yaml`;
   const config: Record<string, unknown> = { nats: o.nats ?? DEFAULT_NATS_URL };
-  if (kind === 'coordinator' && o.join) throw new ExitError(ExitCode.Usage, '--join is for install agent (a coordinator does not enroll)');
+  if (kind === 'coordinator' && (o.join || o.joinFile)) throw new ExitError(ExitCode.Usage, '--join is for install agent (a coordinator does not enroll)');
   const join = kind === 'agent' ? installJoin(o, env) : undefined;
   if (kind === 'agent') {
     if (join) Object.assign(config, { nats: join.nats, coordinator: join.coordinator });
@@ -94,6 +112,13 @@ export function renderInstall(kind: 'agent' | 'coordinator', o: InstallOptions, 
     }
     if (o.slots) config.slots = Number(o.slots);
     if (o.standby) config.standby = true;
+    if (o.reserve) {
+      try {
+        config.reserve = parseResourceList(o.reserve);
+      } catch (err) {
+        throw new ExitError(ExitCode.Usage, `--reserve ${o.reserve}: ${(err as Error).message}`);
+      }
+    }
     config.stateDir = o.stateDir ?? '/var/lib/meshrun';
     Object.assign(config, installMeshAgent(o));
   } else {

@@ -11,6 +11,7 @@ import { parseDuration } from '../../proto/duration.js';
 import { parseLabelList } from '../../proto/names.js';
 import { writeFileAtomic } from '../../lib/write-file-atomic.js';
 import { MeshrunClient } from '../client.js';
+import type { RpcClient } from '../rpc-client.js';
 import { joinTokenSchema, type JoinMsg } from '../../proto/grpc.js';
 import { fetchPinnedCa } from '../../lib/trust/pin.js';
 import { ExitCode, ExitError } from '../exit.js';
@@ -22,7 +23,7 @@ export interface TokenCreateOptions {
   json?: boolean;
 }
 
-export async function tokenCreateCmd(client: MeshrunClient, o: TokenCreateOptions): Promise<number> {
+export async function tokenCreateCmd(client: RpcClient, o: TokenCreateOptions): Promise<number> {
   const ttlMs = parseDuration(o.ttl ?? '1h');
   if (ttlMs === undefined) throw new ExitError(ExitCode.Usage, `--ttl ${o.ttl}: expected a duration like 30m, 1h or 7d`);
   const uses = Number(o.uses ?? '1');

@@ -9,7 +9,7 @@ import { checkIfname, wgTool } from '../../agent/wg/wg-tool.js';
 import { meshPeerSchema, type MeshJoinMsg } from '../../proto/mesh.js';
 import { toDesiredPeers } from '../../proto/mesh-hash.js';
 import { isValidName } from '../../proto/names.js';
-import type { MeshrunClient } from '../client.js';
+import type { RpcClient } from '../rpc-client.js';
 import { defaultStateDir } from '../config.js';
 import { ExitCode, ExitError } from '../exit.js';
 import { DEFAULT_CLIENT_IF } from './mesh.js';
@@ -52,7 +52,7 @@ function readState(dir: string): ClientState | undefined {
   }
 }
 
-export async function meshJoinCmd(client: MeshrunClient, o: JoinOptions): Promise<number> {
+export async function meshJoinCmd(client: RpcClient, o: JoinOptions): Promise<number> {
   const name = o.client ?? '';
   if (!isValidName(name)) throw new ExitError(ExitCode.Usage, `--client ${name}: letters, digits, "-" and "_" (at most 63)`);
   const dir = clientDir(o);
@@ -96,7 +96,7 @@ export async function meshJoinCmd(client: MeshrunClient, o: JoinOptions): Promis
   return ExitCode.Ok;
 }
 
-export async function meshLeaveCmd(client: MeshrunClient, o: LeaveOptions): Promise<number> {
+export async function meshLeaveCmd(client: RpcClient, o: LeaveOptions): Promise<number> {
   const dir = clientDir(o);
   const state = readState(dir);
   if (!state) throw new ExitError(ExitCode.NotFound, `not joined: no ${join(dir, STATE_FILE)} (use --state-dir if you joined with one)`);

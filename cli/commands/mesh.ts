@@ -4,7 +4,7 @@
 import type { Command } from 'commander';
 import { formatDuration } from '../../proto/duration.js';
 import type { MeshMemberMsg, MeshStatusMsg } from '../../proto/mesh.js';
-import type { MeshrunClient } from '../client.js';
+import type { RpcClient } from '../rpc-client.js';
 import type { TokenCreateOptions } from './join.js';
 import { ExitCode } from '../exit.js';
 import { formatBytes as bytes, table } from '../format.js';
@@ -18,7 +18,7 @@ export const DEFAULT_CLIENT_IF = 'meshrun0';
 
 const out = (s: string): void => void process.stdout.write(s);
 
-export function registerMeshCommands(program: Command, client: () => Promise<MeshrunClient>, run: (p: Promise<number>) => void): void {
+export function registerMeshCommands(program: Command, client: () => Promise<RpcClient>, run: (p: Promise<number>) => void): void {
   const mesh = program.command('mesh').description('the WireGuard mesh between nodes (status by default; see docs/mesh.md)');
   mesh
     .command('status', { isDefault: true })
@@ -67,14 +67,14 @@ export function registerMeshCommands(program: Command, client: () => Promise<Mes
     .action((o: TokenCreateOptions) => run(import('./join.js').then(async (m) => m.tokenCreateCmd(await client(), o))));
 }
 
-export async function meshStatusCmd(client: MeshrunClient, o: JsonOption): Promise<number> {
+export async function meshStatusCmd(client: RpcClient, o: JsonOption): Promise<number> {
   await client.ready();
   const s = await client.meshStatus();
   out(o.json ? JSON.stringify(meshJson(s), null, 2) + '\n' : meshTable(s));
   return ExitCode.Ok;
 }
 
-export async function rotateKeyCmd(client: MeshrunClient, node: string, o: JsonOption): Promise<number> {
+export async function rotateKeyCmd(client: RpcClient, node: string, o: JsonOption): Promise<number> {
   await client.ready();
   const r = await client.meshRotateKey(node);
   if (o.json) out(JSON.stringify(r, null, 2) + '\n');
@@ -85,7 +85,7 @@ export async function rotateKeyCmd(client: MeshrunClient, node: string, o: JsonO
   return ExitCode.Ok;
 }
 
-export async function nodeRemoveCmd(client: MeshrunClient, name: string, o: JsonOption): Promise<number> {
+export async function nodeRemoveCmd(client: RpcClient, name: string, o: JsonOption): Promise<number> {
   await client.ready();
   const r = await client.removeNode(name);
   if (o.json) out(JSON.stringify(r, null, 2) + '\n');

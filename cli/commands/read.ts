@@ -1,7 +1,7 @@
 // The read commands: `job`, `jobs`, `nodes` (tables, or --json), and the small
 // write commands `cancel`, `drain`, `undrain`.
 import { Limits } from '../../lib/limits.js';
-import type { MeshrunClient } from '../client.js';
+import type { RpcClient } from '../rpc-client.js';
 import { ExitCode, ExitError } from '../exit.js';
 import { escapeControls, jobDetail, jobsTable, nodesTable } from '../format.js';
 import { jobJson, nodeJson } from '../job-json.js';
@@ -12,7 +12,7 @@ export interface JsonOption {
 
 const out = (s: string): void => void process.stdout.write(s);
 
-export async function jobCmd(client: MeshrunClient, id: string, o: JsonOption): Promise<number> {
+export async function jobCmd(client: RpcClient, id: string, o: JsonOption): Promise<number> {
   await client.ready();
   const j = await client.getJob(id);
   out(o.json ? JSON.stringify(jobJson(j), null, 2) + '\n' : jobDetail(j));
@@ -24,7 +24,7 @@ export const JOBS_DEFAULT_LIMIT = 100;
 /** The most one ListJobs answers: older ones are not listed. */
 const JOBS_MAX_LIMIT = Limits.listJobsMax;
 
-export async function jobsCmd(client: MeshrunClient, o: JsonOption & { limit?: string }): Promise<number> {
+export async function jobsCmd(client: RpcClient, o: JsonOption & { limit?: string }): Promise<number> {
   const limit = o.limit === undefined ? JOBS_DEFAULT_LIMIT : Number(o.limit);
   if (!Number.isInteger(limit) || limit < 0 || limit > JOBS_MAX_LIMIT) throw new ExitError(ExitCode.Usage, `--limit ${o.limit}: expected a whole number from 0 (as many as the coordinator lists, ${JOBS_MAX_LIMIT}) to ${JOBS_MAX_LIMIT}`);
   await client.ready();
@@ -41,21 +41,21 @@ export async function jobsCmd(client: MeshrunClient, o: JsonOption & { limit?: s
   return ExitCode.Ok;
 }
 
-export async function nodesCmd(client: MeshrunClient, o: JsonOption): Promise<number> {
+export async function nodesCmd(client: RpcClient, o: JsonOption): Promise<number> {
   await client.ready();
   const nodes = await client.listNodes();
   out(o.json ? JSON.stringify(nodes.map(nodeJson), null, 2) + '\n' : nodesTable(nodes));
   return ExitCode.Ok;
 }
 
-export async function cancelCmd(client: MeshrunClient, id: string, o: JsonOption): Promise<number> {
+export async function cancelCmd(client: RpcClient, id: string, o: JsonOption): Promise<number> {
   await client.ready();
   const j = await client.cancelJob(id);
   out(o.json ? JSON.stringify(jobJson(j), null, 2) + '\n' : `${escapeControls(`cancel requested for ${j.id} (${j.state})`)}\n`);
   return ExitCode.Ok;
 }
 
-export async function drainCmd(client: MeshrunClient, name: string, drain: boolean, o: JsonOption): Promise<number> {
+export async function drainCmd(client: RpcClient, name: string, drain: boolean, o: JsonOption): Promise<number> {
   await client.ready();
   const n = drain ? await client.drainNode(name) : await client.undrainNode(name);
   out(o.json ? JSON.stringify(nodeJson(n), null, 2) + '\n' : `${escapeControls(`${n.name}: ${n.state} (${n.running} running)`)}\n`);

@@ -1,4 +1,4 @@
-// `meshrun submit FILE.yaml` / `meshrun submit (--on NODE | --label k=v ...) -- ARGV...`
+// `meshrun submit FILE.yaml` / `meshrun submit (--on NODE | --label k=v ... [--all]) -- ARGV...`
 import { readFileSync } from 'node:fs';
 import { dirname, resolve } from 'node:path';
 import { isValidName, parseLabelList } from '../../proto/names.js';
@@ -11,7 +11,7 @@ import { packWorkspace } from '../../lib/workspace/index.js';
 import { isMeshrunError } from '../../lib/errors.js';
 import { Limits } from '../../lib/limits.js';
 
-async function packOrExit(dir: string): Promise<Awaited<ReturnType<typeof packWorkspace>>> {
+export async function packOrExit(dir: string): Promise<Awaited<ReturnType<typeof packWorkspace>>> {
   try {
     return await packWorkspace(dir, { maxBytes: Limits.workspaceMaxBytes });
   } catch (err) {
@@ -34,10 +34,40 @@ export interface SubmitOptions {
   raw?: boolean;
   /** Command mode: secrets by name, each read from the environment variable of that name. */
   secret?: string[];
+  /** Command mode with --label: run on every ready node with the labels. */
+  all?: boolean;
+  /** With --all: how many nodes run at once. */
+  maxParallel?: string;
+  /** With --all: node attempts that may fail (N, or P% of the nodes). */
+  failTolerance?: string;
+}
+
+/** `on:` of a command-line job: one node, a node with the labels, or (--all) every one. */
+function placementOf(o: SubmitOptions, labels: Record<string, string> | undefined): Record<string, unknown> {
+  if (!o.all) {
+    if (o.maxParallel !== undefined) throw new ExitError(ExitCode.Usage, '--max-parallel goes with --all');
+    if (o.failTolerance !== undefined) throw new ExitError(ExitCode.Usage, '--fail-tolerance goes with --all');
+    return o.on !== undefined ? { node: o.on } : { labels };
+  }
+  if (o.on !== undefined || !labels) throw new ExitError(ExitCode.Usage, '--all runs on every node with the labels: give --label k=v, not --on');
+  const on: Record<string, unknown> = { labels, all: true };
+  if (o.maxParallel !== undefined) {
+    if (!/^\d+$/.test(o.maxParallel) || Number(o.maxParallel) < 1) throw new ExitError(ExitCode.Usage, `--max-parallel ${o.maxParallel}: expected a whole number of nodes, 1 or more`);
+    on.maxParallel = Number(o.maxParallel);
+  }
+  if (o.failTolerance !== undefined) {
+    const t = o.failTolerance;
+    if (!/^\d+%?$/.test(t)) throw new ExitError(ExitCode.Usage, `--fail-tolerance ${t}: expected a whole number of nodes or a percentage of them such as 10%`);
+    on.failTolerance = t.endsWith('%') ? t : Number(t);
+  }
+  return on;
 }
 
 export function buildSpec(args: string[], o: SubmitOptions): JobSpecInput {
   const adHoc = o.on !== undefined || (o.label?.length ?? 0) > 0;
+  if (!adHoc && (o.all || o.maxParallel !== undefined || o.failTolerance !== undefined)) {
+    throw new ExitError(ExitCode.Usage, '--all, --max-parallel and --fail-tolerance build a command-line job: give --label k=v and the command after --');
+  }
   if (!adHoc) {
     if (args.length !== 1) throw new ExitError(ExitCode.Usage, 'submit takes one job file, or --on NODE / --label k=v followed by -- ARGV');
     return loadJobFile(args[0]!);
@@ -61,7 +91,7 @@ export function buildSpec(args: string[], o: SubmitOptions): JobSpecInput {
     stages: [
       {
         name: 'run',
-        on: o.on !== undefined ? { node: o.on } : { labels },
+        on: placementOf(o, labels),
         run: { command: args },
         ...(Object.keys(env).length ? { env } : {}),
         ...(o.timeout ? { timeout: o.timeout } : {}),

@@ -6,7 +6,7 @@ import { parseDuration } from '../../proto/duration.js';
 import { ROLES, roleSchema, userNameSchema } from '../../proto/roles.js';
 import { newUserKeyPair } from '../../lib/trust/user-key.js';
 import { writeClientConfig } from '../../lib/trust/client-config.js';
-import type { MeshrunClient } from '../client.js';
+import type { RpcClient } from '../rpc-client.js';
 import { ExitCode, ExitError } from '../exit.js';
 import { escapeControls } from '../format.js';
 
@@ -19,7 +19,7 @@ export interface UserAddOptions {
   json?: boolean;
 }
 
-export async function userAddCmd(client: MeshrunClient, name: string, o: UserAddOptions): Promise<number> {
+export async function userAddCmd(client: RpcClient, name: string, o: UserAddOptions): Promise<number> {
   if (!userNameSchema.safeParse(name).success) throw new ExitError(ExitCode.Usage, `user name ${JSON.stringify(name)}: ${userNameSchema.safeParse(name).error!.issues[0]!.message}`);
   const role = roleSchema.safeParse(o.role);
   if (!role.success) throw new ExitError(ExitCode.Usage, `--role ${o.role ?? '(missing)'}: must be one of ${ROLES.join(', ')}`);

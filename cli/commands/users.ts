@@ -3,11 +3,11 @@
 import type { Command } from 'commander';
 import { parseDuration } from '../../proto/duration.js';
 import { ROLES } from '../../proto/role-names.js';
-import type { MeshrunClient } from '../client.js';
+import type { RpcClient } from '../rpc-client.js';
 import { ExitCode, ExitError } from '../exit.js';
 import { escapeControls, table } from '../format.js';
 
-export async function userRemoveCmd(client: MeshrunClient, name: string, o: { json?: boolean }): Promise<number> {
+export async function userRemoveCmd(client: RpcClient, name: string, o: { json?: boolean }): Promise<number> {
   await client.ready();
   const r = await client.removeUser(name);
   if (o.json) process.stdout.write(JSON.stringify(r) + '\n');
@@ -15,7 +15,7 @@ export async function userRemoveCmd(client: MeshrunClient, name: string, o: { js
   return ExitCode.Ok;
 }
 
-export async function userListCmd(client: MeshrunClient, o: { json?: boolean; all?: boolean }): Promise<number> {
+export async function userListCmd(client: RpcClient, o: { json?: boolean; all?: boolean }): Promise<number> {
   await client.ready();
   const users = (await client.listUsers()).filter((u) => o.all || Number(u.removedAtMs) === 0);
   const iso = (ms: number | string): string => (Number(ms) > 0 ? new Date(Number(ms)).toISOString() : '-');
@@ -29,7 +29,7 @@ export async function userListCmd(client: MeshrunClient, o: { json?: boolean; al
   return ExitCode.Ok;
 }
 
-export async function whoamiCmd(client: MeshrunClient, o: { json?: boolean }): Promise<number> {
+export async function whoamiCmd(client: RpcClient, o: { json?: boolean }): Promise<number> {
   await client.ready();
   const me = await client.whoAmI();
   const notAfter = Number(me.certNotAfterMs) > 0 ? new Date(Number(me.certNotAfterMs)).toISOString() : null;
@@ -38,7 +38,7 @@ export async function whoamiCmd(client: MeshrunClient, o: { json?: boolean }): P
   return ExitCode.Ok;
 }
 
-export async function auditCmd(client: MeshrunClient, o: { since?: string; limit?: string; json?: boolean }): Promise<number> {
+export async function auditCmd(client: RpcClient, o: { since?: string; limit?: string; json?: boolean }): Promise<number> {
   let sinceMs = 0;
   if (o.since !== undefined) {
     const d = parseDuration(o.since);
@@ -61,7 +61,7 @@ export async function auditCmd(client: MeshrunClient, o: { since?: string; limit
   return ExitCode.Ok;
 }
 
-export function registerUserCommands(program: Command, client: () => Promise<MeshrunClient>, run: (p: Promise<number>) => void): void {
+export function registerUserCommands(program: Command, client: () => Promise<RpcClient>, run: (p: Promise<number>) => void): void {
   const user = program.command('user').description('users of the API and their roles (admin)');
   user
     .command('add')

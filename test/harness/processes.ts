@@ -3,15 +3,16 @@
 // `Fleet.destroy()`, which tests call in afterAll/afterEach even when they fail.
 import { natsTls } from '../../lib/nats.js';
 import { spawn, type ChildProcess } from 'node:child_process';
-import { closeSync, existsSync, mkdtempSync, openSync, readFileSync, rmSync } from 'node:fs';
+import { closeSync, copyFileSync, existsSync, mkdirSync, mkdtempSync, openSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join, resolve } from 'node:path';
+import { basename, join, resolve } from 'node:path';
 import { NatsServer } from '../../lib/nats-server.js';
 import { freePort } from '../../lib/free-port.js';
 import { killRunsUnder } from '../../lib/run-reaper.js';
 import { issueNodeCreds, makeLocalTrust, type LocalTrust } from '../../lib/trust/local-trust.js';
 import { natsClusterServerPaths } from '../../lib/trust/paths.js';
 import { connect, credsAuthenticator, type NatsConnection } from '@nats-io/transport-node';
+import { expect } from 'vitest';
 import { MeshrunClient } from '../../cli/client.js';
 import { resolveClientTarget } from '../../cli/client-config.js';
 import { jobJson, nodeJson } from '../../cli/job-json.js';
@@ -143,12 +144,27 @@ export interface FleetOptions {
 const inNetns = (ns: string | undefined): string[] => (ns ? ['ip', 'netns', 'exec', ns] : []);
 
 /**
+ * MESHRUN_TEST_KEEP_LOGS=DIR: every fleet's daemon logs are copied there before its directory
+ * goes (DIR/<fleet dir>/<daemon>.log), to read what a daemon did in a run that failed under load.
+ */
+function keepLogs(dir: string, startedBy: string): void {
+  const keep = process.env.MESHRUN_TEST_KEEP_LOGS;
+  if (!keep || !existsSync(dir)) return;
+  const to = join(keep, basename(dir));
+  mkdirSync(to, { recursive: true });
+  writeFileSync(join(to, 'started-by.txt'), startedBy + '\n');
+  for (const f of readdirSync(dir)) if (f.endsWith('.log')) copyFileSync(join(dir, f), join(to, f));
+}
+
+/**
  * A fleet on this machine running the secured setup users run: a trust root as `meshrun init`
  * makes it, nats-server on its TLS/accounts config, the coordinator on its credential with TLS
  * and users, every agent on a node credential of its own, the CLI as the fleet's admin.
  */
 export class Fleet {
   readonly dir = mkdtempSync(join(tmpdir(), 'meshrun-test-'));
+  /** The test file and test that started this fleet (named in kept logs). */
+  readonly startedBy = `${expect.getState().testPath ?? ''} > ${expect.getState().currentTestName ?? '(beforeAll)'}`;
   nats!: NatsServer;
   trust!: LocalTrust;
   private busHost: string | undefined;
@@ -169,21 +185,33 @@ export class Fleet {
     f.busHost = opts.busHost;
     f.workstationNetns = opts.workstationNetns;
     f.cluster = (opts.natsCluster ?? []).map((s, i) => ({ ...s, name: `nats-${i + 1}` }));
+    // which part of the start a failure came from, and how long each took: a start that times
+    // out under load must say where it waited
+    const phases: string[] = [];
+    const t0 = Date.now();
+    const phase = (what: string): void => void phases.push(`${what} at ${Date.now() - t0} ms`);
     try {
       const natsPort = await freePort();
       const coordinatorHosts = [...(opts.busHost ? [opts.busHost] : []), ...(opts.coordinatorMachines?.map((m) => m.host) ?? [])];
       const natsCluster = f.cluster.length ? { name: 'meshrun', servers: f.cluster.map((s) => ({ name: s.name, host: s.host, port: natsPort, clusterPort: 6222 })) } : undefined;
       f.trust = await makeLocalTrust(join(f.dir, 'trust'), { natsHost: opts.busHost, natsPort, coordinatorPort: 7433, coordinatorHosts, natsCluster });
+      phase('trust made');
       if (f.cluster.length) await Promise.all(f.cluster.map((s) => f.startClusterServer(s.name)));
       else await f.startNats();
+      phase('nats started');
       f.coordinatorExtra = opts.coordinatorArgs ?? [];
       if (opts.coordinatorMachines?.length) await f.startCoordinators(opts.coordinatorMachines);
       else await f.startCoordinator();
-      for (const a of opts.agents ?? []) await f.startAgent(a);
+      phase('coordinator answers');
+      for (const a of opts.agents ?? []) {
+        await f.startAgent(a);
+        phase(`agent ${a.node} started`);
+      }
       if (opts.agents?.length) await f.waitNodesReady(opts.agents.map((a) => a.node));
     } catch (err) {
+      const logs = f.logs(3000);
       await f.destroy();
-      throw err;
+      throw new Error(`fleet start failed after ${Date.now() - t0} ms (${phases.join(', ') || 'nothing started'}): ${(err as Error).message}\n${logs}`, { cause: err });
     }
     return f;
   }
@@ -253,7 +281,13 @@ export class Fleet {
   async startCoordinator(): Promise<void> {
     const { daemon, address } = await this.spawnCoordinator('coordinator');
     this.useCoordinator(daemon, address);
-    await waitFor('coordinator to answer', async () => (this.busNetns ? (await this.cli(['nodes', '--json'])).code === 0 : (await this.nodes(), true)), 20_000, 100);
+    // a coordinator over a copied store on a fresh cluster may take a while to load (JetStream electing)
+    try {
+      await waitFor('coordinator to answer', async () => (this.busNetns ? (await this.cli(['nodes', '--json'])).code === 0 : (await this.nodes(), true)), 60_000, 100);
+    } catch (err) {
+      // what it was doing meanwhile: the failure is useless without it
+      throw new Error(`${(err as Error).message}\n--- coordinator log\n${daemon.log().slice(-6000)}`);
+    }
   }
 
   /** Coordinators of their own machines, by name (coordinator-1, ...): the first started leads. */
@@ -372,6 +406,7 @@ export class Fleet {
     killRunsUnder(this.dir);
     await this.nats?.stop('SIGKILL').catch(() => undefined);
     for (const s of this.natsServers.values()) await s.stop('SIGKILL').catch(() => undefined);
+    keepLogs(this.dir, this.startedBy);
     // a run process killed a moment ago may still be finishing a write in its directory
     for (let i = 0; ; i++) {
       try {

@@ -8,6 +8,7 @@ export interface ArtifactChunk {
   'data'?: (Buffer | Uint8Array | string);
   'last'?: (boolean);
   'sha256'?: (string);
+  'node'?: (string);
 }
 
 export interface ArtifactChunk__Output {
@@ -17,4 +18,5 @@ export interface ArtifactChunk__Output {
   'data': (Buffer);
   'last': (boolean);
   'sha256': (string);
+  'node': (string);
 }

@@ -15,6 +15,8 @@ export interface Attempt {
   'staleResult'?: (string);
   'failures'?: (_meshrun_v1_Failure)[];
   'artifacts'?: (string)[];
+  'run'?: (number);
+  'tryNumber'?: (number);
   '_exitCode'?: "exitCode";
 }
 
@@ -30,5 +32,7 @@ export interface Attempt__Output {
   'staleResult': (string);
   'failures': (_meshrun_v1_Failure__Output)[];
   'artifacts': (string)[];
+  'run': (number);
+  'tryNumber': (number);
   '_exitCode'?: "exitCode";
 }

@@ -2,6 +2,7 @@
 
 import type { Stage as _meshrun_v1_Stage, Stage__Output as _meshrun_v1_Stage__Output } from '../../meshrun/v1/Stage.js';
 import type { Handoff as _meshrun_v1_Handoff, Handoff__Output as _meshrun_v1_Handoff__Output } from '../../meshrun/v1/Handoff.js';
+import type { JobRun as _meshrun_v1_JobRun, JobRun__Output as _meshrun_v1_JobRun__Output } from '../../meshrun/v1/JobRun.js';
 import type { Long } from '@grpc/proto-loader';
 
 export interface Job {
@@ -17,6 +18,10 @@ export interface Job {
   'authoritativeNode'?: (string);
   'handoffs'?: (_meshrun_v1_Handoff)[];
   'workspace'?: (string);
+  'schedule'?: (string);
+  'scheduleTickMs'?: (number | string | Long);
+  'run'?: (number);
+  'runs'?: (_meshrun_v1_JobRun)[];
   '_exitCode'?: "exitCode";
 }
 
@@ -33,5 +38,9 @@ export interface Job__Output {
   'authoritativeNode': (string);
   'handoffs': (_meshrun_v1_Handoff__Output)[];
   'workspace': (string);
+  'schedule': (string);
+  'scheduleTickMs': (number);
+  'run': (number);
+  'runs': (_meshrun_v1_JobRun__Output)[];
   '_exitCode'?: "exitCode";
 }

@@ -7,6 +7,7 @@ export interface LogData {
   'attempt'?: (number);
   'offset'?: (number | string | Long);
   'data'?: (Buffer | Uint8Array | string);
+  'node'?: (string);
 }
 
 export interface LogData__Output {
@@ -14,4 +15,5 @@ export interface LogData__Output {
   'attempt': (number);
   'offset': (number);
   'data': (Buffer);
+  'node': (string);
 }

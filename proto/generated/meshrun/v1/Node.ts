@@ -1,5 +1,6 @@
 // Original file: proto/meshrun.proto
 
+import type { Resources as _meshrun_v1_Resources, Resources__Output as _meshrun_v1_Resources__Output } from '../../meshrun/v1/Resources.js';
 import type { Long } from '@grpc/proto-loader';
 
 export interface Node {
@@ -11,6 +12,9 @@ export interface Node {
   'running'?: (number);
   'standby'?: (boolean);
   'draining'?: (boolean);
+  'capacity'?: (_meshrun_v1_Resources | null);
+  'allocatable'?: (_meshrun_v1_Resources | null);
+  'allocated'?: (_meshrun_v1_Resources | null);
 }
 
 export interface Node__Output {
@@ -22,4 +26,7 @@ export interface Node__Output {
   'running': (number);
   'standby': (boolean);
   'draining': (boolean);
+  'capacity': (_meshrun_v1_Resources__Output | null);
+  'allocatable': (_meshrun_v1_Resources__Output | null);
+  'allocated': (_meshrun_v1_Resources__Output | null);
 }

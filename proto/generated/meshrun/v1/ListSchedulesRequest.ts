@@ -1,0 +1,8 @@
+// Original file: proto/meshrun.proto
+
+
+export interface ListSchedulesRequest {
+}
+
+export interface ListSchedulesRequest__Output {
+}

@@ -1,0 +1,10 @@
+// Original file: proto/meshrun.proto
+
+
+export interface ScheduleRef {
+  'name'?: (string);
+}
+
+export interface ScheduleRef__Output {
+  'name': (string);
+}
