@@ -154,18 +154,21 @@ describe.skipIf(!support.ok)('each run in its own cgroup', () => {
 
 describe('slots hold on the agent', () => {
   it('10 start commands straight over the bus to a 2-slot agent: 2 run, 8 are refused naming the limit', async () => {
-    nc = await fleet.natsConnect();
+    const bus = await fleet.natsConnect();
+    nc = bus;
     const token = (i: number) => ({ job: 'raw-slots', stage: `s${i}`, attempt: 1 });
-    // The coordinator knows no such job and stops these runs as superseded at the next
-    // heartbeat; ignoring SIGTERM, they hold their slots for the kill grace at least, longer
-    // than these requests take.
+    // The coordinator knows no such job and stops these runs as superseded after the next
+    // heartbeat; ignoring SIGTERM, they hold their slots for the kill grace (1.5 s) after that.
+    // The ten go out at once, in order on one connection: the agent decides each synchronously
+    // as it reads it, all within one or two socket reads, far inside that grace. Sent one
+    // after another, a loaded machine spread them over more than the grace and a third start
+    // found a superseded run's slot free again (seen in CI).
     const argv = ['sh', '-c', 'trap "" TERM; sleep 300'];
-    const replies: { ok: boolean; error?: string }[] = [];
-    for (let i = 0; i < 10; i++) {
+    const replies = await Promise.all(Array.from({ length: 10 }, async (_, i) => {
       const cmd = { type: 'start', token: token(i), jobName: 'raw', argv, env: {}, failover: 'reassign' };
-      const r = await nc.request(Subjects.agentCommand('alpha'), JSON.stringify(cmd), { timeout: 5000 });
-      replies.push(JSON.parse(r.string()) as { ok: boolean; error?: string });
-    }
+      const r = await bus.request(Subjects.agentCommand('alpha'), JSON.stringify(cmd), { timeout: 5000 });
+      return JSON.parse(r.string()) as { ok: boolean; error?: string };
+    }));
     try {
       expect(replies.filter((r) => r.ok)).toHaveLength(2);
       const refused = replies.filter((r) => !r.ok);
