@@ -169,7 +169,7 @@ describe.skipIf(!cap.ok)('chaos soak', () => {
       // which jobs, where they stood, and what the daemons said: the failure is useless without them
       const open = ids.filter((id) => !ended(id)).slice(0, 5).map((id) => JSON.stringify(jobs.get(id) ?? { id, state: 'not listed' }));
       const file = join(tmpdir(), 'meshrun-soak-failure.log');
-      writeFileSync(file, `faults: ${JSON.stringify(faults)}\nnot ended: ${open.join('\n')}\n\n${fleet.logs(200_000)}`);
+      writeFileSync(file, `faults: ${JSON.stringify(faults)}\nnot ended: ${open.join('\n')}\n\n${fleet.allLogs()}`);
       throw new Error(`${(err as Error).message}; faults ${JSON.stringify(faults.map((f) => f.kind))}; not ended (first 5):\n${open.join('\n')}\ndaemon logs: ${file}`);
     }
 

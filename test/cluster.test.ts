@@ -136,7 +136,7 @@ describe.skipIf(!cap.ok)('three coordinators on a three-server nats cluster', ()
 
   afterEach((ctx) => {
     // the fleet's directory goes with it: keep what the daemons said about a failure
-    if (ctx.task.result?.state === 'fail') writeFileSync(join(tmpdir(), `meshrun-cluster-${ctx.task.name.slice(0, 30).replace(/\W+/g, '-')}.log`), fleet.logs(40_000));
+    if (ctx.task.result?.state === 'fail') writeFileSync(join(tmpdir(), `meshrun-cluster-${ctx.task.name.slice(0, 30).replace(/\W+/g, '-')}.log`), fleet.allLogs());
   });
 
   /** Every stream's replicas as the cluster reports them, read from the workstation (the servers are reachable from the fleet's machines only). */

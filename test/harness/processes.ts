@@ -209,7 +209,7 @@ export class Fleet {
       }
       if (opts.agents?.length) await f.waitNodesReady(opts.agents.map((a) => a.node));
     } catch (err) {
-      const logs = f.logs(3000);
+      const logs = f.logs(30);
       await f.destroy();
       throw new Error(`fleet start failed after ${Date.now() - t0} ms (${phases.join(', ') || 'nothing started'}): ${(err as Error).message}\n${logs}`, { cause: err });
     }
@@ -389,7 +389,8 @@ export class Fleet {
         return pred(last) ? last : undefined;
       }, timeoutMs, 150);
     } catch (err) {
-      throw new Error(`${(err as Error).message}\nlast seen: ${JSON.stringify(last)}\n${this.logs()}`);
+      // the job last: a CI report that keeps only the tail of the output still shows it
+      throw new Error(`${(err as Error).message}\n${this.logs()}\n--- ${id} last seen: ${JSON.stringify(last)}`);
     }
   }
 
@@ -422,9 +423,22 @@ export class Fleet {
     }
   }
 
-  /** Everything the daemons logged, for assertion messages. */
-  logs(tail = 4000): string {
-    return [...new Set([this.coordinator, ...[...this.coordinators.values()].map((c) => c.daemon), ...this.agents.values()])].filter(Boolean).map((d) => `--- ${d.name}\n${d.log().slice(-tail)}`).join('\n');
+  /**
+   * The last `lines` lines each daemon logged, for assertion messages: info and above, each cut
+   * to 300 characters (a debug line with a stack trace would crowd out what happened).
+   */
+  logs(lines = 20): string {
+    const daemons = [...new Set([this.coordinator, ...[...this.coordinators.values()].map((c) => c.daemon), ...this.agents.values()])].filter(Boolean);
+    return daemons.map((d) => {
+      const kept = d.log().split('\n').filter((l) => l !== '' && !l.startsWith('{"level":"debug"')).slice(-lines);
+      return `--- ${d.name}\n${kept.map((l) => (l.length > 300 ? `${l.slice(0, 300)}…` : l)).join('\n')}`;
+    }).join('\n');
+  }
+
+  /** Everything each daemon logged, debug included: for a file kept beside a failed test. */
+  allLogs(): string {
+    const daemons = [...new Set([this.coordinator, ...[...this.coordinators.values()].map((c) => c.daemon), ...this.agents.values()])].filter(Boolean);
+    return daemons.map((d) => `--- ${d.name}\n${d.log()}`).join('\n');
   }
 }
 
