@@ -204,6 +204,7 @@ export class Agent {
       } catch (err) {
         this.opts.log.warn('nats drain failed', { err });
       }
+      this.outbox.close();
       this.lifecycle.set('STOPPED');
     });
   }

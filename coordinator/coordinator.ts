@@ -141,7 +141,7 @@ export class Coordinator {
         // a job retried since retention chose it is not removed
         removeRecord: (id) => this.serial(() => (this.jobs.isActive(id) ? undefined : this.jobs.delete(id))),
         removeWorkspace: (sha256, removing) => this.serial(() => this.removeWorkspaceIfUnused(sha256, () => this.jobs.workspaceUsers(sha256, removing) > 0)),
-        workspacesInUse: () => [...this.jobs.workspacesInUse(), ...this.schedules.workspaces()],
+        workspacesInUse: () => [...this.jobs.workspacesInUse(), ...this.schedules.workspaces(), ...this.workspacesBeingSubmitted.keys()],
         removeSecrets: async (id) => {
           await this.secretStore?.remove(id);
         },
@@ -432,7 +432,7 @@ export class Coordinator {
    * naming the same workspace is checked and added there too, so none slips in between).
    */
   private async removeWorkspaceIfUnused(sha256: string, needed: () => boolean): Promise<boolean> {
-    if (needed()) return false;
+    if (needed() || this.workspacesBeingSubmitted.has(sha256)) return false;
     const removed = await this.blobs.delete(workspaceObject(sha256));
     if (removed) this.opts.log.info('workspace removed from the object store', { sha256: sha256.slice(0, 12) });
     return removed;
@@ -455,17 +455,46 @@ export class Coordinator {
     return parsed.value as JobSpec;
   }
 
-  /** `origin`: the schedule whose firing this is (the job record names it). */
+  /** Submits whose record is being written: a second submit of the same id waits for the first. */
+  private readonly creating = new Map<string, Promise<{ job: JobRecord; created: boolean }>>();
+  /** Workspaces of those submits: checked stored, named by no held job yet, and not to be removed. */
+  private readonly workspacesBeingSubmitted = new Map<string, number>();
+
+  /**
+   * `origin`: the schedule whose firing this is (the job record names it). The checks run in
+   * order with the other steps, but the record's write does not: a burst of submits writes its
+   * records together, and run events and placements go on meanwhile instead of queueing behind
+   * one KV round trip per submit (the throughput bench saw a job finish only once the whole
+   * burst was in).
+   */
   async submit(id: string, specJson: string, workspace: string | null, secrets: SecretValues = {}, origin: JobOrigin | null = null): Promise<{ job: JobRecord; created: boolean }> {
     const spec = this.parseSpec(specJson);
     this.checkSecrets(spec, secrets);
-    return this.serial(async () => {
-      const existing = await this.jobs.get(id);
-      if (existing) return { job: existing, created: false };
-      // checked here, in order with removals of workspaces no job needs any more
+    const inFlight = this.creating.get(id);
+    if (inFlight) return { job: (await inFlight).job, created: false };
+    const creating = this.createJob(id, spec, workspace, secrets, origin);
+    this.creating.set(id, creating);
+    try {
+      return await creating;
+    } finally {
+      this.creating.delete(id);
+    }
+  }
+
+  private async createJob(id: string, spec: JobSpec, workspace: string | null, secrets: SecretValues, origin: JobOrigin | null): Promise<{ job: JobRecord; created: boolean }> {
+    const existing = await this.serial(async () => {
+      const found = await this.jobs.get(id);
+      if (found) return found;
+      // checked here, in order with removals of workspaces no job needs any more; from here to
+      // the job being held, the workspace counts as needed
       if (workspace && !(await this.blobs.has(workspaceObject(workspace)))) {
         throw new InvalidInputError(`workspace ${workspace.slice(0, 12)} is not stored: upload it first (meshrun submit --workspace DIR does)`);
       }
+      if (workspace) this.workspacesBeingSubmitted.set(workspace, (this.workspacesBeingSubmitted.get(workspace) ?? 0) + 1);
+      return undefined;
+    });
+    if (existing) return { job: existing, created: false };
+    try {
       const job = newJobRecord(id, spec, Date.now(), workspace, origin);
       // refused whole before it is held anywhere: a record the bucket cannot take must not
       // stay in memory, where every scheduling pass would trip over it
@@ -483,15 +512,23 @@ export class Coordinator {
         if (Object.keys(secrets).length > 0) await this.secretStore!.remove(id).catch(() => undefined);
         throw err;
       }
-      if (held !== job) {
-        this.opts.log.warn('job record found stored by an earlier submit whose write was slow; held as it is', { job: id });
-        await this.schedule(held);
-        return { job: held, created: false };
+      return await this.serial(async () => {
+        if (held !== job) {
+          this.opts.log.warn('job record found stored by an earlier submit whose write was slow; held as it is', { job: id });
+          await this.schedule(held);
+          return { job: held, created: false };
+        }
+        this.opts.log.info('job submitted', { job: id, name: job.name, stages: job.stages.length, ...(origin ? { schedule: origin.name } : {}) });
+        await this.schedule(job);
+        return { job, created: true };
+      });
+    } finally {
+      if (workspace) {
+        const n = (this.workspacesBeingSubmitted.get(workspace) ?? 1) - 1;
+        if (n > 0) this.workspacesBeingSubmitted.set(workspace, n);
+        else this.workspacesBeingSubmitted.delete(workspace);
       }
-      this.opts.log.info('job submitted', { job: id, name: job.name, stages: job.stages.length, ...(origin ? { schedule: origin.name } : {}) });
-      await this.schedule(job);
-      return { job, created: true };
-    });
+    }
   }
 
   /** Job secrets, kept encrypted; without them (a coordinator started --insecure) a job with secrets is refused. */

@@ -45,4 +45,19 @@ describe('submit is durable or nothing', () => {
     const listed = JSON.parse((await fleet.cli(['jobs', '--json'])).stdout) as { id: string }[];
     expect(listed.filter((x) => x.id === 'stalled')).toHaveLength(1);
   }, 120_000);
+
+  it('one id submitted ten times at once (its record written outside the coordinator\'s queue): one job, created once, run once', async () => {
+    const c = fleet.client();
+    try {
+      const spec = { name: 'twice', stages: [{ name: 'run', on: { node: 'alpha' }, run: { command: ['sh', '-c', 'echo "$MESHRUN_ATTEMPT" >> "$MESHRUN_RUN_DIR/../ran.txt"; echo once'] } }] };
+      const replies = await Promise.all(Array.from({ length: 10 }, () => c.submit('burst-same', JSON.stringify(spec))));
+      expect(replies.filter((r) => r.created)).toHaveLength(1);
+      expect(new Set(replies.map((r) => r.job?.id))).toEqual(new Set(['burst-same']));
+      const j = await fleet.waitJob('burst-same', (x) => x.state === 'succeeded');
+      expect(j.stages[0]!.attempts).toHaveLength(1);
+      expect((await fleet.cli(['logs', 'burst-same'])).stdout).toBe('once\n');
+    } finally {
+      c.close();
+    }
+  });
 });

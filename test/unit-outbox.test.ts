@@ -237,6 +237,59 @@ describe('Outbox: restarts', () => {
   });
 });
 
+describe('Outbox: files written in place', () => {
+  it('acks rewrite the cursor and drains truncate the file in place: the same inodes throughout, no rename', () => {
+    const o = open();
+    o.append(started('a'));
+    o.sync();
+    o.ack(1);
+    const cursor = join(dir, 'outbox.cursor');
+    const file = join(dir, 'outbox.jsonl');
+    const inodes = { cursor: statSync(cursor).ino, file: statSync(file).ino };
+    for (const stage of ['b', 'c', 'd']) {
+      const r = o.append(started(stage));
+      o.sync();
+      o.ack(r.seq);
+    }
+    expect({ cursor: statSync(cursor).ino, file: statSync(file).ino }).toEqual(inodes);
+    expect(statSync(file).size).toBe(0);
+    expect(JSON.parse(readFileSync(cursor, 'utf8'))).toMatchObject({ published: 4, nextSeq: 5 });
+    o.close();
+    // a restart reads it: nothing to relay, numbering goes on
+    const again = open();
+    expect(again.size).toBe(0);
+    expect(again.append(started('e')).seq).toBe(5);
+  });
+
+  it('a cursor whose check does not match its numbers (a torn write) counts as unreadable: everything relayed, numbering jumps', () => {
+    const o = open();
+    o.append(started('a'));
+    o.append(started('b'));
+    o.ack(1);
+    o.close();
+    const cursor = join(dir, 'outbox.cursor');
+    const c = JSON.parse(readFileSync(cursor, 'utf8')) as { published: number; nextSeq: number; check: string };
+    // the numbers of an older write under this one's check
+    writeFileSync(cursor, JSON.stringify({ ...c, nextSeq: 1 }));
+    const { log, calls } = recordingLogger();
+    const again = open({ log });
+    expect(calls.some((x) => x.level === 'warn' && x.msg.startsWith('outbox cursor unreadable'))).toBe(true);
+    expect(again.size).toBe(2);
+    expect(again.append(started('c')).seq).toBeGreaterThan(Date.now());
+  });
+
+  it('reads a cursor written by an older agent (no check)', () => {
+    const o = open();
+    o.append(started('a'));
+    o.append(started('b'));
+    o.close();
+    writeFileSync(join(dir, 'outbox.cursor'), JSON.stringify({ published: 1, nextSeq: 3 }));
+    const again = open();
+    expect(queued(again)).toEqual([{ seq: 2, kind: 'started', stage: 'b' }]);
+    expect(again.append(started('c')).seq).toBe(3);
+  });
+});
+
 describe('Outbox: the disk bound', () => {
   it('past the bound, a started whose run has its exit queued is dropped; every exit is kept', () => {
     const { log, calls } = recordingLogger();
