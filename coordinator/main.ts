@@ -242,7 +242,8 @@ async function startWeb(c: Coordinator, listen: string, tls: GrpcTls, users: Use
 async function startEnrollment(o: CoordinatorDaemonOptions, c: Coordinator, trustDir: string, log: Logger): Promise<{ enrollment: Enrollment; close(): Promise<void> }> {
   const paths = trustRootPaths(trustDir);
   const caPem = readFileSync(paths.caCert, 'utf8');
-  const systemNc = await connectNats({ servers: o.nats, name: 'meshrun-coordinator-system', log, credsFile: paths.coordinatorSystemCreds, caFile: o.natsAuth.caFile ?? paths.caCert });
+  // the server the coordinator's own connection is on first: it answers (a cut-off one would not)
+  const systemNc = await connectNats({ servers: o.nats, name: 'meshrun-coordinator-system', log, credsFile: paths.coordinatorSystemCreds, caFile: o.natsAuth.caFile ?? paths.caCert, prefer: c.connection.getServer() });
   const enrollment = new Enrollment({ nc: c.connection, systemNc, trust: loadNatsTrust(trustDir), trustFile: paths.trust, caPem, log: log.child({ part: 'enrollment' }) });
   try {
     await enrollment.start();

@@ -23,11 +23,35 @@ export interface ConnectOptions {
   caFile?: string;
   /** Reply subjects start with this (a node's credential may read only its own replies). */
   inboxPrefix?: string;
+  /**
+   * A server to dial first (`host:port`, as `nc.getServer()` names it), the others after it in
+   * their order: the one another connection of this process is on now, known to answer. Dialed
+   * in random order, a second connection made while a server of the cluster is cut off (a new
+   * leader's start-up) lost 3 s to that server about one time in three.
+   */
+  prefer?: string;
+}
+
+/** The server list with `prefer` first (when it is one of them); whether it was. */
+export function serversPreferring(servers: string, prefer: string | undefined): { servers: string[]; preferred: boolean } {
+  const list = servers.split(',');
+  const hostOf = (s: string): string => {
+    try {
+      return new URL(s.includes('://') ? s : `nats://${s}`).host;
+    } catch {
+      return s;
+    }
+  };
+  const i = prefer ? list.findIndex((s) => hostOf(s) === prefer) : -1;
+  if (i < 0) return { servers: list, preferred: false };
+  return { servers: [list[i]!, ...list.slice(0, i), ...list.slice(i + 1)], preferred: true };
 }
 
 export async function connectNats(opts: ConnectOptions): Promise<NatsConnection> {
+  const order = serversPreferring(opts.servers, opts.prefer);
   const nc = await connect({
-    servers: opts.servers.split(','),
+    servers: order.servers,
+    ...(order.preferred ? { noRandomize: true } : {}),
     name: opts.name,
     maxReconnectAttempts: -1,
     // Back within half a second of a restarted server: an agent must renew its lease (--lease,
