@@ -64,10 +64,12 @@ export async function connectNats(opts: ConnectOptions): Promise<NatsConnection>
     // a server behind a pulled cable answers nothing: give up dialing it after 3 s (not 20 s)
     // and try the next one of the cluster
     timeout: 3000,
-    // No stack captured per request: nats.js builds a RequestError and a TimeoutError for every
-    // request to name its caller should it fail, which was a tenth of the coordinator's CPU in
-    // the throughput bench. Errors keep their message; our logs say which operation failed.
-    noAsyncTraces: true,
+    // Not `noAsyncTraces`, although the stack-carrying RequestError and TimeoutError nats.js
+    // builds for every request were a tenth of the coordinator's CPU in the throughput bench:
+    // without them a "no responders" reply is not wrapped in a RequestError, and nats.js's
+    // JetStream client (its retry of a publish while a stream elects a leader, its
+    // JetStreamNotEnabled) and the agent's lease ("no coordinator: hold the runs") tell
+    // "no responders" only by that wrapper (nats.js 3.4).
     waitOnFirstConnect: opts.waitOnFirstConnect ?? true,
     ...(opts.credsFile ? { authenticator: credsAuthenticator(readCredsFile(opts.credsFile)) } : {}),
     ...(opts.caFile ? { tls: natsTls(opts.servers, opts.caFile) } : {}),

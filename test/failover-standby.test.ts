@@ -79,7 +79,8 @@ describe('strict standby', () => {
     }
     expect(existsSync(join(fleet.agentDir('stby'), 'runs'))).toBe(false);
 
-    const pid1 = JSON.parse(readFileSync(join(fleet.agentDir('prim'), 'runs', 'long-1', 'run.1.json'), 'utf8')).pid as number;
+    // recorded in .json at the agent's next look after the start (the launcher's runs)
+    const pid1 = await waitFor('the start of long-1 recorded', () => (JSON.parse(readFileSync(join(fleet.agentDir('prim'), 'runs', 'long-1', 'run.1.json'), 'utf8')) as { pid: number | null }).pid ?? undefined);
     fleet.agent('prim').signal('SIGSTOP');
     frozen = true;
     const q = await fleet.waitJob('queued-1', (j) => j.state === 'succeeded', 'the standby ran the queued job', 20_000);

@@ -54,6 +54,17 @@ export async function waitFor<T>(what: string, fn: () => Promise<T | undefined |
   throw new Error(`timed out waiting for ${what}${last ? `: ${(last as Error).message}` : ''}`);
 }
 
+/**
+ * A read the harness makes in a loop: one that gets no answer fails after `ms` (the call of a
+ * client with one coordinator address has no deadline), so a waitFor names it instead of
+ * spending its whole time on one hung call.
+ */
+function answeredWithin<T>(p: Promise<T>, what: string, ms = 10_000): Promise<T> {
+  let timer: NodeJS.Timeout | undefined;
+  const late = new Promise<never>((_, reject) => (timer = setTimeout(() => reject(new Error(`${what}: no answer within ${ms} ms`)), ms)));
+  return Promise.race([p, late]).finally(() => clearTimeout(timer));
+}
+
 export class Daemon {
   child: ChildProcess;
   readonly logFile: string;
@@ -358,16 +369,29 @@ export class Fleet {
     return join(this.dir, `agent-${node}`);
   }
 
+  /**
+   * Every named node is ready, and has been heard from again since: a node's first heartbeat
+   * makes it "ready" in the list, but its lease is live (and the scheduler places there) only
+   * from the next one, half a second later. A test that submitted in between found a job on
+   * another node than it expected (seen in a loaded run).
+   */
   async waitNodesReady(names: string[], timeoutMs = 20_000): Promise<void> {
     await waitFor(`nodes ${names.join(',')} ready`, async () => {
       const nodes = await this.nodes();
       return names.every((n) => nodes.some((x) => x.name === n && x.state === 'ready'));
     }, timeoutMs);
+    const readyAt = Date.now();
+    await waitFor(`nodes ${names.join(',')} heard from again once ready`, async () => {
+      const asked = Date.now();
+      const nodes = await this.nodes();
+      // the last heartbeat was at least this late (the reply was made after `asked`)
+      return names.every((n) => nodes.some((x) => x.name === n && x.state === 'ready' && asked - x.lastSeenMs > readyAt));
+    }, timeoutMs);
   }
 
   async nodes(): Promise<{ name: string; state: string; labels: Record<string, string>; lastSeenMs: number; running: number }[]> {
     const c = this.reader();
-    if (c) return (await c.listNodes()).map((n) => nodeJson(n) as unknown as { name: string; state: string; labels: Record<string, string>; lastSeenMs: number; running: number });
+    if (c) return (await answeredWithin(c.listNodes(), 'ListNodes')).map((n) => nodeJson(n) as unknown as { name: string; state: string; labels: Record<string, string>; lastSeenMs: number; running: number });
     const r = await this.cli(['nodes', '--json']);
     if (r.code !== 0) throw new Error(`nodes failed: ${r.stderr}`);
     return JSON.parse(r.stdout);
@@ -375,7 +399,7 @@ export class Fleet {
 
   async job(id: string): Promise<JobJson> {
     const c = this.reader();
-    if (c) return jobJson(await c.getJob(id)) as unknown as JobJson;
+    if (c) return jobJson(await answeredWithin(c.getJob(id), `GetJob ${id}`)) as unknown as JobJson;
     const r = await this.cli(['job', id, '--json']);
     if (r.code !== 0) throw new Error(`job ${id} failed (${r.code}): ${r.stderr}`);
     return JSON.parse(r.stdout) as JobJson;
