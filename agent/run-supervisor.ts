@@ -85,6 +85,8 @@ interface ExitInfo {
   signal: string | null;
   endedAt: number;
   logBytes: number;
+  /** The playbook events file's size: complete once the run has ended. */
+  eventsBytes: number;
   stopReason: StopReason | null;
   vanished: boolean;
 }
@@ -250,7 +252,7 @@ export class RunSupervisor {
         run.startedAt = meta.startedAt;
         run.startRecorded = meta.pid !== null;
         if (phase === 'exited') {
-          run.exit = exitFromMeta(meta, fileSize(paths.log), false);
+          run.exit = exitFromMeta(meta, fileSize(paths.log), fileSize(paths.events), false);
           run.cgroupLeft = run.cgroup !== null;
         }
         this.track(run);
@@ -409,11 +411,12 @@ export class RunSupervisor {
   private recordExit(run: ActiveRun, vanished: boolean): void {
     const meta = this.completeMeta(run, true);
     const logBytes = fileSize(run.paths.log);
+    const eventsBytes = fileSize(run.paths.events);
     if (vanished || !meta) {
-      run.exit = { exitCode: -1, signal: null, endedAt: Date.now(), logBytes, stopReason: run.stopReason, vanished: true };
+      run.exit = { exitCode: -1, signal: null, endedAt: Date.now(), logBytes, eventsBytes, stopReason: run.stopReason, vanished: true };
       this.host.log.warn('run vanished without an exit status', { token: run.key });
     } else {
-      run.exit = exitFromMeta(meta, logBytes, false);
+      run.exit = exitFromMeta(meta, logBytes, eventsBytes, false);
       if (run.exit.exitCode === -1) run.exit.exitCode = readRc(run.paths) ?? -1;
     }
     if (run.cgroup !== null) {
@@ -587,12 +590,13 @@ function reportedState(run: ActiveRun): RunReport['state'] {
   }
 }
 
-function exitFromMeta(meta: RunMeta, logBytes: number, vanished: boolean): ExitInfo {
+function exitFromMeta(meta: RunMeta, logBytes: number, eventsBytes: number, vanished: boolean): ExitInfo {
   return {
     exitCode: meta.exitCode ?? -1,
     signal: meta.signal,
     endedAt: meta.endedAt ?? Date.now(),
     logBytes,
+    eventsBytes,
     stopReason: meta.stopReason,
     vanished,
   };

@@ -661,6 +661,7 @@ export interface ExitReport {
   signal: string | null;
   endedAt: number;
   logBytes: number;
+  eventsBytes?: number;
   stopReason: 'cancelled' | 'timeout' | 'superseded' | 'fenced' | null;
   vanished: boolean;
   outputs?: Record<string, string>;
@@ -680,6 +681,7 @@ export function applyExited(job: JobRecord, t: RunToken, e: ExitReport, now: num
   if (!f) return false;
   const { stage, attempt } = f;
   attempt.logBytes = e.logBytes;
+  if (e.eventsBytes) attempt.eventsBytes = e.eventsBytes;
   if (attempt.state === 'stale') {
     if (attempt.staleResult === null) {
       attempt.staleResult = describeExit(e);

@@ -23,6 +23,7 @@ export interface FollowOptions {
 }
 
 const COMPLETE_WAIT_MS = 10_000;
+const EVENTS_WAIT_MS = 30_000;
 
 /** One log chunk as either source hands it over; `pending` 0: nothing more is stored now. */
 interface LogMsg {
@@ -132,6 +133,20 @@ export async function followLogs(o: FollowOptions): Promise<JobRecord> {
         // a log past its limit is relayed up to the limit, then a line saying so
         const relayed = a.logBytes === null ? 0 : relayedLogBytes(a.logBytes);
         if (relayed > 0 && (delivered.get(`${s.name}/${a.attempt}`) ?? 0) < relayed) return false;
+      }
+    }
+    return eventsComplete();
+  };
+  // A playbook's events are relayed beside its log and may be stored after its exit was: a follow
+  // waits for as many bytes as the exit reported - for EVENTS_WAIT_MS at most once everything
+  // else is there (events the stream no longer holds must not keep a follow open for ever).
+  let eventsWaitFrom: number | undefined;
+  const eventsComplete = (): boolean => {
+    for (const s of o.job().stages) {
+      for (const a of s.attempts) {
+        if (!a.eventsBytes || (eventsDelivered.get(`pev/${s.name}/${a.attempt}`) ?? 0) >= a.eventsBytes) continue;
+        eventsWaitFrom ??= Date.now();
+        return Date.now() - eventsWaitFrom > EVENTS_WAIT_MS;
       }
     }
     return true;

@@ -179,6 +179,8 @@ export const runEventSchema = z.discriminatedUnion('kind', [
     signal: z.string().nullable(),
     endedAt: z.number(),
     logBytes: z.number().int().min(0),
+    /** The playbook events the run wrote (bytes): a follow waits for them as for the log's. 0: none, or an older agent. */
+    eventsBytes: z.number().int().min(0).default(0),
     stopReason: stopReasonSchema.nullable(),
     /** The process is gone without an exit status (wrapper killed, machine rebooted). */
     vanished: z.boolean().default(false),

@@ -23,6 +23,8 @@ export const attemptRecordSchema = z.object({
   startedAt: z.number().nullable(),
   endedAt: z.number().nullable(),
   logBytes: z.number().int().nullable(),
+  /** The playbook events its run wrote (bytes), from its exit report; absent when none. */
+  eventsBytes: z.number().int().min(0).optional(),
   /** When the coordinator asked this attempt to stop, and why. */
   stopRequested: z.enum(['cancelled', 'timeout', 'superseded']).nullable().default(null),
   /** Result the attempt reported after it was superseded (kept for history). */

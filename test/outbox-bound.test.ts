@@ -76,6 +76,7 @@ describe('outbox bound, on disk', () => {
     signal: null,
     endedAt: 1_700_000_000_000,
     logBytes: 10,
+    eventsBytes: 0,
     stopReason: null,
     vanished: false,
     outputs: {},

@@ -103,7 +103,7 @@ stages:
 
     // forged ends: under its own name for alpha's attempt, and naming alpha on its own subject
     const exited = (node: string): OutboxRecord['event'] => ({
-      kind: 'exited', node, token, exitCode: 0, signal: null, endedAt: Date.now(), logBytes: 0, stopReason: null,
+      kind: 'exited', node, token, exitCode: 0, signal: null, endedAt: Date.now(), logBytes: 0, eventsBytes: 0, stopReason: null,
       vanished: false, outputs: { FORGED: '1' }, artifacts: null, failures: [], error: null,
     });
     mallory.publish(Subjects.runEvents('mallory'), JSON.stringify({ id: 'mallory-1', seq: 1, event: exited('mallory') } satisfies OutboxRecord));

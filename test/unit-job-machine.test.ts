@@ -311,6 +311,15 @@ describe('applyExited: the typed outcomes', () => {
     run(job, 'a', 0);
     expect(currentAttempt(stageOf(job, 'a'))).toMatchObject({ state: 'succeeded', exitCode: 0, endedAt: 5000, logBytes: 42 });
     expect(stageOf(job, 'a')).toMatchObject({ state: 'succeeded', reason: '' });
+    // no playbook events: the record holds no count of them
+    expect(currentAttempt(stageOf(job, 'a'))!.eventsBytes).toBeUndefined();
+  });
+
+  it('a playbook run\'s events size is kept with its attempt (a log follow waits for that many bytes)', () => {
+    const job = newJob([st('a')]);
+    advance(job, 1500, anywhere);
+    run(job, 'a', 0, { eventsBytes: 1234 });
+    expect(currentAttempt(stageOf(job, 'a'))).toMatchObject({ logBytes: 42, eventsBytes: 1234 });
   });
 
   it('an exit before its started event is still the stage\'s result', () => {

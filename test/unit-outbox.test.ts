@@ -42,6 +42,7 @@ function exited(stage: string, exitCode = 0, attempt = 1): RunEvent {
     signal: null,
     endedAt: 1_700_000_001_000,
     logBytes: 10,
+    eventsBytes: 0,
     stopReason: null,
     vanished: false,
     outputs: {},
