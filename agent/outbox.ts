@@ -2,9 +2,9 @@
 // (`sync`, once for all the events appended since: a burst of run ends costs one fdatasync, not
 // one each), then relayed in order with a message id so JetStream drops duplicates.
 // Survives agent restarts and bus outages of any length; disk use is bounded.
-// The file and the cursor stay open and are written in place, never replaced by a rename nor
-// closed after a truncate: ext4 (auto_da_alloc) flushes a file at each of those, which cost the
-// agent milliseconds per acknowledged batch.
+// The file and the cursor stay open and are written in place: an append, an ack and a drain cost
+// a write or a truncate each, not an open, a close and (for the cursor) a rename, after which
+// ext4 (auto_da_alloc) also starts writing the replaced file back.
 import { closeSync, constants, existsSync, fdatasyncSync, ftruncateSync, openSync, readFileSync, statSync, writeSync } from 'node:fs';
 import { createHash } from 'node:crypto';
 import { join } from 'node:path';
