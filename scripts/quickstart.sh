@@ -22,7 +22,8 @@ if [ ${#need[@]} -gt 0 ]; then
   fi
 fi
 
-[ -d node_modules ] || npm ci --no-audit --no-fund
+# --include=dev: the build (tsc, esbuild) needs the dev dependencies, also where NODE_ENV=production
+[ -d node_modules ] || npm ci --include=dev --no-audit --no-fund
 npm run build --silent
 if ! command -v meshrun >/dev/null; then
   npm link --silent >/dev/null 2>&1 || echo "quickstart: could not put meshrun on PATH; use: node $(pwd)/bin/meshrun.js" >&2
