@@ -26,7 +26,7 @@ describe('agent restart', { timeout: 120_000 }, () => {
     const f = await start();
     const r = await f.cli(['submit', '--label', 'role=w', '--id', 'held', '--', 'sh', '-c', 'sleep 9; echo done']);
     expect(r.code, r.stderr).toBe(0);
-    const running = await f.waitJob('held', (j) => j.stages[0]!.state === 'running');
+    const running = await f.waitJob('held', (j) => j.stages[0]!.attempts[0]?.state === 'running');
     const node = running.stages[0]!.node!;
     await f.agent(node).kill('SIGKILL');
     await new Promise((res) => setTimeout(res, 6500)); // past down-after (5 s), within the grace
@@ -43,7 +43,7 @@ describe('agent restart', { timeout: 120_000 }, () => {
     const f = await start();
     const r = await f.cli(['submit', '--label', 'role=w', '--id', 'svc', '--', 'sh', '-c', 'sleep 5; echo done']);
     expect(r.code, r.stderr).toBe(0);
-    const running = await f.waitJob('svc', (j) => j.stages[0]!.state === 'running');
+    const running = await f.waitJob('svc', (j) => j.stages[0]!.attempts[0]?.state === 'running');
     const node = running.stages[0]!.node!;
     await f.agent(node).kill('SIGTERM'); // systemd's stop: SIGTERM to the main process only
     await waitFor('the coordinator to hold the node', () => /holding its runs for the restart grace/.test(f.coordinator.log()));
@@ -57,7 +57,7 @@ describe('agent restart', { timeout: 120_000 }, () => {
     const f = await start();
     const r = await f.cli(['submit', '--label', 'role=w', '--id', 'gone', '--', 'sh', '-c', 'sleep 30']);
     expect(r.code, r.stderr).toBe(0);
-    const running = await f.waitJob('gone', (j) => j.stages[0]!.state === 'running');
+    const running = await f.waitJob('gone', (j) => j.stages[0]!.attempts[0]?.state === 'running');
     const node = running.stages[0]!.node!;
     const killedAt = Date.now();
     await f.agent(node).kill('SIGKILL');
@@ -73,7 +73,7 @@ describe('agent restart', { timeout: 120_000 }, () => {
     const f = await start();
     const r = await f.cli(['submit', '--label', 'role=w', '--id', 'bus', '--', 'sh', '-c', 'sleep 6; echo done']);
     expect(r.code, r.stderr).toBe(0);
-    await f.waitJob('bus', (j) => j.stages[0]!.state === 'running');
+    await f.waitJob('bus', (j) => j.stages[0]!.attempts[0]?.state === 'running');
     await f.nats.stop('SIGKILL');
     await f.startNats();
     const done = await f.waitJob('bus', (j) => j.state === 'succeeded', 'succeeded', 40_000);
@@ -85,7 +85,7 @@ describe('agent restart', { timeout: 120_000 }, () => {
     const f = await start();
     const r = await f.cli(['submit', '--label', 'role=w', '--id', 'away', '--', 'sh', '-c', 'sleep 11; echo done']);
     expect(r.code, r.stderr).toBe(0);
-    await f.waitJob('away', (j) => j.stages[0]!.state === 'running');
+    await f.waitJob('away', (j) => j.stages[0]!.attempts[0]?.state === 'running');
     await f.nats.stop('SIGKILL');
     await new Promise((res) => setTimeout(res, 6500)); // past --lease (3 s) and --down-after (5 s)
     await f.startNats();
