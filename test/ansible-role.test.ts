@@ -10,6 +10,7 @@ import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { Fleet, ROOT, waitFor } from './harness/processes.js';
 import { npmPack } from './harness/package.js';
+import { readEnvFile } from './harness/env-file.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'meshrun-ansible-role-'));
 let fleet: Fleet | undefined;
@@ -24,15 +25,6 @@ afterAll(async () => {
   rmSync(dir, { recursive: true, force: true });
 });
 
-/** KEY=VALUE lines of a systemd EnvironmentFile. */
-function readEnvFile(path: string): Record<string, string> {
-  const env: Record<string, string> = {};
-  for (const line of readFileSync(path, 'utf8').split('\n')) {
-    const m = /^([A-Z_][A-Z0-9_]*)=(.*)$/.exec(line.trim());
-    if (m) env[m[1]!] = m[2]!;
-  }
-  return env;
-}
 
 function playbook(vars: Record<string, unknown>): { code: number; out: string } {
   const varsFile = join(dir, 'vars.json');

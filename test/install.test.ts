@@ -11,6 +11,7 @@ import { parse } from 'yaml';
 import { afterAll, describe, expect, it } from 'vitest';
 import { agentConfigSchema, coordinatorConfigSchema } from '../proto/config.js';
 import { Daemon, Fleet, runCli, waitFor } from './harness/processes.js';
+import { readEnvFile } from './harness/env-file.js';
 
 const root = mkdtempSync(join(tmpdir(), 'meshrun-install-'));
 afterAll(() => rmSync(root, { recursive: true, force: true }));
@@ -97,15 +98,6 @@ function filesUnder(dir: string): string[] {
     .map((e) => join(e.parentPath, e.name));
 }
 
-/** What systemd hands the service from an EnvironmentFile (KEY=VALUE lines, # comments). */
-function readEnvFile(path: string): Record<string, string> {
-  const env: Record<string, string> = {};
-  for (const line of readFileSync(path, 'utf8').split('\n')) {
-    const m = /^([A-Z_][A-Z0-9_]*)=(.*)$/.exec(line.trim());
-    if (m) env[m[1]!] = m[2]!;
-  }
-  return env;
-}
 
 describe('meshrun install agent --join', () => {
   it('puts the token in a 0600 environment file the unit reads, and nowhere else; the config names the coordinator and the TLS bus', async () => {
