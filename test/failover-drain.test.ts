@@ -40,14 +40,6 @@ interface NodeJson {
   draining: boolean;
 }
 
-/** A run's .json once the agent recorded the start in it (pid and process group). */
-function startRecorded(file: string): Promise<{ pid: number; pgid: number }> {
-  return waitFor(`the start recorded in ${file}`, () => {
-    const m = JSON.parse(readFileSync(file, 'utf8')) as { pid: number | null; pgid: number | null };
-    return m.pid !== null && m.pgid !== null ? { pid: m.pid, pgid: m.pgid } : undefined;
-  });
-}
-
 async function node(f: Fleet, name: string): Promise<NodeJson> {
   const n = (await f.nodes()).find((x) => x.name === name);
   if (!n) throw new Error(`no node ${name}`);
@@ -68,8 +60,7 @@ describe('drain', () => {
     const gate = join(f.dir, 'drain-gate');
     await f.cli(['submit', '--on', 'alpha', '--id', 'drain-run', '--', 'sh', '-c', `echo "$MESHRUN_NODE $MESHRUN_ATTEMPT" >> ${marker('drain-run')}; while [ ! -e ${gate} ]; do sleep 0.1; done`]);
     await f.waitJob('drain-run', (j) => j.stages[0]!.attempts[0]?.state === 'running');
-    // the launcher's run has its pid in .json from the agent's next look after its start, not at once
-    const meta = await startRecorded(join(f.agentDir('alpha'), 'runs', 'drain-run', 'run.1.json'));
+    const meta = await f.runStart('alpha', 'drain-run');
 
     const d = await f.cli(['drain', 'alpha']);
     expect(d.code, d.stderr).toBe(0);
@@ -159,7 +150,7 @@ describe('drain', () => {
     await f.cli(['submit', '--label', 'pool=s', '--id', 'stubborn', '--', 'sh', '-c', 'trap "" TERM; if [ "$MESHRUN_NODE" = alpha ]; then sleep 40; fi; echo done']);
     const j = await f.waitJob('stubborn', (x) => x.stages[0]!.attempts[0]?.state === 'running');
     expect(j.stages[0]!.node, 'both idle: the first node by name').toBe('alpha');
-    const meta = await startRecorded(join(f.agentDir('alpha'), 'runs', 'stubborn', 'run.1.json'));
+    const meta = await f.runStart('alpha', 'stubborn');
     f.agent('alpha').signal('SIGSTOP');
     frozen = 'alpha';
     await f.waitJob('stubborn', (x) => x.state === 'succeeded' && x.stages[0]!.node === 'beta', 'reassigned to beta', 20_000);

@@ -3,7 +3,7 @@
 // work waits for it (even when it is busy); when the primary is frozen and goes down the
 // standby takes both the queued work and the primary's reassigned run; once the primary
 // is back, new work goes to it again.
-import { existsSync, readFileSync } from 'node:fs';
+import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { checkInvariants, runsRecorded } from './harness/invariants.js';
@@ -79,8 +79,7 @@ describe('strict standby', () => {
     }
     expect(existsSync(join(fleet.agentDir('stby'), 'runs'))).toBe(false);
 
-    // recorded in .json at the agent's next look after the start (the launcher's runs)
-    const pid1 = await waitFor('the start of long-1 recorded', () => (JSON.parse(readFileSync(join(fleet.agentDir('prim'), 'runs', 'long-1', 'run.1.json'), 'utf8')) as { pid: number | null }).pid ?? undefined);
+    const pid1 = (await fleet.runStart('prim', 'long-1')).pid;
     fleet.agent('prim').signal('SIGSTOP');
     frozen = true;
     const q = await fleet.waitJob('queued-1', (j) => j.state === 'succeeded', 'the standby ran the queued job', 20_000);

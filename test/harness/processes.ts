@@ -370,6 +370,18 @@ export class Fleet {
   }
 
   /**
+   * A run's pid and process group once the agent recorded its start in `<stem>.json`: for the
+   * launcher's runs that is at the agent's next look after the start, not at once.
+   */
+  runStart(node: string, job: string, stem = 'run.1'): Promise<{ pid: number; pgid: number }> {
+    const file = join(this.agentDir(node), 'runs', job, `${stem}.json`);
+    return waitFor(`the start recorded in ${file}`, () => {
+      const m = JSON.parse(readFileSync(file, 'utf8')) as { pid: number | null; pgid: number | null };
+      return m.pid !== null && m.pgid !== null ? { pid: m.pid, pgid: m.pgid } : undefined;
+    });
+  }
+
+  /**
    * Every named node is ready, and has been heard from again since: a node's first heartbeat
    * makes it "ready" in the list, but its lease is live (and the scheduler places there) only
    * from the next one, half a second later. A test that submitted in between found a job on
