@@ -78,7 +78,8 @@ describe('runs outlive the agent', () => {
     const j = await fleet.waitJob('reuse-1', (x) => x.stages[0]!.attempts[0]!.state !== 'running' && x.stages[0]!.attempts[0]!.state !== 'starting');
     // pid 1 is alive but its start time differs: the run is reported gone, not adopted as running
     expect(j.stages[0]!.attempts[0]!.state).not.toBe('succeeded');
-    expect(fleet.agent('alpha').log()).toMatch(/run vanished/);
+    // the restarted agent's stderr reaches its log file through this process: a moment later
+    await waitFor('the agent to log the run vanished', () => /run vanished/.test(fleet!.agent('alpha').log()), 5000);
   });
 });
 
