@@ -1,8 +1,12 @@
-// Config files for the daemons (YAML written by `meshrun install`), flags override.
+// Config files for the daemons (YAML written by `meshrun install`), flags override; and the
+// client config every CLI command reads first. They are read with js-yaml (YAML 1.2's core
+// schema, as the yaml package reads job files): it loads and parses such a file in ~7 ms where
+// yaml takes ~19, a tenth of a read command's start. yaml stays for job files (its errors point
+// into the file) and for writing.
 import { readFileSync } from 'node:fs';
 import { homedir, hostname } from 'node:os';
 import { join } from 'node:path';
-import { parse as parseYaml } from 'yaml';
+import { CORE_SCHEMA, load as loadYaml } from 'js-yaml';
 import type { z } from 'zod';
 import { formatIssues } from '../proto/validation.js';
 import { ExitCode, ExitError } from './exit.js';
@@ -16,7 +20,7 @@ export function readConfig<T>(path: string | undefined, schema: ConfigSchema<T>)
   if (!path) return {};
   let doc: unknown;
   try {
-    doc = parseYaml(readFileSync(path, 'utf8')) ?? {};
+    doc = loadYaml(readFileSync(path, 'utf8'), { schema: CORE_SCHEMA }) ?? {};
   } catch (err) {
     throw new ExitError(ExitCode.Usage, `${path}: ${(err as Error).message.split('\n')[0]}`);
   }

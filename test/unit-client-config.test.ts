@@ -20,6 +20,9 @@ async function errorOf(yaml: string): Promise<{ exitCode: number; message: strin
 describe('a bad client config', () => {
   it.each([
     ['7\n', /expected a map with currentContext and contexts/],
+    // not YAML at all: the parser's line and column
+    ['currentContext: x\ncontexts:\n  x: [\n', /c\w+\.yaml: unexpected end of the stream within a flow collection \(4:1\)$/],
+    ['currentContext: x\ncurrentContext: y\ncontexts: {}\n', /duplicated mapping key \(2:1\)$/],
     ['contexts: 5\n', /currentContext: is missing \(the name of the context to use\)[\s\S]*contexts: expected a map of context name/],
     ['currentContext: x\ncontexts: { x: 4 }\n', /contexts\.x: expected a map with coordinator, ca, cert and key/],
     ['currentContext: x\ncontexts:\n  x: { ca: 3, cert: "-----BEGIN CERTIFICATE-----", key: "k" }\n', /contexts\.x\.coordinator: is missing[\s\S]*contexts\.x\.ca: expected a string \(the fleet CA certificate\)[\s\S]*contexts\.x\.key: is not PEM/],
