@@ -143,6 +143,10 @@ export class JobStream {
       }
     } else if (ev.event === 'data' && this.logBytes) {
       this.have[`${ev.data.stage}/${ev.data.attempt}`] = ev.data.offset + ev.data.data.length;
+    } else if (ev.event === 'gap' && this.logBytes) {
+      // bytes the bus no longer holds: a reconnect asks for what follows them
+      const key = `${ev.gap.stage}/${ev.gap.attempt}`;
+      this.have[key] = Math.max(this.have[key] ?? 0, ev.gap.to);
     }
     this.o.onEvent(ev);
   }

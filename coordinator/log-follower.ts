@@ -2,6 +2,11 @@
 // a header when a new stage attempt begins, duplicates and already-held bytes
 // skipped by offset; with follow, until the job has ended and every byte is out. A chunk
 // whose subject names another node than the attempt's is not that attempt's: ignored.
+// The logs stream is bounded (bytes and age, oldest dropped first), so an old job's log may be
+// gone in part or whole: an agent relays an attempt's chunks in order, so a chunk that starts
+// past what was sent means the bytes before it are gone (a gap event says which, then the
+// chunk follows); bytes missing at the end are waited for COMPLETE_WAIT_MS after the last
+// progress, then reported as a gap too, so a follow never waits for bytes nobody holds.
 import { jetstreamManager, type ConsumerMessages, type JetStreamManager, type MsgRequest } from '@nats-io/jetstream';
 import type { NatsConnection } from '@nats-io/transport-node';
 import { logChunkHeaderSchema } from '../proto/bus.js';
@@ -127,7 +132,13 @@ export async function followLogs(o: FollowOptions): Promise<JobRecord> {
   };
 
   const started = Date.now();
-  const complete = (): boolean => {
+  /** The last time bytes were sent, or the job was seen ended and caught up: missing bytes are waited for from then. */
+  let progressAt = started;
+  let endedSeen = false;
+  const gap = (stage: string, attempt: number, from: number, to: number, node: string): void => {
+    o.send({ event: 'gap', gap: { stage, attempt, from, to, node } });
+  };
+  const logsComplete = (): boolean => {
     for (const s of o.job().stages) {
       for (const a of s.attempts) {
         // a log past its limit is relayed up to the limit, then a line saying so
@@ -135,8 +146,9 @@ export async function followLogs(o: FollowOptions): Promise<JobRecord> {
         if (relayed > 0 && (delivered.get(`${s.name}/${a.attempt}`) ?? 0) < relayed) return false;
       }
     }
-    return eventsComplete();
+    return true;
   };
+  const complete = (): boolean => logsComplete() && eventsComplete();
   // A playbook's events are relayed beside its log and may be stored after its exit was: a follow
   // waits for as many bytes as the exit reported - for EVENTS_WAIT_MS at most once everything
   // else is there (events the stream no longer holds must not keep a follow open for ever).
@@ -158,7 +170,23 @@ export async function followLogs(o: FollowOptions): Promise<JobRecord> {
     if (!o.follow) return caughtUp && (!terminal || complete() || Date.now() - started > COMPLETE_WAIT_MS);
     // and, replaying what is stored, to its end: playbook events stored after the last log
     // bytes are still the job's (a page's per-host progress needs the last failed task)
-    return terminal && complete() && caughtUp;
+    if (!terminal || !caughtUp) return false;
+    if (!endedSeen) {
+      endedSeen = true;
+      progressAt = Math.max(progressAt, Date.now());
+    }
+    return (logsComplete() || Date.now() - progressAt > COMPLETE_WAIT_MS) && eventsComplete();
+  };
+  /** After the stream: each attempt's bytes that never came (the stream dropped them) as a gap. */
+  const reportMissing = (): void => {
+    for (const s of o.job().stages) {
+      const fanout = s.targets !== undefined;
+      for (const a of s.attempts) {
+        const relayed = a.logBytes === null ? 0 : relayedLogBytes(a.logBytes);
+        const have = delivered.get(`${s.name}/${a.attempt}`) ?? 0;
+        if (relayed > have) gap(s.name, a.attempt, have, relayed, fanout ? a.node : '');
+      }
+    }
   };
 
   const check = (): void => {
@@ -196,16 +224,24 @@ export async function followLogs(o: FollowOptions): Promise<JobRecord> {
             eventsPartial.set(key, lines.pop() ?? '');
             for (const line of lines) if (line.trim()) o.send({ event: 'playbook', playbook: { stage: token.stage, attempt: token.attempt, json: line } });
             eventsDelivered.set(key, h.data.offset + m.data.length);
+            progressAt = Date.now();
           }
         } else if (token && h.success) {
           const key = `${token.stage}/${token.attempt}`;
           const have = delivered.get(key) ?? 0;
           const start = Math.max(0, have - h.data.offset);
-          if (h.data.offset <= have && start < m.data.length) {
+          const fanout = o.job().stages.find((s) => s.name === token.stage)?.targets !== undefined;
+          const node = fanout ? subj!.node : '';
+          // chunks are relayed in order: one that starts past what was sent follows bytes the stream dropped
+          if (h.data.offset > have) {
             header(key, token.stage, token.attempt);
-            const fanout = o.job().stages.find((s) => s.name === token.stage)?.targets !== undefined;
-            o.send({ event: 'data', data: { stage: token.stage, attempt: token.attempt, offset: h.data.offset + start, data: Buffer.from(m.data.subarray(start)), node: fanout ? subj!.node : '' } });
+            gap(token.stage, token.attempt, have, h.data.offset, node);
+          }
+          if (start < m.data.length) {
+            header(key, token.stage, token.attempt);
+            o.send({ event: 'data', data: { stage: token.stage, attempt: token.attempt, offset: h.data.offset + start, data: Buffer.from(m.data.subarray(start)), node } });
             delivered.set(key, h.data.offset + m.data.length);
+            progressAt = Date.now();
           }
         }
         if (m.pending === 0) caughtUp = true;
@@ -216,6 +252,7 @@ export async function followLogs(o: FollowOptions): Promise<JobRecord> {
     await finished;
     messages.stop();
     await pump.catch(() => undefined);
+    if (!o.signal.aborted && isTerminalJob(o.job().state)) reportMissing();
   } finally {
     unsubscribe();
     clearInterval(timer);

@@ -128,6 +128,6 @@ describe('gRPC types from proto/meshrun.proto', () => {
 
     // the oneof as a union: narrowing on `event` gives the member, never null
     expectTypeOf<Extract<LogEventMsg, { event: 'header' }>['header']>().toEqualTypeOf<StageHeader__Output>();
-    expectTypeOf<LogEventMsg['event']>().toEqualTypeOf<'header' | 'data' | 'end' | 'playbook'>();
+    expectTypeOf<LogEventMsg['event']>().toEqualTypeOf<'header' | 'data' | 'end' | 'playbook' | 'gap'>();
   });
 });

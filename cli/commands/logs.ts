@@ -159,6 +159,15 @@ function print(ev: LogEventMsg, json: boolean, progress: ProgressLine, view: Log
     if (!view.shows(node)) return;
     if (json) process.stdout.write(JSON.stringify({ type: 'log', stage: d.stage, attempt: d.attempt, ...(node ? { node } : {}), offset: d.offset, text: d.data.toString('utf8') }) + '\n');
     else view.write(`${d.stage}/${d.attempt}`, d.data, d.node);
+  } else if (ev.event === 'gap') {
+    const g = ev.gap;
+    const node = view.nodeFor(g.stage, g.attempt, g.node);
+    if (!view.shows(node)) return;
+    if (json) process.stdout.write(JSON.stringify({ type: 'gap', stage: g.stage, attempt: g.attempt, ...(node ? { node } : {}), from: g.from, to: g.to }) + '\n');
+    else {
+      view.flush();
+      process.stderr.write(`${escapeControls(`==> stage ${g.stage} (attempt ${g.attempt}${node ? `, ${node}` : ''}): bytes ${g.from}-${g.to} of its log are not on the bus (past the logs stream's limits, or not relayed yet)`)}\n`);
+    }
   } else if (ev.event === 'end') {
     view.flush();
     if (json) process.stdout.write(JSON.stringify({ type: 'end', job: jobJson(ev.end) }) + '\n');

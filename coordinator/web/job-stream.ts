@@ -97,6 +97,12 @@ export async function streamJob(o: JobStreamOptions): Promise<void> {
       const key = `${i}/${d.attempt}`;
       held.set(key, { stage: i, attempt: d.attempt, offset: d.offset + d.data.length });
       send('log', { stage: d.stage, attempt: d.attempt, offset: d.offset, data: Buffer.from(d.data).toString('base64') }, formatResumeId(held.values()));
+    } else if (ev.event === 'gap') {
+      const g = ev.gap;
+      const i = index.get(g.stage);
+      if (i === undefined) return;
+      held.set(`${i}/${g.attempt}`, { stage: i, attempt: g.attempt, offset: g.to });
+      send('gap', { stage: g.stage, attempt: g.attempt, from: g.from, to: g.to }, formatResumeId(held.values()));
     } else if (ev.event === 'playbook') {
       const p = ev.playbook;
       const parsed = parseEventLine(p.json);

@@ -814,6 +814,30 @@ export const meshrunDescriptor: Record<string, unknown> = {
                 }
               }
             },
+            "LogGap": {
+              "fields": {
+                "stage": {
+                  "type": "string",
+                  "id": 1
+                },
+                "attempt": {
+                  "type": "int32",
+                  "id": 2
+                },
+                "from": {
+                  "type": "uint64",
+                  "id": 3
+                },
+                "to": {
+                  "type": "uint64",
+                  "id": 4
+                },
+                "node": {
+                  "type": "string",
+                  "id": 5
+                }
+              }
+            },
             "LogEvent": {
               "oneofs": {
                 "event": {
@@ -821,7 +845,8 @@ export const meshrunDescriptor: Record<string, unknown> = {
                     "header",
                     "data",
                     "end",
-                    "playbook"
+                    "playbook",
+                    "gap"
                   ]
                 }
               },
@@ -841,6 +866,10 @@ export const meshrunDescriptor: Record<string, unknown> = {
                 "playbook": {
                   "type": "PlaybookEvent",
                   "id": 4
+                },
+                "gap": {
+                  "type": "LogGap",
+                  "id": 5
                 }
               }
             },

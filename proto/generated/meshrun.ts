@@ -28,6 +28,7 @@ import type { ListSchedulesRequest as _meshrun_v1_ListSchedulesRequest, ListSche
 import type { ListUsersRequest as _meshrun_v1_ListUsersRequest, ListUsersRequest__Output as _meshrun_v1_ListUsersRequest__Output } from './meshrun/v1/ListUsersRequest.js';
 import type { LogData as _meshrun_v1_LogData, LogData__Output as _meshrun_v1_LogData__Output } from './meshrun/v1/LogData.js';
 import type { LogEvent as _meshrun_v1_LogEvent, LogEvent__Output as _meshrun_v1_LogEvent__Output } from './meshrun/v1/LogEvent.js';
+import type { LogGap as _meshrun_v1_LogGap, LogGap__Output as _meshrun_v1_LogGap__Output } from './meshrun/v1/LogGap.js';
 import type { LogsRequest as _meshrun_v1_LogsRequest, LogsRequest__Output as _meshrun_v1_LogsRequest__Output } from './meshrun/v1/LogsRequest.js';
 import type { MeshEdge as _meshrun_v1_MeshEdge, MeshEdge__Output as _meshrun_v1_MeshEdge__Output } from './meshrun/v1/MeshEdge.js';
 import type { MeshJoinReply as _meshrun_v1_MeshJoinReply, MeshJoinReply__Output as _meshrun_v1_MeshJoinReply__Output } from './meshrun/v1/MeshJoinReply.js';
@@ -99,6 +100,7 @@ export interface ProtoGrpcType {
       ListUsersRequest: MessageTypeDefinition<_meshrun_v1_ListUsersRequest, _meshrun_v1_ListUsersRequest__Output>
       LogData: MessageTypeDefinition<_meshrun_v1_LogData, _meshrun_v1_LogData__Output>
       LogEvent: MessageTypeDefinition<_meshrun_v1_LogEvent, _meshrun_v1_LogEvent__Output>
+      LogGap: MessageTypeDefinition<_meshrun_v1_LogGap, _meshrun_v1_LogGap__Output>
       LogsRequest: MessageTypeDefinition<_meshrun_v1_LogsRequest, _meshrun_v1_LogsRequest__Output>
       MeshEdge: MessageTypeDefinition<_meshrun_v1_MeshEdge, _meshrun_v1_MeshEdge__Output>
       MeshJoinReply: MessageTypeDefinition<_meshrun_v1_MeshJoinReply, _meshrun_v1_MeshJoinReply__Output>

@@ -388,6 +388,10 @@ function jobPage(id) {
     const raw = Uint8Array.from(atob(d.data), (c) => c.charCodeAt(0));
     append(el('span', { 'data-stage': d.stage }, dec.decode(raw, { stream: true })));
   });
+  es.addEventListener('gap', (e) => {
+    const g = JSON.parse(e.data);
+    append(el('div', { class: 'stage-header gap', 'data-testid': 'log-gap' }, `── bytes ${g.from}–${g.to} of ${g.stage} · attempt ${g.attempt} are not on the bus (past the logs stream's limits) ──`));
+  });
   es.addEventListener('progress', (e) => {
     const p = JSON.parse(e.data);
     progress.set(`${p.stage}/${p.attempt}`, p);
