@@ -69,7 +69,8 @@ export async function connectNats(opts: ConnectOptions): Promise<NatsConnection>
     // without them a "no responders" reply is not wrapped in a RequestError, and nats.js's
     // JetStream client (its retry of a publish while a stream elects a leader, its
     // JetStreamNotEnabled) and the agent's lease ("no coordinator: hold the runs") tell
-    // "no responders" only by that wrapper (nats.js 3.4).
+    // "no responders" only by that wrapper (nats.js 3.4). withStacklessRequests (below) makes
+    // them cheap instead.
     waitOnFirstConnect: opts.waitOnFirstConnect ?? true,
     ...(opts.credsFile ? { authenticator: credsAuthenticator(readCredsFile(opts.credsFile)) } : {}),
     ...(opts.caFile ? { tls: natsTls(opts.servers, opts.caFile) } : {}),
@@ -80,6 +81,29 @@ export async function connectNats(opts: ConnectOptions): Promise<NatsConnection>
       if (s.type === 'disconnect' || s.type === 'reconnect') opts.log.info('nats connection changed', { status: s.type });
     }
   })().catch(() => undefined);
+  return withStacklessRequests(nc);
+}
+
+/**
+ * nats.js makes a RequestError and a TimeoutError ahead of every request (its async traces) and
+ * V8 captures a stack trace for each as it is made: a tenth of the coordinator's CPU in the
+ * throughput bench, where every KV write and event publish is a request. The errors are kept
+ * (no-responders is recognised by the RequestError that wraps it, above) but made without a
+ * stack: Error.stackTraceLimit is read when an Error is constructed, and nats.js constructs both
+ * synchronously as a request begins, so the request is begun with the limit at 0 and it is set
+ * back before anything else runs. The JetStream and KV clients request through `nc.request`.
+ */
+export function withStacklessRequests(nc: NatsConnection): NatsConnection {
+  const request = nc.request.bind(nc);
+  nc.request = (subject, payload, opts) => {
+    const limit = Error.stackTraceLimit;
+    Error.stackTraceLimit = 0;
+    try {
+      return request(subject, payload, opts);
+    } finally {
+      Error.stackTraceLimit = limit;
+    }
+  };
   return nc;
 }
 
