@@ -140,8 +140,12 @@ export const throughputSection: Section = {
     } catch (err) {
       throw new Error(`${(err as Error).message}\n${fleet.logTails(1500)}`);
     } finally {
-      // a profile is written when its process exits of its own accord
-      if (PROFILE_DIR) for (const name of ['agent-bench-a', 'agent-bench-b', 'coordinator']) await fleet.stop(name);
+      // a profile is written when its process exits of its own accord; the coordinator's
+      // graceful stop waits for its clients' connections, so the bench's own goes first
+      if (PROFILE_DIR) {
+        fleet.client.close();
+        for (const name of ['agent-bench-a', 'agent-bench-b', 'coordinator']) await fleet.stop(name);
+      }
       await fleet.destroy();
     }
   },

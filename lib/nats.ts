@@ -3,6 +3,7 @@
 import { readFileSync } from 'node:fs';
 import { checkServerIdentity, type PeerCertificate } from 'node:tls';
 import { connect, credsAuthenticator, errors, type NatsConnection } from '@nats-io/transport-node';
+import { RequestOne } from '@nats-io/nats-core/internal';
 import { ErrorCode, MeshrunError } from './errors.js';
 import { jetstream, jetstreamManager, RetentionPolicy, StorageType, DiscardPolicy, type Consumer, type JetStreamManager, type MsgRequest, type OrderedConsumerOptions, type StoredMsg } from '@nats-io/jetstream';
 import { Kvm, type KV } from '@nats-io/kv';
@@ -94,6 +95,7 @@ export async function connectNats(opts: ConnectOptions): Promise<NatsConnection>
  * back before anything else runs. The JetStream and KV clients request through `nc.request`.
  */
 export function withStacklessRequests(nc: NatsConnection): NatsConnection {
+  stacklessCancel();
   const request = nc.request.bind(nc);
   nc.request = (subject, payload, opts) => {
     const limit = Error.stackTraceLimit;
@@ -105,6 +107,31 @@ export function withStacklessRequests(nc: NatsConnection): NatsConnection {
     }
   };
   return nc;
+}
+
+let cancelPatched = false;
+/**
+ * The other half: nats.js ends every answered request with RequestOne.cancel(), which rejects the
+ * request's promise - already resolved, so to no effect - with a new RequestError("cancelled"),
+ * stack and all: another 5 % of the coordinator's CPU in the throughput bench. cancel() is made
+ * to run with the limit at 0 too; what it does is unchanged (nats.js 3.4; a later one without
+ * the method is left as it is).
+ */
+function stacklessCancel(): void {
+  if (cancelPatched) return;
+  cancelPatched = true;
+  const proto = RequestOne.prototype as unknown as { cancel?: (err?: Error) => void };
+  const cancel = proto.cancel;
+  if (typeof cancel !== 'function') return;
+  proto.cancel = function (this: unknown, err?: Error): void {
+    const limit = Error.stackTraceLimit;
+    Error.stackTraceLimit = 0;
+    try {
+      cancel.call(this, err);
+    } finally {
+      Error.stackTraceLimit = limit;
+    }
+  };
 }
 
 /**

@@ -6,6 +6,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { errors, type NatsConnection, type RequestError } from '@nats-io/transport-node';
 import { jetstream, jetstreamManager } from '@nats-io/jetstream';
+import { RequestOne } from '@nats-io/nats-core/internal';
 import { NatsServer } from '../lib/nats-server.js';
 import { connectNats, withStacklessRequests } from '../lib/nats.js';
 import { silentLogger } from '../lib/log.js';
@@ -57,6 +58,16 @@ describe.skipIf(!cap.ok)(`requests on meshrun's NATS connections (${cap.reason})
     expect((await js.publish('t.req.a', 'one')).seq).toBe(1);
     // nats.js tells this case (no responders to a JetStream publish) by the RequestError wrapper
     await expect(js.publish('t.nostream', 'x', { timeout: 1000 })).rejects.toThrow('jetstream is not enabled');
+  });
+
+  it("the 'cancelled' error nats.js makes after every answered request is made without a stack too", () => {
+    let made: Error | undefined;
+    const request = { timer: undefined, mux: { cancel: () => undefined }, deferred: { reject: (e: Error) => (made = e) } };
+    const limit = Error.stackTraceLimit;
+    (RequestOne.prototype as unknown as { cancel: (this: unknown, err?: Error) => void }).cancel.call(request);
+    expect(made?.message).toBe('cancelled');
+    expect(made?.stack?.split('\n').length).toBe(1);
+    expect(Error.stackTraceLimit).toBe(limit);
   });
 
   it('sets the limit back even when the request throws at once', () => {
