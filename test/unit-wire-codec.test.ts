@@ -8,20 +8,9 @@ import protobuf from 'protobufjs/light.js';
 import { describe, expect, it } from 'vitest';
 import { meshrunDescriptor } from '../proto/generated/descriptor.js';
 import { WireCodec, WireError } from '../proto/wire-codec.js';
+import { rng } from './harness/rng.js';
 
 const TO_OBJECT: protobuf.IConversionOptions = { longs: Number, enums: String, defaults: true, oneofs: true };
-
-/** A seeded generator: the same values on every run, so a failure can be run again. */
-function rng(seed: number): () => number {
-  let s = seed >>> 0;
-  return () => {
-    s = (s + 0x6d2b79f5) >>> 0;
-    let t = s;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 const STRINGS = ['', 'a', 'lab ✓', 'ünïcode\nline two', 'x'.repeat(200), '😀 emoji', 'role=web'];
 
