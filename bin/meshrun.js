@@ -6,6 +6,8 @@
 import { existsSync } from 'node:fs';
 
 const UNBUNDLED = new Set(['coordinator', 'agent', 'store']);
+/** Read without commander (cli/fast-read.ts), which hands anything else back to cli/index.ts. */
+const FAST = new Set(['nodes', 'jobs', 'job']);
 /** Global options that take a value: skipped when looking for the command. */
 const VALUED = new Set(['--coordinator', '--context']);
 
@@ -19,6 +21,8 @@ function command(argv) {
 }
 
 const argv = process.argv.slice(2);
-const bundle = new URL('../dist/cli-bundle/index.js', import.meta.url);
-const entry = UNBUNDLED.has(command(argv)) || !existsSync(bundle) ? new URL('../dist/cli/index.js', import.meta.url) : bundle;
+const cmd = command(argv);
+const module = FAST.has(cmd) ? 'fast-read.js' : 'index.js';
+const bundle = new URL(`../dist/cli-bundle/${module}`, import.meta.url);
+const entry = UNBUNDLED.has(cmd) || !existsSync(bundle) ? new URL(`../dist/cli/${module}`, import.meta.url) : bundle;
 import(entry.href).then((m) => m.main(argv));

@@ -3,15 +3,15 @@
 // (and gRPC, the .proto, YAML, zod) is imported when it runs: --help and --version load
 // commander and little else, and every spawn of the CLI pays only for what it uses.
 import { Command, CommanderError, Option } from 'commander';
-import { isMeshrunError, ErrorCode } from '../lib/errors.js';
 import { VERSION } from '../lib/version.js';
 import type { MeshrunClient } from './client.js';
 import type { RpcClient } from './rpc-client.js';
 import { clientTarget, type TargetFlags } from './client-target.js';
 import { registerUserCommands } from './commands/users.js';
 import { registerWebCommands } from './commands/web.js';
-import { ExitCode, ExitError } from './exit.js';
-import { escapeControls } from './format.js';
+import { ExitCode } from './exit.js';
+import { exitWith, reportError } from './report.js';
+import { rpcClient } from './fast-read.js';
 import { agentDefaults } from '../agent/defaults.js';
 import { coordinatorDefaults } from '../coordinator/defaults.js';
 import { formatDuration } from '../proto/duration.js';
@@ -35,11 +35,7 @@ function buildProgram(run: (p: Promise<number>) => void): Command {
     return new MeshrunClient(target);
   };
   /** A command of unary calls only: the lean channel over node:http2, without grpc-js (README, design notes). */
-  const rpc = async (): Promise<RpcClient> => {
-    const target = await clientTarget(program.opts() as TargetFlags);
-    const [{ RpcClient }, { H2Channel }] = await Promise.all([import('./rpc-client.js'), import('./h2-channel.js')]);
-    return new RpcClient(target, (address, t) => new H2Channel(address, t));
-  };
+  const rpc = (): Promise<RpcClient> => rpcClient(program.opts() as TargetFlags);
   /** job, jobs, nodes, cancel, drain, undrain. */
   const read = () => import('./commands/read.js');
 
@@ -233,24 +229,12 @@ function buildProgram(run: (p: Promise<number>) => void): Command {
   return program;
 }
 
-/** One error line on stderr; a message may quote a name or a reason, so it is escaped. */
-const fail = (message: string): void => void process.stderr.write(`meshrun: ${escapeControls(message, 'log')}\n`);
-
 function report(err: unknown): number {
-  if (err instanceof ExitError) {
-    if (err.message) fail(err.message);
-    return err.exitCode;
-  }
   if (err instanceof CommanderError) {
     if (err.code === 'commander.helpDisplayed' || err.code === 'commander.version' || err.code === 'commander.help') return ExitCode.Ok;
     return ExitCode.Usage;
   }
-  if (isMeshrunError(err)) {
-    fail(err.message);
-    return err.code === ErrorCode.InvalidInput || err.code === ErrorCode.Usage ? ExitCode.Usage : ExitCode.Error;
-  }
-  fail((err as Error)?.message ?? String(err));
-  return ExitCode.Error;
+  return reportError(err);
 }
 
 export async function main(argv: string[]): Promise<void> {
@@ -263,18 +247,5 @@ export async function main(argv: string[]): Promise<void> {
   } catch (err) {
     code = report(err);
   }
-  await flushStdout();
-  process.exit(code);
-}
-
-/**
- * Writes to a pipe complete asynchronously: exiting at once cut `meshrun nodes --json | jq` off
- * after the pipe's 64 KiB. A reader that went away (`| head`) ends the wait too.
- */
-function flushStdout(): Promise<void> {
-  if (process.stdout.writableLength === 0) return Promise.resolve();
-  return new Promise((resolve) => {
-    process.stdout.once('error', () => resolve());
-    process.stdout.write('', () => resolve());
-  });
+  await exitWith(code);
 }

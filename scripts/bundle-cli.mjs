@@ -70,6 +70,6 @@ const common = {
 };
 
 rmSync(outdir, { recursive: true, force: true });
-const r = await build({ ...common, entryPoints: { index: 'dist/cli/index.js', exit: 'dist/cli/exit.js' }, outdir, splitting: true, plugins: [unbundledStub, soloClientConfig] });
+const r = await build({ ...common, entryPoints: { index: 'dist/cli/index.js', 'fast-read': 'dist/cli/fast-read.js', exit: 'dist/cli/exit.js' }, outdir, splitting: true, plugins: [unbundledStub, soloClientConfig] });
 const solo = await build({ ...common, entryPoints: { 'client-config': 'dist/cli/client-config.js' }, outdir: join(outdir, 'solo'), plugins: [mainExit] });
 writeFileSync(join(outdir, 'meta.json'), JSON.stringify({ inputs: { ...r.metafile.inputs, ...solo.metafile.inputs }, outputs: { ...r.metafile.outputs, ...solo.metafile.outputs } }));

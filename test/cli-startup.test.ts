@@ -1,6 +1,7 @@
-// What a CLI start loads: --help and --version only commander; a read command no package more
-// (its lean gRPC channel is node:http2 and meshrun's own codec, not grpc-js or protobufjs), and
-// the YAML reader and zod only when there is a client config.
+// What a CLI start loads: --help and --version only commander; `nodes`, `jobs` and `job` no
+// package at all (their own argument reader, cli/fast-read.ts; a lean gRPC channel of node:http2
+// and meshrun's own codec, not grpc-js or protobufjs), and the YAML reader and zod only when
+// there is a client config.
 // Every spawn of the CLI paid ~1 s of CPU when cli/index.ts imported each command eagerly.
 // A command runs from the CLI's bundle (dist/cli-bundle, a daemon from dist/cli): the packages
 // in a bundle file it loaded are read from the bundle's metafile.
@@ -70,20 +71,24 @@ describe('CLI start-up', () => {
     expect(await packagesLoaded(['agent', '--help'])).toEqual({ code: 0, packages: ['commander'] });
   });
 
-  it('a read command without a client config loads commander only: no grpc-js, protobufjs, YAML, zod or command it does not run', async () => {
+  it('a read command without a client config loads no package: no commander, grpc-js, protobufjs, YAML, zod or command it does not run', async () => {
     // nothing listens on port 1: the command waits out its connect timeout and exits 3
-    const r = await packagesLoaded(['job', 'x', '--json', '--coordinator', '127.0.0.1:1']);
-    expect(r).toEqual({ code: 3, packages: ['commander'] });
+    for (const args of [['job', 'x', '--json', '--coordinator', '127.0.0.1:1'], ['--coordinator=127.0.0.1:1', 'jobs', '--limit', '5'], ['nodes', '--coordinator', '127.0.0.1:1']]) {
+      expect(await packagesLoaded(args), args.join(' ')).toEqual({ code: 3, packages: [] });
+    }
+    // what the lean path does not read is commander's to answer
+    expect(await packagesLoaded(['nodes', '--help'])).toEqual({ code: 0, packages: ['commander'] });
+    expect(await packagesLoaded(['nodes', '--no-such-flag'])).toEqual({ code: 2, packages: ['commander'] });
   });
 
-  it('with a client config, a read command loads the YAML reader and zod besides, and still no grpc-js or protobufjs', async () => {
+  it('with a client config, a read command loads the YAML reader and zod, and still no commander, grpc-js or protobufjs', async () => {
     // PEM-shaped, not a real certificate: the command reads and validates the file, then cannot connect
     const pem = (what: string): string => [`-----BEGIN ${what}-----`, 'AAAA', `-----END ${what}-----`].map((l) => `      ${l}\n`).join('');
     const config = join(dir, 'config.yaml');
     writeFileSync(config, `currentContext: x\ncontexts:\n  x:\n    coordinator: 127.0.0.1:1\n    ca: |\n${pem('CERTIFICATE')}    cert: |\n${pem('CERTIFICATE')}    key: |\n${pem('PRIVATE KEY')}`);
     const r = await packagesLoaded(['nodes'], { MESHRUN_CONFIG: config });
     expect(r.code).toBe(3);
-    expect(r.packages).toEqual(['commander', 'js-yaml', 'zod']);
+    expect(r.packages).toEqual(['js-yaml', 'zod']);
   });
 
   it('the daemons run from dist/cli, not from the bundle', async () => {
