@@ -1,5 +1,5 @@
 // Exit codes of the CLI (documented in the README) and the error that carries one;
-// only cli/index.ts turns it into process exit.
+// only cli/report.ts turns it into process exit.
 export const ExitCode = {
   Ok: 0,
   Error: 1,
