@@ -127,6 +127,8 @@ export const throughputSection: Section = {
       cpuRows.push(
         row(`  machine CPU busy during the run (all ${cpus().length} cores)`, (busySec / allSec) * 100, '%', undefined, 'near 100 %: the run is CPU-bound, not paced'),
         row(`  CPU per job, whole machine`, (busySec / done) * 1000, 'ms', undefined, `daemons ${((daemonsSec / done) * 1000).toFixed(1)} ms, this bench's client ${((clientSec / done) * 1000).toFixed(1)} ms, the rest (runs' wrappers and commands, process creation) ${(((busySec - daemonsSec - clientSec) / done) * 1000).toFixed(1)} ms`),
+        // what the machine could do if the daemons and the client cost nothing: the runs' own CPU bounds it
+        row(`  ceiling if the daemons and client cost nothing (cores / the runs' CPU per job)`, (cpus().length * done) / Math.max(busySec - daemonsSec - clientSec, 1e-9), 'jobs/s', ctx.baseline.spawnPerSec, 'vs raw spawn/s at conc 8'),
       );
       return [
         row(`jobs/s, ${JOBS} jobs, 2 agents x ${SLOTS} slots (poll every ${POLL_MS}ms)`, rate, 'jobs/s', ctx.baseline.spawnPerSec, complete ? 'vs raw spawn/s at conc 8' : incomplete),
