@@ -110,7 +110,7 @@ export class WireCodec {
   /** The reply object protobufjs's toObject would make with proto-loader's options. */
   decode(type: MessageType, bytes: Uint8Array): Record<string, unknown> {
     const buf = Buffer.isBuffer(bytes) ? bytes : Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength);
-    const r = new Reader(buf, 0, buf.length);
+    const r = new Reader(buf);
     return this.read(type, r, buf.length);
   }
 
@@ -166,16 +166,11 @@ export class WireCodec {
 
   private readValue(field: Field, r: Reader): unknown {
     if (field.scalar !== undefined) return r.scalar(field.scalar);
-    const len = r.uint32();
-    const end = r.pos + len;
-    if (end > r.end) throw new WireError(`${field.name}: message length ${len} runs past the end`);
-    return this.read(this.type(field.message!), r, end);
+    return this.read(this.type(field.message!), r, r.length());
   }
 
   private readMapEntry(field: Field, r: Reader, map: Record<string, unknown>): void {
-    const len = r.uint32();
-    const end = r.pos + len;
-    if (end > r.end) throw new WireError(`${field.name}: map entry length ${len} runs past the end`);
+    const end = r.length();
     let key: unknown = field.key === 'string' ? '' : field.key === 'bool' ? false : 0;
     let value: unknown = field.message !== undefined ? null : defaultOf(field.scalar!);
     while (r.pos < end) {
@@ -312,11 +307,9 @@ function toBigInt(v: unknown, unsigned: boolean): bigint {
 const TWO_32 = 4294967296;
 
 class Reader {
-  constructor(
-    private readonly buf: Buffer,
-    public pos: number,
-    public readonly end: number,
-  ) {}
+  pos = 0;
+
+  constructor(private readonly buf: Buffer) {}
 
   private byte(): number {
     if (this.pos >= this.buf.length) throw new WireError('the message ends inside a field');

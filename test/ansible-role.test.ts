@@ -25,7 +25,6 @@ afterAll(async () => {
   rmSync(dir, { recursive: true, force: true });
 });
 
-
 function playbook(vars: Record<string, unknown>): { code: number; out: string } {
   const varsFile = join(dir, 'vars.json');
   writeFileSync(varsFile, JSON.stringify(vars), { mode: 0o600 });

@@ -98,7 +98,6 @@ function filesUnder(dir: string): string[] {
     .map((e) => join(e.parentPath, e.name));
 }
 
-
 describe('meshrun install agent --join', () => {
   it('puts the token in a 0600 environment file the unit reads, and nowhere else; the config names the coordinator and the TLS bus', async () => {
     const dir = mkdtempSync(join(tmpdir(), 'meshrun-install-join-'));

@@ -66,7 +66,8 @@ function allTypes(ns: protobuf.NamespaceBase): protobuf.Type[] {
   const out: protobuf.Type[] = [];
   for (const n of ns.nestedArray) {
     if (n instanceof protobuf.Type) out.push(n);
-    if (n instanceof protobuf.Namespace || n instanceof protobuf.Type) out.push(...allTypes(n));
+    // a Type is a Namespace too: its nested types are listed as well
+    if (n instanceof protobuf.Namespace) out.push(...allTypes(n));
   }
   return out;
 }
